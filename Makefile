@@ -1,0 +1,49 @@
+# zhifu — the two set-up commands are `make run` and `make test`; both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.zhifu-installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test bench lint fmt deps lock clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+deps: $(STAMP)  ## create .venv and install the locked dependencies
+
+run: $(STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000)
+	$(BIN)/zhifu serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)  ## print the benchmark tables (zhifu against its baselines, same run)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)  ## ruff and mypy --strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: $(STAMP)  ## format the code
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+lock:  ## re-resolve requirements.lock from pyproject.toml (needs the registries)
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check 'setuptools>=75' wheel
+	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check '.[dev,bench]'
+	.lockenv/bin/python -m pip freeze --all --exclude-editable --disable-pip-version-check \
+	  | grep -v -E '^(pip|zhifu)( |==)' > requirements.lock
+	rm -rf .lockenv
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache build src/*.egg-info

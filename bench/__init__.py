@@ -1,0 +1,1 @@
+"""zhifu benchmarks: ``make bench`` (``python -m bench``) prints ratio tables against baselines."""

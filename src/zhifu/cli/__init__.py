@@ -1,0 +1,1 @@
+"""The ``zhifu`` command line: thin front ends over the domain packages."""

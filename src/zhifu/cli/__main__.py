@@ -1,0 +1,5 @@
+"""``python -m zhifu.cli``."""
+
+from zhifu.cli.main import run
+
+run()

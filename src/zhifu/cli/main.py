@@ -1,0 +1,71 @@
+"""``zhifu``: the command line.
+
+>>> main(["--version"])
+zhifu 0.1.0
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import zhifu
+from zhifu.cli import crypto_cmd, serve_cmd
+from zhifu.cli.common import cli_argument, emit
+from zhifu.core.errors import UsageError, ZhifuError
+
+PROG = "zhifu"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="zhifu (支付): the Chinese payment stack — terminal, hosts, barcode, "
+        "ledger, clearing — and a payment-crypto calculator.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    serve_cmd.register(sub)
+    crypto_cmd.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 a negative answer, 2 bad usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"{PROG} {zhifu.__version__}")
+        return 0
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        target = getattr(args, "help_parser", parser)
+        target.print_help()
+        return 0 if target is parser else 2
+    try:
+        return emit(handler(args), getattr(args, "json", False))
+    except UsageError as exc:
+        argument = cli_argument(getattr(args, "leaf_parser", None), exc.argument)
+        print(f"{PROG}: error: {UsageError(exc.message, argument=argument)}", file=sys.stderr)
+        return 2
+    except ZhifuError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: say so briefly, never a traceback unless asked for
+        if os.environ.get("ZHIFU_DEBUG"):
+            raise
+        print(
+            f"{PROG}: internal error ({type(exc).__name__}); "
+            "rerun with ZHIFU_DEBUG=1 for details and report it",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
