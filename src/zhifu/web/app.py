@@ -1,0 +1,55 @@
+"""The Litestar application of zhifu (factory ``create_app``).
+
+The app is thin: routes call services and nothing else. It serves the OpenAPI document
+generated from the route signatures at ``/schema/openapi.json`` (built in-process, works
+offline), a Swagger UI at ``/schema`` (the browser loads its scripts from a CDN) and a
+redirect ``/docs`` -> ``/schema``. Errors come back as ``{"error": {...}}`` (see
+:mod:`zhifu.web.errors`). Why Litestar: docs/web-framework.md.
+
+>>> app = create_app()
+>>> app.openapi_config.title, app.openapi_config.version
+('zhifu', '0.1.0')
+>>> sorted(route.path for route in app.routes if not route.path.startswith("/schema"))
+['/docs', '/healthz']
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar, Response, get
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.response import Redirect
+
+import zhifu
+from zhifu.web.errors import EXCEPTION_HANDLERS
+from zhifu.web.routes import health
+
+SCHEMA_PATH = "/schema"
+
+
+@get("/docs", include_in_schema=False, sync_to_thread=False)
+def docs() -> Response[None]:
+    """Send readers used to ``/docs`` to the OpenAPI UI."""
+    return Redirect(path=SCHEMA_PATH)
+
+
+def openapi_config() -> OpenAPIConfig:
+    """Title "zhifu", the package version, Swagger UI at /schema, JSON at /schema/openapi.json."""
+    return OpenAPIConfig(
+        title="zhifu",
+        version=zhifu.__version__,
+        description="The zhifu payment stack: HTTP API generated from the code.",
+        path=SCHEMA_PATH,
+        render_plugins=[SwaggerRenderPlugin(path=["/", "/swagger"])],
+        use_handler_docstrings=True,
+    )
+
+
+def create_app() -> Litestar:
+    """Build the zhifu web app (no debug mode: tracebacks never reach a client)."""
+    return Litestar(
+        route_handlers=[*health.ROUTES, docs],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        debug=False,
+    )

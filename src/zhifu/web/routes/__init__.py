@@ -1,0 +1,1 @@
+"""Route handlers of the web app, one module per domain."""
