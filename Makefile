@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.zhifu-installed
+STAMP  := $(VENV)/.zhifu-dev-installed
+RUN_STAMP := $(VENV)/.zhifu-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
@@ -11,15 +12,23 @@ PORT   ?= 8000
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): requirements.lock pyproject.toml
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
+
+# Runtime only (what `make run` needs), then the dev and bench extras (what `make test` needs);
+# every version comes from requirements.lock (used as constraints).
+$(RUN_STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) setuptools wheel
+	$(PIP) --no-build-isolation -e .
+	@touch $@
+
+$(STAMP): $(RUN_STAMP)
+	$(PIP) --no-build-isolation -e '.[dev,bench]'
 	@touch $@
 
 deps: $(STAMP)  ## create .venv and install the locked dependencies
 
-run: $(STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000)
+run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000)
 	$(BIN)/zhifu serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)  ## run the whole test suite
