@@ -51,7 +51,9 @@ lock:  ## re-resolve requirements.lock from pyproject.toml (needs the registries
 	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check 'setuptools>=75' wheel
 	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check '.[dev,bench]'
 	.lockenv/bin/python -m pip freeze --all --exclude-editable --disable-pip-version-check \
-	  | grep -v -E '^(pip|zhifu)( |==)' > requirements.lock
+	  | grep -v -E '^(pip|zhifu)( |==)' > .lock.tmp
+	{ echo "# Pinned by 'make lock' from pyproject.toml (runtime, dev and bench extras)."; \
+	  cat .lock.tmp; } > requirements.lock && rm .lock.tmp
 	rm -rf .lockenv
 
 clean:  ## remove the virtualenv and caches

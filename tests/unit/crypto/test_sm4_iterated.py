@@ -12,4 +12,3 @@ def test_sm4_encrypt_one_million_times() -> None:
     for _ in range(1_000_000):
         block = encrypt_ecb(Cipher.SM4, KEY, block)
     assert block.hex().upper() == "595298C7C6FD271F0402F804C33D3F66"
-
