@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from bench import crypto
+from bench import card, crypto
 
-SECTIONS = ("crypto", "http")
+SECTIONS = ("crypto", "card", "http")
 
 
 def _http() -> None:
@@ -37,6 +37,8 @@ def main(argv: list[str]) -> int:
     )
     if "crypto" in chosen:
         crypto.run()
+    if "card" in chosen:
+        card.run()
     if "http" in chosen:
         _http()
     return 0

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 import zhifu
-from zhifu.cli import crypto_cmd, serve_cmd
+from zhifu.cli import card_cmd, crypto_cmd, serve_cmd
 from zhifu.cli.common import cli_argument, emit
 from zhifu.core.errors import UsageError, ZhifuError
 
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     serve_cmd.register(sub)
     crypto_cmd.register(sub)
+    card_cmd.register(sub)
+    card_cmd.register_emv(sub)
     return parser
 
 
@@ -41,13 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"{PROG} {zhifu.__version__}")
         return 0
-    handler = getattr(args, "handler", None)
-    if handler is None:
+    if getattr(args, "handler", None) is None:
         target = getattr(args, "help_parser", parser)
         target.print_help()
         return 0 if target is parser else 2
+    return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run a leaf command, turning every error into one line on stderr and an exit status."""
     try:
-        return emit(handler(args), getattr(args, "json", False))
+        return emit(args.handler(args), getattr(args, "json", False))
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except UsageError as exc:
         argument = cli_argument(getattr(args, "leaf_parser", None), exc.argument)
         print(f"{PROG}: error: {UsageError(exc.message, argument=argument)}", file=sys.stderr)

@@ -1,0 +1,174 @@
+"""Card profiles: personalisation templates (JSON) that :mod:`zhifu.card.issuing` turns into
+card files.
+
+A profile (``"format": "zhifu-card-profile/1"``) looks like a card file without state, with
+templates where a card file has bytes. Built-in profiles live in ``zhifu/card/profiles``;
+``"extends": "debit"`` merges a profile over another (objects merge, other values replace).
+Top-level keys: ``name``, ``description``, ``card`` (``pan`` or ``bin``/``pan_length``,
+``psn``, ``expiry``/``effective`` as YYMMDD, ``+5y`` or ``today``, ``service_code``,
+``name``, ``discretionary``, ``track1_discretionary``), ``algorithms`` (``tdes``, ``sm4``),
+``oda`` (``rsa``, ``sm2``), ``keys`` (fixed card keys; else derived), ``icc_key`` (a fixed
+RSA ICC key as ``p``/``q``/``e`` hex), ``pin`` (``pin`` or ``block``, ``try_limit``), ``atr``,
+``pse``/``ppse`` (``"auto"``: built from the applications), ``applications`` (``aid``,
+``fci``, ``paths``, ``iad``, ``records``, ``data``, ``qpboc_data``, ``state``) and
+``state`` (``card_blocked``, ``blocked``, ``pin_tries``, ``ec_balance`` as fen or
+``"limit"``, ``atc``, ``last_online_atc``; 9F79/9F36/9F13 in ``data`` are initial state).
+
+Templates (FCIs, records, PSE/PPSE): either hex (the whole 6F / 70 object) or a list of
+``[tag, value]`` pairs giving the *content* (the A5 proprietary template of an FCI, the
+content of a 70 record, of a 61 directory entry). A value is hex, ``"ascii:TEXT"``, a
+nested list (a constructed object) or a ``"$name"`` placeholder:
+
+``$pan`` (5A), ``$track2`` (57), ``$expiry`` / ``$effective`` (YYMMDD), ``$psn`` (5F34),
+``$name`` (5F20), ``$service_code`` (5F30, ``0`` + 3 digits), ``$track1_dd`` (9F1F) and the
+ODA objects ``$ca_index``, ``$issuer_cert``, ``$issuer_remainder``, ``$issuer_exponent``,
+``$icc_cert``, ``$icc_remainder``, ``$icc_exponent``, ``$ssad`` (RSA family) and the same
+names prefixed ``$sm2.`` (SM2 family). A placeholder without a value (an empty remainder, ODA
+left out) drops its object.
+
+>>> render_items([["50", "ascii:PBOC"], ["87", "01"], ["92", "$none"]], {}).hex().upper()
+'500450424F43870101'
+>>> merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}})
+{'a': {'b': 1, 'c': 3}}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from zhifu.card import tlv
+from zhifu.core.errors import DecodeError, UsageError
+
+__all__ = [
+    "PROFILE_FORMAT",
+    "builtin_profiles",
+    "load_profile",
+    "merge",
+    "render_fci",
+    "render_items",
+    "render_record",
+    "render_value",
+]
+
+PROFILE_FORMAT = "zhifu-card-profile/1"
+Values = Mapping[str, bytes | None]
+_MAX_EXTENDS = 8
+
+
+def builtin_profiles() -> list[str]:
+    """The names of the built-in profiles."""
+    folder = resources.files("zhifu.card") / "profiles"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def _read(source: str | Path) -> dict[str, Any]:
+    if isinstance(source, str) and source in builtin_profiles():
+        text = (resources.files("zhifu.card") / "profiles" / f"{source}.json").read_text("utf-8")
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError:
+            names = ", ".join(builtin_profiles())
+            raise UsageError(
+                f"not a built-in profile ({names}) nor a readable file", argument="profile"
+            ) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise DecodeError("not JSON", field="profile", offset=getattr(exc, "pos", None)) from None
+    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+        raise DecodeError(f"not a {PROFILE_FORMAT} profile", field="format")
+    return data
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged onto ``base``: objects merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_profile(source: str | Path) -> dict[str, Any]:
+    """A profile by built-in name or file path, with its ``extends`` chain merged in."""
+    data = _read(source)
+    for _ in range(_MAX_EXTENDS):
+        parent = data.get("extends")
+        if not parent:
+            return data
+        if not isinstance(parent, str) or parent not in builtin_profiles():
+            raise DecodeError("extends must name a built-in profile", field="extends")
+        child = dict(data)
+        child.pop("extends")
+        data = merge(_read(parent), child)
+    raise DecodeError(f"more than {_MAX_EXTENDS} levels of extends", field="extends")
+
+
+def render_value(value: Any, values: Values, where: str = "value") -> bytes | None:
+    """One template value as bytes (None: a placeholder without value)."""
+    if not isinstance(value, str):
+        raise DecodeError("expected a string value", field=where)
+    if value.startswith("$"):
+        return values.get(value[1:]) or None
+    if value.startswith("ascii:"):
+        return value[6:].encode("ascii", errors="strict")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise DecodeError("not hexadecimal", field=where) from None
+
+
+def render_items(items: Any, values: Values, where: str = "template") -> bytes:
+    """A list of ``[tag, value]`` pairs as encoded TLV objects."""
+    if not isinstance(items, list):
+        raise DecodeError("expected a list of [tag, value] pairs", field=where)
+    out = b""
+    for i, entry in enumerate(items):
+        here = f"{where}[{i}]"
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise DecodeError("expected [tag, value]", field=here)
+        try:
+            tag = int(entry[0], 16)
+        except ValueError:
+            raise DecodeError("the tag is not hex", field=here) from None
+        if isinstance(entry[1], list):
+            content: bytes | None = render_items(entry[1], values, here)
+        else:
+            content = render_value(entry[1], values, here)
+        if content is None:
+            continue
+        try:
+            out += tlv.Tlv(tag, content).encode()
+        except UsageError:
+            raise DecodeError("not a valid BER tag", field=here) from None
+    return out
+
+
+def _whole_or_content(template: Any, tag: int, values: Values, where: str) -> bytes:
+    if isinstance(template, str):
+        data = render_value(template, values, where) or b""
+        items = tlv.decode(data)
+        if len(items) != 1 or items[0].tag != tag:
+            raise DecodeError(f"expected one {tlv.tag_hex(tag)} template", field=where)
+        return data
+    return tlv.Tlv(tag, render_items(template, values, where)).encode()
+
+
+def render_record(template: Any, values: Values, where: str = "record") -> bytes:
+    """A record: hex of the whole 70 template, or the list of its content."""
+    return _whole_or_content(template, 0x70, values, where)
+
+
+def render_fci(template: Any, df_name: bytes, values: Values, where: str = "fci") -> bytes:
+    """An FCI: hex of the whole 6F template, or the list of the A5 proprietary template."""
+    if isinstance(template, str):
+        return _whole_or_content(template, 0x6F, values, where)
+    a5 = tlv.Tlv(0xA5, render_items(template, values, where))
+    return tlv.Tlv(0x6F, tlv.Tlv(0x84, df_name).encode() + a5.encode()).encode()
