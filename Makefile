@@ -31,7 +31,10 @@ deps: $(STAMP)  ## create .venv and install the locked dependencies
 run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000)
 	$(BIN)/zhifu serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)  ## run the whole test suite
+SYSTEM_PACKAGES := postgresql
+
+test: $(STAMP)  ## run the whole test suite (installs PostgreSQL from Debian when missing)
+	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)  ## print the benchmark tables (zhifu against its baselines, same run)

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from bench import card, crypto
+from bench import card, crypto, ledger
 
-SECTIONS = ("crypto", "card", "http")
+SECTIONS = ("crypto", "card", "ledger", "http")
 
 
 def _http() -> None:
@@ -39,6 +39,8 @@ def main(argv: list[str]) -> int:
         crypto.run()
     if "card" in chosen:
         card.run()
+    if "ledger" in chosen:
+        ledger.run()
     if "http" in chosen:
         _http()
     return 0
