@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from bench import card, crypto, ledger
+from bench import card, crypto, iso8583, ledger
 
-SECTIONS = ("crypto", "card", "ledger", "http")
+SECTIONS = ("crypto", "card", "iso8583", "ledger", "http")
 
 
 def _http() -> None:
@@ -39,6 +39,8 @@ def main(argv: list[str]) -> int:
         crypto.run()
     if "card" in chosen:
         card.run()
+    if "iso8583" in chosen:
+        iso8583.run()
     if "ledger" in chosen:
         ledger.run()
     if "http" in chosen:
