@@ -12,6 +12,8 @@ PORT   ?= 8000
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# Debian packages the tests need: PostgreSQL for the ledger, pcscd + vpcd for PC/SC.
+SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
 # Runtime only (what `make run` needs), then the dev and bench extras (what `make test` needs);
@@ -23,6 +25,7 @@ $(RUN_STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 $(STAMP): $(RUN_STAMP)
+	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
 	$(PIP) --no-build-isolation -e '.[dev,bench]'
 	@touch $@
 
@@ -31,9 +34,7 @@ deps: $(STAMP)  ## create .venv and install the locked dependencies
 run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000)
 	$(BIN)/zhifu serve --host $(HOST) --port $(PORT)
 
-SYSTEM_PACKAGES := postgresql
-
-test: $(STAMP)  ## run the whole test suite (installs PostgreSQL from Debian when missing)
+test: $(STAMP)  ## run the whole test suite (installs PostgreSQL and pcscd from Debian when missing)
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
 	$(BIN)/python -m pytest -n 2 -q
 

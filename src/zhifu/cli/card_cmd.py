@@ -38,6 +38,7 @@ from zhifu.card.image import Application, CardImage
 from zhifu.card.issuing import IssuerKeys, issue_card
 from zhifu.card.pan import mask_pan
 from zhifu.card.profile import builtin_profiles
+from zhifu.cli.card_serve_cmd import register_serve
 from zhifu.cli.common import Outcome, SubParsers, hexu, leaf, parse_hex
 from zhifu.core.errors import DecodeError, UsageError
 
@@ -77,6 +78,7 @@ def register(sub: SubParsers) -> None:
     p.add_argument("card", metavar="CARD", help="the card file")
 
     leaf(cmds, "profiles", _profiles, "list the built-in profiles")
+    register_serve(cmds)
 
 
 def register_emv(sub: SubParsers) -> None:

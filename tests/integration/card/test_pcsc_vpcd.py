@@ -1,0 +1,138 @@
+"""Issue 3, acceptance 5: the emulated card through real pcscd (vsmartcard vpcd) and pyscard.
+
+The card is served to a private pcscd (see conftest.py) by VpcdCardServer, in this process
+or through ``zhifu card serve-vpcd`` in a child process; the terminal side is PcscReader.
+Every wait is bounded (WAIT seconds). One test function, so that pytest-xdist never starts
+two daemons at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from zhifu.card import tlv
+from zhifu.card.apdu import CommandApdu, ResponseApdu
+from zhifu.card.icc import EmulatedCard
+from zhifu.card.image import CardImage
+from zhifu.card.issuing import issue_card
+from zhifu.card.pcsc import PcscReader, list_readers
+from zhifu.card.reader import CardReader, ReaderError, exchange
+from zhifu.card.scripted import terminal_values
+from zhifu.card.vpcd import VpcdCardServer
+
+if TYPE_CHECKING:
+    from tests.integration.card.conftest import PrivatePcscd
+
+WAIT = 15.0
+
+SELECT_PPSE = "00A404000E325041592E5359532E444446303100"
+SELECT_PSE = "00A404000E315041592E5359532E444446303100"
+PAN = "6228000000000011"
+# The card side of the CLI test: `zhifu card serve-vpcd` as a sub-command of a bare parser
+# (card_cmd.register wires it into `zhifu card`).
+SERVE_SCRIPT = """
+import argparse, sys
+from zhifu.cli.card_serve_cmd import register_serve
+from zhifu.cli.common import emit
+parser = argparse.ArgumentParser(prog="zhifu card")
+register_serve(parser.add_subparsers())
+args = parser.parse_args(sys.argv[1:])
+sys.exit(emit(args.handler(args), args.json))
+"""
+
+
+def _select(reader: CardReader, name: bytes) -> ResponseApdu:
+    return exchange(reader, CommandApdu(0x00, 0xA4, 0x04, 0x00, name, le=256))
+
+
+def _ppse_then_gpo(reader: CardReader) -> dict[str, bytes]:
+    """SELECT PPSE, SELECT the first AID it lists, GPO with the PDOL data; the GPO answer."""
+    ppse = exchange(reader, CommandApdu.decode(bytes.fromhex(SELECT_PPSE)))
+    assert ppse.sw_hex == "9000"
+    entry = tlv.find(tlv.decode(ppse.data), 0x4F)
+    assert entry is not None, "no ADF name (4F) in the PPSE FCI"
+    fci = _select(reader, entry.value)
+    assert fci.sw_hex == "9000"
+    pdol = tlv.find(tlv.decode(fci.data), 0x9F38)
+    assert pdol is not None, "no PDOL (9F38) in the FCI"
+    assert any(tag == 0x9F66 for tag, _ in tlv.parse_dol(pdol.value))  # qPBOC: TTQ asked for
+    pdol_data = tlv.build_dol_data(pdol.value, terminal_values(100))
+    gpo = exchange(reader, CommandApdu(0x80, 0xA8, 0x00, 0x00, tlv.tlv(0x83, pdol_data).encode()))
+    assert gpo.sw_hex == "9000"
+    assert gpo.data[:1] == b"\x77"  # format 2 template (qPBOC)
+    return tlv.to_dict(tlv.decode(gpo.data))
+
+
+def _empty_reader(private_pcscd: PrivatePcscd) -> None:
+    reader = PcscReader(private_pcscd.reader_name(0))
+    assert reader.wait_for_card(0.3) is False
+    with pytest.raises(ReaderError, match="Zhifu vpcd 00 00"):
+        reader.connect()
+    assert not reader.connected
+
+
+def _in_process_server(private_pcscd: PrivatePcscd, tmp_path: Path) -> None:
+    """VpcdCardServer in this process fills reader 0: PPSE, SELECT AID, GPO."""
+    card_path = tmp_path / "debit.json"
+    issue_card("debit", PAN, card_path)
+    card = EmulatedCard.load(card_path)
+    with VpcdCardServer(card, port=private_pcscd.port, connect_timeout=WAIT) as server:
+        assert server.wait_connected(WAIT), f"no vpcd: {server.error}"
+        reader = PcscReader(private_pcscd.reader_name(0))
+        assert reader.wait_for_card(WAIT), f"no card present:\n{private_pcscd.log_tail()}"
+        assert private_pcscd.reader_name(0) in list_readers()
+        with reader:
+            assert reader.atr == card.image.atr
+            found = _ppse_then_gpo(reader)
+    assert len(found["82"]) == 2 and found["94"] and len(found["94"]) % 4 == 0
+    assert {"9F36", "9F26", "9F10"} <= set(found)  # qPBOC: the cryptogram comes with the GPO
+    assert not server.connected and server.error is None
+    assert server.apdus >= 3
+    assert CardImage.load(card_path).applications[0].state.atc == int(found["9F36"].hex(), 16)
+
+
+def _cli_server(private_pcscd: PrivatePcscd, tmp_path: Path) -> None:
+    """`zhifu card serve-vpcd` in a child process fills reader 1; SIGINT stops it cleanly."""
+    card_path = tmp_path / "credit.json"
+    issue_card("credit", PAN, card_path)
+    src = Path(__file__).resolve().parents[3] / "src"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]))
+    port = str(private_pcscd.port + 1)
+    command = [sys.executable, "-c", SERVE_SCRIPT, "serve-vpcd", "--card", str(card_path)]
+    child = subprocess.Popen(
+        [*command, "--port", port, "--wait", str(WAIT), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        reader = PcscReader(private_pcscd.reader_name(1))
+        assert reader.wait_for_card(WAIT), f"no card present:\n{private_pcscd.log_tail()}"
+        with reader:
+            pse = exchange(reader, CommandApdu.decode(bytes.fromhex(SELECT_PSE)))
+            assert pse.sw_hex == "9000" and pse.data[:1] == b"\x6f"
+            verify = reader.transmit(bytes.fromhex("0020008008241234FFFFFFFFFF"))
+            assert verify[-2:] == b"\x69\x85"  # VERIFY before GPO: conditions not satisfied
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=WAIT)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate(timeout=WAIT)
+    assert child.returncode == 0, err.decode(errors="replace")
+    assert json.loads(out)["apdus"] >= 2
+    assert b"241234" not in err and b"serving" in err  # progress only, no APDU data
+
+
+def test_card_through_pcscd_and_vpcd(private_pcscd: PrivatePcscd, tmp_path: Path) -> None:
+    _empty_reader(private_pcscd)
+    _in_process_server(private_pcscd, tmp_path)
+    _cli_server(private_pcscd, tmp_path)
