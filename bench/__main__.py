@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from bench import card, crypto, iso8583, ledger
+from bench import card, crypto, iso8583, ledger, qr
 
-SECTIONS = ("crypto", "card", "iso8583", "ledger", "http")
+SECTIONS = ("crypto", "card", "iso8583", "ledger", "qr", "http")
 
 
 def _http() -> None:
@@ -43,6 +43,8 @@ def main(argv: list[str]) -> int:
         iso8583.run()
     if "ledger" in chosen:
         ledger.run()
+    if "qr" in chosen:
+        qr.run()
     if "http" in chosen:
         _http()
     return 0
