@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from bench import card, crypto, iso8583, ledger, qr
+from bench import card, clearing, crypto, iso8583, ledger, qr
 
-SECTIONS = ("crypto", "card", "iso8583", "ledger", "qr", "http")
+SECTIONS = ("crypto", "card", "iso8583", "ledger", "qr", "clearing", "http")
 
 
 def _http() -> None:
@@ -45,6 +45,8 @@ def main(argv: list[str]) -> int:
         ledger.run()
     if "qr" in chosen:
         qr.run()
+    if "clearing" in chosen:
+        clearing.run()
     if "http" in chosen:
         _http()
     return 0

@@ -13,7 +13,15 @@ import sys
 from collections.abc import Sequence
 
 import zhifu
-from zhifu.cli import card_cmd, crypto_cmd, iso8583_cmd, ledger_cmd, qr_cmd, serve_cmd
+from zhifu.cli import (
+    card_cmd,
+    clearing_cmd,
+    crypto_cmd,
+    iso8583_cmd,
+    ledger_cmd,
+    qr_cmd,
+    serve_cmd,
+)
 from zhifu.cli.common import cli_argument, emit
 from zhifu.core.errors import UsageError, ZhifuError
 
@@ -35,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     card_cmd.register_emv(sub)
     ledger_cmd.register(sub)
     qr_cmd.register(sub)
+    clearing_cmd.register(sub)
     iso8583_cmd.register(sub)
     return parser
 
