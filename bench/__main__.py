@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from bench import card, clearing, crypto, iso8583, ledger, qr
+from bench import acquirer, card, clearing, crypto, iso8583, ledger, qr
 
-SECTIONS = ("crypto", "card", "iso8583", "ledger", "qr", "clearing", "http")
+SECTIONS = ("crypto", "card", "iso8583", "acquirer", "ledger", "qr", "clearing", "http")
 
 
 def _http() -> None:
@@ -41,6 +41,8 @@ def main(argv: list[str]) -> int:
         card.run()
     if "iso8583" in chosen:
         iso8583.run()
+    if "acquirer" in chosen:
+        acquirer.run(seconds=1.0)
     if "ledger" in chosen:
         ledger.run()
     if "qr" in chosen:

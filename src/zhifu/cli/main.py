@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import zhifu
 from zhifu.cli import (
+    acquirer_cmd,
     card_cmd,
     clearing_cmd,
     crypto_cmd,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_cmd.register(sub)
     qr_cmd.register(sub)
     clearing_cmd.register(sub)
+    acquirer_cmd.register(sub)
     iso8583_cmd.register(sub)
     return parser
 

@@ -1,23 +1,54 @@
-"""``zhifu serve``: start the zhifu stack (for now the web app)."""
+"""``zhifu serve``: start the zhifu stack — the web app and the acquirer host.
+
+The acquirer (ISO 8583 over TCP, default port 5800) runs on its own event loop in a
+background thread; the web app (HTTP, default port 8000) owns the main thread. Data (the
+acquirer database, the key store and, for a local run, its LMK file) lives in ``var/`` or
+``$ZHIFU_HOME``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from zhifu.cli.common import Outcome, SubParsers
 
 
 def register(sub: SubParsers) -> None:
     """Add ``serve`` to the command tree."""
-    text = "start the zhifu stack: the web app (health, OpenAPI) on HOST:PORT"
+    text = (
+        "start the zhifu stack: the web app (health, OpenAPI, APIs) on HOST:PORT and the "
+        "acquirer host (ISO 8583 over TCP) on HOST:ACQUIRER_PORT"
+    )
     parser = sub.add_parser("serve", help=text, description=text)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
+    parser.add_argument(
+        "--acquirer-port", type=int, default=5800, help="acquirer TCP port (default 5800)"
+    )
+    parser.add_argument(
+        "--no-acquirer", action="store_true", help="start the web app only, without the acquirer"
+    )
     parser.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> Outcome:
-    from zhifu.web.server import serve  # noqa: PLC0415 - late: the calculator starts fast
+    # imported late: the calculator commands must start fast
+    from zhifu.acquirer.background import start_in_background  # noqa: PLC0415
+    from zhifu.acquirer.config import AcquirerConfig  # noqa: PLC0415
+    from zhifu.web.server import serve  # noqa: PLC0415
 
-    serve(host=args.host, port=args.port)
+    acquirer = None
+    if not args.no_acquirer:
+        config = AcquirerConfig.local(host=args.host, port=args.acquirer_port)
+        acquirer = start_in_background(config)
+        print(
+            f"zhifu acquirer listening on {args.host}:{acquirer.port} (data in {config.home})",
+            file=sys.stderr,
+        )
+    try:
+        serve(host=args.host, port=args.port)
+    finally:
+        if acquirer is not None:
+            acquirer.stop()
     return Outcome({"stopped": True}, "zhifu stopped")

@@ -1,0 +1,200 @@
+"""One frame in, one frame out: the host's work between the socket and the pipeline.
+
+:meth:`AcquirerHost.handle` takes a frame body (what the length prefix counts), splits and
+decodes it, journals it, runs the pipeline and returns the response frame. It is synchronous
+(the server runs it in worker threads) and never raises for bad input:
+
+* a body whose message cannot be decoded gets a format-error response (MTI + 10, field 39
+  ``30``) when its TPDU, header and MTI can be read and the MTI is a request; otherwise the
+  reply asks the server to close the connection;
+* a response-class MTI (``0810`` from a terminal...) is journalled and not answered;
+* a bug in a participant becomes a ``96`` response (see :mod:`zhifu.acquirer.pipeline`).
+
+>>> from zhifu.iso8583 import Header, Message, Tpdu, encode_frame
+>>> host = AcquirerHost.in_memory()
+>>> echo = Message("0820", {"41": "10000001", "42": "898100012345678", "60": "00000001301"})
+>>> reply = host.handle(encode_frame(echo, Tpdu("6000010000"), Header())[2:])
+>>> from zhifu.iso8583 import decode_frame
+>>> frame_, response = decode_frame(reply.frame)
+>>> frame_.tpdu.hex, response.mti, response["39"]
+('6000000001', '0830', '97')
+>>> host.handle(b"\\x60\\x00").close
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime
+
+from zhifu.acquirer.config import AcquirerConfig, open_key_store
+from zhifu.acquirer.context import Result, TxnContext, response_mti
+from zhifu.acquirer.database import Database
+from zhifu.acquirer.journal import Journal
+from zhifu.acquirer.pipeline import Pipeline
+from zhifu.acquirer.routes import management_pipeline
+from zhifu.acquirer.services import Services
+from zhifu.core.clock import Clock, SystemClock
+from zhifu.core.errors import DecodeError, EncodeError
+from zhifu.iso8583.codec import decode, encode_frame
+from zhifu.iso8583.framing import (
+    HEADER_SIZE,
+    MESSAGE_OFFSET,
+    TPDU_SIZE,
+    Frame,
+    Header,
+    Tpdu,
+    unframe_body,
+)
+from zhifu.iso8583.message import Message
+from zhifu.security.hsm import SoftHsm
+from zhifu.security.store import KeyStore
+
+__all__ = ["AcquirerHost", "Reply"]
+
+log = logging.getLogger("zhifu.acquirer")
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """What to do with the connection: send ``frame`` (if any), then close if ``close``."""
+
+    frame: bytes | None
+    close: bool = False
+
+
+class AcquirerHost:
+    """Registry, tables, security module, journal and pipeline behind one ``handle``."""
+
+    def __init__(
+        self,
+        config: AcquirerConfig,
+        *,
+        database: Database,
+        hsm: SoftHsm,
+        clock: Clock | None = None,
+        pipeline: Pipeline | None = None,
+    ) -> None:
+        self.config = config
+        self.database = database
+        self.clock: Clock = clock or SystemClock()
+        self.services = Services.build(config, database, hsm, self.clock)
+        self.journal = Journal(database)
+        self.pipeline = pipeline or management_pipeline(self.services)
+
+    @classmethod
+    def open(
+        cls,
+        config: AcquirerConfig,
+        *,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+    ) -> AcquirerHost:
+        """The host over ``config``'s database and key store (the LMK from the environment)."""
+        hsm = SoftHsm(open_key_store(config, environ), clock=clock)
+        return cls(config, database=Database(config.db_path), hsm=hsm, clock=clock)
+
+    @classmethod
+    def in_memory(cls, config: AcquirerConfig | None = None) -> AcquirerHost:
+        """A host that keeps everything in memory (tests, benchmarks)."""
+        return cls(
+            config or AcquirerConfig(), database=Database(), hsm=SoftHsm(KeyStore.in_memory())
+        )
+
+    def close(self) -> None:
+        """Close the database and the key store."""
+        self.database.close()
+        self.services.hsm.store.close()
+
+    # --- one frame ------------------------------------------------------------------------
+
+    def handle(
+        self,
+        body: bytes,
+        *,
+        peer: str = "",
+        received_at: datetime | None = None,
+        started: float | None = None,
+    ) -> Reply:
+        """Answer one frame body (TPDU, header, message); see the module docstring."""
+        at = received_at or self.clock.now()
+        begin = time.perf_counter() if started is None else started
+        try:
+            frame = unframe_body(body)
+            request = decode(frame.message, self.config.profile, offset_base=MESSAGE_OFFSET)
+        except DecodeError as exc:
+            return self._broken(body, exc, peer, at, begin)
+        exchange = self.journal.record_in(
+            request, peer=peer, at=at, size=len(body) + 2, tpdu=frame.tpdu, header=frame.header
+        )
+        if response_mti(request.mti) is None:
+            log.info("%s sent a %s, which is not a request: not answered", peer, request.mti)
+            return Reply(None)
+        ctx = TxnContext.start(frame, request, received_at=at, started=begin, peer=peer)
+        self.pipeline.process(ctx)
+        response = ctx.response or _minimal(request.mti, Result.SYSTEM_ERROR, request)
+        header = frame.header.with_requirement(ctx.processing_requirement)
+        data = self._encode(response, frame, header, request)
+        self._journal_out(ctx, response, header, exchange, len(data))
+        return Reply(data)
+
+    def _encode(self, response: Message, frame: Frame, header: Header, request: Message) -> bytes:
+        try:
+            return encode_frame(response, frame.tpdu.reply(), header, self.config.profile)
+        except EncodeError as exc:
+            log.error("response to %s cannot be encoded (%s): sending 96", request.mti, exc)
+            fallback = _minimal(request.mti, Result.SYSTEM_ERROR, request)
+            return encode_frame(fallback, frame.tpdu.reply(), header, self.config.profile)
+
+    def _journal_out(
+        self, ctx: TxnContext, response: Message, header: Header, exchange: int, size: int
+    ) -> None:
+        duration_ms = (time.perf_counter() - ctx.started) * 1000
+        note = "; ".join(filter(None, [ctx.reason, *ctx.notes]))
+        self.journal.record_out(
+            response, exchange=exchange, peer=ctx.peer, at=self.clock.now(),
+            duration_ms=duration_ms, size=size, tpdu=ctx.frame.tpdu.reply(), header=header,
+            group=ctx.group, note=note,
+        )  # fmt: skip
+
+    def _broken(
+        self, body: bytes, error: DecodeError, peer: str, at: datetime, begin: float
+    ) -> Reply:
+        """Journal an unreadable frame; a ``30`` response when one can be built, else close."""
+        tpdu = Tpdu(body[:TPDU_SIZE].hex()) if len(body) >= TPDU_SIZE else None
+        has_header = len(body) >= TPDU_SIZE + HEADER_SIZE
+        header = Header(body[TPDU_SIZE : TPDU_SIZE + HEADER_SIZE].hex()) if has_header else None
+        mti_bytes = body[TPDU_SIZE + HEADER_SIZE : TPDU_SIZE + HEADER_SIZE + 2]
+        mti = mti_bytes.hex() if len(mti_bytes) == 2 and mti_bytes.hex().isdigit() else None
+        exchange = self.journal.record_broken(
+            peer=peer, at=at, size=len(body) + 2, error=str(error), mti=mti, tpdu=tpdu,
+            header=header,
+        )  # fmt: skip
+        reply_mti = response_mti(mti) if mti else None
+        if tpdu is None or header is None or mti is None or reply_mti is None:
+            log.info("%s: unreadable frame (%s): closing the connection", peer, error)
+            return Reply(None, close=True)
+        response = _minimal(mti, Result.FORMAT_ERROR)
+        reply_header = header.with_requirement("0")
+        data = encode_frame(response, tpdu.reply(), reply_header, self.config.profile)
+        self.journal.record_out(
+            response, exchange=exchange, peer=peer, at=self.clock.now(),
+            duration_ms=(time.perf_counter() - begin) * 1000, size=len(data),
+            tpdu=tpdu.reply(), header=reply_header, note=f"format error: {error}",
+        )  # fmt: skip
+        return Reply(data)
+
+    def journal_dropped(self, peer: str, size: int, error: str) -> None:
+        """Journal a frame the server could not read off the stream (too long, cut short)."""
+        self.journal.record_broken(peer=peer, at=self.clock.now(), size=size, error=error)
+
+
+def _minimal(mti: str, result: Result, request: Message | None = None) -> Message:
+    """A response with field 39 only, plus the terminal's ids and STAN when they are known."""
+    fields = {"39": result.de39}
+    if request is not None:
+        fields.update({n: v for n in ("11", "41", "42") if (v := request.get(n)) is not None})
+    return Message(response_mti(mti) or mti, fields)

@@ -1,0 +1,287 @@
+"""The acquirer's TCP front door: asyncio, many terminals at once, pipelining per connection.
+
+Each connection has a reader and a worker. The reader takes frames off the stream (2-byte
+length; a length over ``max_frame_length`` or a stream cut inside a frame closes the
+connection, since the stream is then out of step) and puts them in a bounded queue
+(``queue_size``: a terminal that pipelines faster than the host answers is slowed down by
+TCP, not buffered without limit). The worker answers them in order, running
+:meth:`~zhifu.acquirer.host.AcquirerHost.handle` in a thread pool so that the security module
+and the database never block the event loop. A connection silent for ``idle_timeout_seconds``
+is closed; past ``max_connections`` new connections are closed at once. Whatever one
+connection sends, the others are served.
+
+>>> import asyncio
+>>> async def demo() -> tuple[bool, bool]:
+...     server = AcquirerServer(AcquirerConfig(port=0), AcquirerHost.in_memory())
+...     await server.start()
+...     running = server.port > 0
+...     await server.stop()
+...     return running, server.running
+>>> asyncio.run(demo())
+(True, False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import signal
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+from zhifu.acquirer.config import AcquirerConfig
+from zhifu.acquirer.host import AcquirerHost, Reply
+from zhifu.core.clock import Clock
+from zhifu.core.errors import DecodeError
+from zhifu.iso8583.framing import read_frame_body
+
+__all__ = ["AcquirerServer", "run_acquirer", "serve_acquirer"]
+
+log = logging.getLogger("zhifu.acquirer.server")
+
+_Item = tuple[bytes, datetime, float]
+
+
+class AcquirerServer:
+    """The TCP server around an :class:`AcquirerHost`."""
+
+    def __init__(
+        self, config: AcquirerConfig, host: AcquirerHost, *, owns_host: bool = False
+    ) -> None:
+        self.config = config
+        self.host = host
+        self._owns_host = owns_host
+        self._server: asyncio.Server | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._port = config.port
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one when the configuration said 0)."""
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        """True between start and stop."""
+        return self._server is not None
+
+    @property
+    def connections(self) -> int:
+        """Open connections."""
+        return len(self._connections)
+
+    async def start(self) -> None:
+        """Listen on ``config.host:config.port`` (no-op when already listening)."""
+        if self._server is not None:
+            return
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.config.workers, thread_name_prefix="zhifu-acquirer"
+        )
+        self._server = await asyncio.start_server(
+            self._on_connection, self.config.host, self.config.port
+        )
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        log.info("acquirer listening on %s:%d", self.config.host, self._port)
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection, release the worker threads."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        await server.wait_closed()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._owns_host:
+            self.host.close()
+        log.info("acquirer stopped")
+
+    async def serve_forever(self) -> None:
+        """Start (if need be) and serve until cancelled."""
+        await self.start()
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    # --- connections --------------------------------------------------------------------------
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        peer = _peer_name(writer)
+        if len(self._connections) >= self.config.max_connections:
+            log.warning("%s refused: %d connections open", peer, len(self._connections))
+            writer.close()
+            return
+        self._connections.add(task)
+        try:
+            await _Connection(self, reader, writer, peer).run()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    async def call_host(
+        self, body: bytes, peer: str, received_at: datetime, started: float
+    ) -> Reply:
+        """Run the host on one frame body in the worker threads."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(
+            self.host.handle, body, peer=peer, received_at=received_at, started=started
+        )
+        return await loop.run_in_executor(self._executor, call)
+
+    async def journal_dropped(self, peer: str, size: int, error: str) -> None:
+        """Journal a frame that could not be read off the stream."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self._executor, functools.partial(self.host.journal_dropped, peer, size, error)
+        )
+
+
+class _Connection:
+    """One terminal's connection: a reader filling a bounded queue, a worker answering."""
+
+    def __init__(
+        self,
+        server: AcquirerServer,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: str,
+    ) -> None:
+        self._server = server
+        self._reader = reader
+        self._writer = writer
+        self._peer = peer
+        self._clock: Clock = server.host.clock
+        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue(server.config.queue_size)
+
+    async def run(self) -> None:
+        """Read until the end of the stream, then let the worker answer what is queued."""
+        worker = asyncio.create_task(self._work())
+        try:
+            await self._read(worker)
+            if not worker.done():
+                await self._queue.put(None)
+            await worker
+        finally:
+            if not worker.done():
+                worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
+    async def _read(self, worker: asyncio.Task[None]) -> None:
+        config = self._server.config
+        while not worker.done():
+            try:
+                body = await asyncio.wait_for(
+                    read_frame_body(self._reader, max_length=config.max_frame_length),
+                    timeout=config.idle_timeout_seconds,
+                )
+            except TimeoutError:
+                log.info("%s idle for %gs: closing", self._peer, config.idle_timeout_seconds)
+                return
+            except DecodeError as exc:
+                log.info("%s sent an unreadable frame (%s): closing", self._peer, exc)
+                await self._server.journal_dropped(self._peer, 0, str(exc))
+                return
+            except ConnectionError:
+                return
+            if body is None:
+                return
+            await self._queue.put((body, self._clock.now(), time.perf_counter()))
+
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            body, received_at, started = item
+            try:
+                reply = await self._server.call_host(body, self._peer, received_at, started)
+            except Exception:
+                log.exception("%s: the host failed on a frame: closing", self._peer)
+                self._writer.close()
+                return
+            try:
+                if reply.frame is not None:
+                    self._writer.write(reply.frame)
+                    await self._writer.drain()
+            except ConnectionError:
+                return
+            if reply.close:
+                self._writer.close()
+                return
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer or "?")
+
+
+async def serve_acquirer(
+    config: AcquirerConfig,
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    host: AcquirerHost | None = None,
+) -> AcquirerServer:
+    """Open the host of ``config`` (database, key store) and start listening; the server."""
+    owns = host is None
+    the_host = host or AcquirerHost.open(config, environ=environ, clock=clock)
+    server = AcquirerServer(config, the_host, owns_host=owns)
+    try:
+        await server.start()
+    except BaseException:
+        if owns:
+            the_host.close()
+        raise
+    return server
+
+
+def run_acquirer(
+    host: str = "127.0.0.1",
+    port: int = 5800,
+    db_path: str | None = None,
+    *,
+    home: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM (``zhifu acquirer run``).
+
+    Database and key store are in the data directory (``ZHIFU_HOME`` or ``var/``) unless
+    ``db_path`` names another database.
+    """
+    overrides: dict[str, object] = {"host": host, "port": port}
+    if db_path is not None:
+        overrides["db_path"] = db_path
+    config = AcquirerConfig.local(home, environ=environ, **overrides)
+    asyncio.run(_run_until_signal(config, environ))
+
+
+async def _run_until_signal(config: AcquirerConfig, environ: Mapping[str, str] | None) -> None:
+    server = await serve_acquirer(config, environ=environ)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

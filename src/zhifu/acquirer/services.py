@@ -1,0 +1,44 @@
+"""What the participants need from the host: settings, registry, tables, security module.
+
+Participants receive one :class:`Services` when the pipeline is built and keep nothing else;
+per-transaction state lives in :class:`~zhifu.acquirer.context.TxnContext`.
+
+>>> from zhifu.acquirer.database import Database
+>>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.store import KeyStore
+>>> services = Services.build(AcquirerConfig(), Database(), SoftHsm(KeyStore.in_memory()))
+>>> services.tables.version("capk"), services.registry.terminals()
+(1, [])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from zhifu.acquirer.config import AcquirerConfig
+from zhifu.acquirer.database import Database
+from zhifu.acquirer.registry import Registry
+from zhifu.acquirer.tables import ParameterTables
+from zhifu.core.clock import Clock, SystemClock
+from zhifu.security.hsm import SoftHsm
+
+__all__ = ["Services"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Services:
+    """The host's long-lived dependencies, shared by every participant."""
+
+    config: AcquirerConfig
+    registry: Registry
+    tables: ParameterTables
+    hsm: SoftHsm
+    clock: Clock
+
+    @classmethod
+    def build(
+        cls, config: AcquirerConfig, db: Database, hsm: SoftHsm, clock: Clock | None = None
+    ) -> Services:
+        """Registry and tables over ``db`` (tables seeded on first use)."""
+        real_clock: Clock = clock or SystemClock()
+        return cls(config, Registry(db, clock=real_clock), ParameterTables(db), hsm, real_clock)

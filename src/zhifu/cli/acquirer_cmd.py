@@ -1,0 +1,195 @@
+"""``zhifu acquirer``: run the acquirer host, register terminals, look at terminals and journal.
+
+Everything lives in the data directory (``ZHIFU_HOME``, default ``var/``): the acquirer
+database and the key store; the LMK comes from ``ZHIFU_LMK`` / ``ZHIFU_LMK_FILE`` or, for a
+local run, ``var/lmk.key`` (see :mod:`zhifu.acquirer.config`).
+
+``register-terminal`` prints the new terminal master key as two components, each with its
+check value, one per custodian (dual control), and the check value of the whole key.
+
+>>> import argparse, os, tempfile
+>>> parser = argparse.ArgumentParser(prog="zhifu")
+>>> register(parser.add_subparsers())
+>>> os.environ["ZHIFU_HOME"] = tempfile.mkdtemp()
+>>> args = parser.parse_args(["acquirer", "terminals"])
+>>> args.handler(args).lines
+['no terminals registered']
+>>> del os.environ["ZHIFU_HOME"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from zhifu.acquirer.config import DEFAULT_PORT, AcquirerConfig, open_key_store
+from zhifu.acquirer.database import Database
+from zhifu.acquirer.journal import Journal, JournalEntry
+from zhifu.acquirer.registry import TMK_ALGORITHMS, Registration, Registry, register_terminal
+from zhifu.cli.common import Outcome, SubParsers, leaf
+from zhifu.core.errors import UsageError
+from zhifu.security.hsm import SoftHsm
+
+CUSTODIANS = "ABC"
+
+
+def register(sub: SubParsers) -> None:
+    """Add ``acquirer`` and its sub-commands to the command tree."""
+    text = "the acquirer host: run it, register terminals (TMK under dual control), journal"
+    group = sub.add_parser("acquirer", help=text, description=text)
+    group.set_defaults(help_parser=group)
+    cmds = group.add_subparsers(title="acquirer commands", metavar="COMMAND")
+
+    run_text = "serve UnionPay POS ISO 8583 on HOST:PORT until Ctrl-C"
+    p = cmds.add_parser("run", help=run_text, description=run_text)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    p.add_argument("--db", metavar="PATH", help="acquirer database (default in ZHIFU_HOME)")
+    p.set_defaults(handler=_run, leaf_parser=p)
+
+    p = leaf(cmds, "register-terminal", _register, "register a terminal; print its TMK "
+             "as two components for dual control")  # fmt: skip
+    p.add_argument("--merchant", required=True, metavar="MID", help="merchant id (15 chars)")
+    p.add_argument("--terminal", required=True, metavar="TID", help="terminal id (8 chars)")
+    p.add_argument("--name", default="", help="terminal name")
+    p.add_argument("--merchant-name", default="", help="merchant name (for a new merchant)")
+    p.add_argument(
+        "--algorithm",
+        default="3des",
+        choices=TMK_ALGORITHMS,
+        help="TMK algorithm: 3des (sign-on 001/003/004), sm4 (005/006), des (001)",
+    )
+
+    leaf(cmds, "terminals", _terminals, "list the registered terminals (keys by handle only)")
+
+    p = leaf(cmds, "journal", _journal, "the last messages in and out (redacted)")
+    p.add_argument("--last", type=int, default=20, metavar="N", help="how many (default 20)")
+    p.add_argument("--terminal", metavar="TID", help="only this terminal's messages")
+
+
+def _config() -> AcquirerConfig:
+    return AcquirerConfig.local()
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    db = Database(_config().db_path)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _run(args: argparse.Namespace) -> Outcome:
+    from zhifu.acquirer.server import run_acquirer  # noqa: PLC0415 - the calculator starts fast
+
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=log_format)
+    run_acquirer(args.host, args.port, args.db)
+    return Outcome({"stopped": True}, "acquirer stopped")
+
+
+def _register(args: argparse.Namespace) -> Outcome:
+    config = _config()
+    store = open_key_store(config)
+    try:
+        with _database() as db:
+            reg = register_terminal(
+                Registry(db), SoftHsm(store), args.merchant, args.terminal, name=args.name,
+                merchant_name=args.merchant_name, algorithm=args.algorithm,
+            )  # fmt: skip
+    finally:
+        store.close()
+    return Outcome(_registration_data(reg), _registration_text(reg))
+
+
+def _registration_data(reg: Registration) -> dict[str, Any]:
+    terminal = reg.terminal
+    return {
+        "terminal_id": terminal.terminal_id,
+        "merchant_id": terminal.merchant_id,
+        "algorithm": terminal.tmk_algorithm,
+        "tmk_handle": terminal.tmk_handle,
+        "tmk_kcv": reg.tmk_kcv,
+        "components": [
+            {"number": n, "custodian": CUSTODIANS[n - 1],
+             "component": c.material.reveal().hex().upper(), "kcv": c.kcv}
+            for n, c in enumerate(reg.components, start=1)
+        ],
+    }  # fmt: skip
+
+
+def _grouped(hex_text: str) -> str:
+    return " ".join(hex_text[i : i + 4] for i in range(0, len(hex_text), 4))
+
+
+def _registration_text(reg: Registration) -> list[str]:
+    terminal = reg.terminal
+    lines = [
+        f"terminal {terminal.terminal_id} registered for merchant {terminal.merchant_id}",
+        f"TMK: {terminal.tmk_algorithm.upper()}, check value {reg.tmk_kcv}, "
+        f"held by the security module as {terminal.tmk_handle}",
+    ]
+    for number, component in enumerate(reg.components, start=1):
+        lines += [
+            "",
+            f"component {number} — custodian {CUSTODIANS[number - 1]}",
+            f"  component     {_grouped(component.material.reveal().hex().upper())}",
+            f"  check value   {component.kcv}",
+        ]
+    lines += [
+        "",
+        "Hand each component to its own custodian; each keys in only their own part at the "
+        f"terminal. Together they form the TMK (check value {reg.tmk_kcv}).",
+    ]
+    return lines
+
+
+def _terminals(args: argparse.Namespace) -> Outcome:
+    with _database() as db:
+        terminals = Registry(db).terminals()
+    data = {"terminals": [t.as_dict() for t in terminals]}
+    if not terminals:
+        return Outcome(data, "no terminals registered")
+    lines = [f"{'TID':8}  {'MID':15}  {'status':10}  {'TMK':4} {'KCV':6}  {'batch':6}  signed on"]
+    for t in terminals:
+        signed = t.signed_on.strftime("%Y-%m-%d %H:%M:%S") if t.signed_on else "-"
+        scheme = t.working_keys.scheme if t.working_keys else "-"
+        lines.append(
+            f"{t.terminal_id:8}  {t.merchant_id:15}  {t.status:10}  {t.tmk_algorithm:4} "
+            f"{t.tmk_kcv:6}  {t.batch:6}  {signed} ({scheme})"
+        )
+    return Outcome(data, lines)
+
+
+def _journal(args: argparse.Namespace) -> Outcome:
+    if args.last < 1:
+        raise UsageError("must be at least 1", argument="last")
+    with _database() as db:
+        entries = Journal(db).recent(args.last, terminal_id=args.terminal)
+    data = {"entries": [e.as_dict() for e in entries]}
+    if not entries:
+        return Outcome(data, "the journal is empty")
+    return Outcome(data, [_journal_line(e) for e in entries])
+
+
+def _journal_line(entry: JournalEntry) -> str:
+    at = entry.at.strftime("%m-%d %H:%M:%S.%f")[:-3]
+    arrow = {"in": "->", "out": "<-"}.get(entry.direction, "!!")
+    took = f" {entry.duration_ms:.1f}ms" if entry.duration_ms is not None else ""
+    parts = [
+        f"{at} #{entry.exchange or entry.seq} {arrow} {entry.mti or '----'}",
+        f"T={entry.terminal_id or '-'}",
+        f"stan={entry.stan or '-'}",
+    ]
+    if entry.network_code:
+        parts.append(f"60.3={entry.network_code}")
+    if entry.response_code:
+        parts.append(f"39={entry.response_code}")
+    if entry.group:
+        parts.append(f"[{entry.group}]")
+    line = " ".join(parts) + took
+    return f"{line}  {entry.note}" if entry.note else line

@@ -1,0 +1,66 @@
+"""`zhifu serve` (what `make run` starts): the web app and the acquirer host come up together."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, deadline: float) -> int:
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return int(resp.status)
+        except OSError:
+            time.sleep(0.3)
+    return 0
+
+
+def test_serve_starts_web_and_acquirer(tmp_path: Path) -> None:
+    web, acq = _free_port(), _free_port()
+    env = {**os.environ, "ZHIFU_HOME": str(tmp_path / "var")}
+    env.pop("ZHIFU_LMK", None)
+    env.pop("ZHIFU_LMK_FILE", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "zhifu.cli",
+            "serve",
+            "--port",
+            str(web),
+            "--acquirer-port",
+            str(acq),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 45) == 200
+        with socket.create_connection(("127.0.0.1", acq), timeout=5) as conn:
+            conn.sendall(b"\x00\x03ABC")  # a frame too short to parse: the host must survive it
+            conn.settimeout(5)
+            with contextlib.suppress(TimeoutError, ConnectionResetError):
+                conn.recv(1024)
+        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 10) == 200
+        assert (tmp_path / "var" / "lmk.key").stat().st_mode & 0o077 == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert f"acquirer listening on 127.0.0.1:{acq}" in out
+    assert "Traceback" not in out

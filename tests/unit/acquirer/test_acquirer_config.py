@@ -1,0 +1,97 @@
+"""Settings, the var/ data directory and its local LMK, running in the background."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from zhifu.acquirer.background import start_in_background
+from zhifu.acquirer.config import AcquirerConfig, ensure_local_lmk, open_key_store, zhifu_home
+from zhifu.core.errors import UsageError
+from zhifu.iso8583 import Header, Message, Tpdu, encode_frame
+from zhifu.security.errors import LmkError
+
+LMK = "5A" * 32
+
+
+def test_local_layout(tmp_path: Path) -> None:
+    config = AcquirerConfig.local(tmp_path, port=0)
+    assert config.db_path == str(tmp_path / "acquirer.db")
+    assert config.key_store_path == str(tmp_path / "keys.db")
+    assert config.home == tmp_path and config.port == 0
+    assert AcquirerConfig().home is None
+    assert zhifu_home({}) == Path("var")
+    assert AcquirerConfig.local(environ={"ZHIFU_HOME": str(tmp_path)}).home == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("settings", "argument"),
+    [({"port": -1}, "port"), ({"max_frame_length": 10}, "max_frame_length"),
+     ({"queue_size": 0}, "queue_size"), ({"idle_timeout_seconds": 0}, "idle_timeout_seconds"),
+     ({"page_size": 21}, "page_size"), ({"institution_id": "ABC"}, "institution_id")],
+)  # fmt: skip
+def test_bad_settings_name_the_argument(settings: dict[str, object], argument: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        AcquirerConfig(**settings)  # type: ignore[arg-type]
+    assert caught.value.argument == argument
+
+
+def test_local_lmk_is_created_once_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="zhifu.acquirer"):
+        env = ensure_local_lmk(tmp_path, {})
+    lmk = tmp_path / "lmk.key"
+    assert env["ZHIFU_LMK_FILE"] == str(lmk)
+    assert stat.S_IMODE(lmk.stat().st_mode) == 0o600
+    assert len(lmk.read_text().strip()) == 64
+    assert "Use a real LMK in production" in caplog.text
+    first = lmk.read_text()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="zhifu.acquirer"):
+        ensure_local_lmk(tmp_path, {})
+    assert lmk.read_text() == first and "production" not in caplog.text
+
+
+def test_a_configured_lmk_wins(tmp_path: Path) -> None:
+    env = ensure_local_lmk(tmp_path, {"ZHIFU_LMK": LMK})
+    assert env == {"ZHIFU_LMK": LMK} and not (tmp_path / "lmk.key").exists()
+
+
+def test_key_store_reopens_under_the_local_lmk(tmp_path: Path) -> None:
+    config = AcquirerConfig.local(tmp_path)
+    store = open_key_store(config, {})
+    store.close()
+    open_key_store(config, {}).close()
+    with pytest.raises(LmkError, match="another LMK"):
+        open_key_store(config, {"ZHIFU_LMK": LMK})
+    assert stat.S_IMODE((tmp_path / "lmk.key").stat().st_mode) == 0o600
+
+
+def test_background_acquirer_serves_and_stops(tmp_path: Path) -> None:
+    config = AcquirerConfig.local(tmp_path, port=0)
+    acquirer = start_in_background(config, environ={"ZHIFU_LMK": LMK})
+    try:
+        assert acquirer.running and acquirer.port > 0
+        echo = Message("0820", {"41": "10000001", "42": "898100012345678", "60": "00000001301"})
+        with socket.create_connection(("127.0.0.1", acquirer.port), timeout=5) as conn:
+            conn.sendall(encode_frame(echo, Tpdu(), Header()))
+            data = conn.recv(4096)
+        assert data[13:15] == b"\x08\x30"
+    finally:
+        acquirer.stop()
+    assert not acquirer.running
+    assert (tmp_path / "acquirer.db").exists() and (tmp_path / "keys.db").exists()
+
+
+def test_background_start_failure_is_raised(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError):
+            start_in_background(AcquirerConfig(port=port))
