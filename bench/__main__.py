@@ -11,9 +11,19 @@ import subprocess
 import sys
 import time
 
-from bench import acquirer, card, clearing, crypto, iso8583, ledger, qr
+from bench import acquirer, card, clearing, clearing_xml, crypto, iso8583, ledger, qr
 
-SECTIONS = ("crypto", "card", "iso8583", "acquirer", "ledger", "qr", "clearing", "http")
+SECTIONS = (
+    "crypto",
+    "card",
+    "iso8583",
+    "acquirer",
+    "ledger",
+    "qr",
+    "clearing",
+    "clearing_xml",
+    "http",
+)
 
 
 def _http() -> None:
@@ -49,6 +59,8 @@ def main(argv: list[str]) -> int:
         qr.run()
     if "clearing" in chosen:
         clearing.run()
+    if "clearing_xml" in chosen:
+        clearing_xml.run()
     if "http" in chosen:
         _http()
     return 0

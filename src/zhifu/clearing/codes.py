@@ -174,6 +174,13 @@ class Reason(StrEnum):
     NOT_RETURNABLE = "not_returnable"
     RETURN_LATE = "return_late"
     UNKNOWN_PACKET = "unknown_packet"
+    # message level (CNAPS2-like XML front-end, zhifu.clearing.messages): the whole message is
+    # refused and nothing changes
+    BAD_XML = "bad_xml"
+    SCHEMA_INVALID = "schema_invalid"
+    CONTROL_SUM = "control_sum"
+    BAD_SIGNATURE = "bad_signature"
+    DUPLICATE_MESSAGE = "duplicate_message"
 
 
 REASON_TEXT: Final[dict[Reason, tuple[str, str]]] = {
@@ -195,6 +202,11 @@ REASON_TEXT: Final[dict[Reason, tuple[str, str]]] = {
     Reason.NOT_RETURNABLE: ("业务不可退回", "only netted non-real-time items can be returned"),
     Reason.RETURN_LATE: ("超过退回期限", "after the return deadline"),
     Reason.UNKNOWN_PACKET: ("包不存在", "no such packet"),
+    Reason.BAD_XML: ("报文格式错误", "not well-formed XML, or a DTD or entity in it"),
+    Reason.SCHEMA_INVALID: ("报文不符合规范", "the message fails its XSD"),
+    Reason.CONTROL_SUM: ("总笔数或总金额不符", "NbOfTxs or CtrlSum differs from the items"),
+    Reason.BAD_SIGNATURE: ("数字签名验证失败", "the SM2 signature does not verify"),
+    Reason.DUPLICATE_MESSAGE: ("报文标识号重复", "a message with this MsgId was accepted"),
 }
 
 # CNAPS1 receipt status (rcpstat) / return reason codes (clearing.md §1.3).

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
 from zhifu.cli.common import Outcome, SubParsers
 
@@ -27,8 +29,9 @@ def register(sub: SubParsers) -> None:
         "--acquirer-port", type=int, default=5800, help="acquirer TCP port (default 5800)"
     )
     parser.add_argument(
-        "--no-acquirer", action="store_true", help="start the web app only, without the acquirer"
+        "--no-acquirer", action="store_true", help="start without the acquirer host"
     )
+    parser.add_argument("--no-clearing", action="store_true", help="start without the BEPS centres")
     parser.set_defaults(handler=_serve)
 
 
@@ -36,19 +39,38 @@ def _serve(args: argparse.Namespace) -> Outcome:
     # imported late: the calculator commands must start fast
     from zhifu.acquirer.background import start_in_background  # noqa: PLC0415
     from zhifu.acquirer.config import AcquirerConfig  # noqa: PLC0415
+    from zhifu.web.app import create_app  # noqa: PLC0415
     from zhifu.web.server import serve  # noqa: PLC0415
 
-    acquirer = None
-    if not args.no_acquirer:
-        config = AcquirerConfig.local(host=args.host, port=args.acquirer_port)
-        acquirer = start_in_background(config)
+    config = AcquirerConfig.local(host=args.host, port=args.acquirer_port)
+    acquirer = None if args.no_acquirer else start_in_background(config)
+    if acquirer is not None:
         print(
             f"zhifu acquirer listening on {args.host}:{acquirer.port} (data in {config.home})",
             file=sys.stderr,
         )
+    clearing = None if args.no_clearing else _start_clearing(config)
     try:
-        serve(host=args.host, port=args.port)
+        centre = None if clearing is None else clearing.centre
+        serve(host=args.host, port=args.port, app=create_app(clearing=centre))
     finally:
+        if clearing is not None:
+            clearing.stop()
         if acquirer is not None:
             acquirer.stop()
     return Outcome({"stopped": True}, "zhifu stopped")
+
+
+def _start_clearing(config: Any) -> Any:
+    """The BEPS centres with their round scheduler, keys and ledger in the data directory."""
+    from zhifu.acquirer.config import ensure_local_lmk  # noqa: PLC0415
+    from zhifu.clearing.service import ClearingService  # noqa: PLC0415
+    from zhifu.security.hsm import SoftHsm  # noqa: PLC0415
+    from zhifu.security.store import KeyStore  # noqa: PLC0415
+
+    home = Path(config.home) / "clearing"
+    home.mkdir(parents=True, exist_ok=True)
+    store = KeyStore.open(home / "keys.db", environ=ensure_local_lmk(config.home))
+    service = ClearingService.create(SoftHsm(store), home=home).start()
+    print(f"zhifu BEPS centres: round scheduler running (data in {home})", file=sys.stderr)
+    return service

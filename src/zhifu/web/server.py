@@ -11,6 +11,8 @@ zhifu.core.errors.UsageError: port: must be 0 to 65535, got 70000
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 
 from zhifu.core.errors import UsageError
@@ -20,7 +22,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def make_config(
-    host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info"
+    host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info", app: Any = None
 ) -> uvicorn.Config:
     """The uvicorn configuration: one process, uvloop and httptools when installed."""
     if not 0 <= port <= 65535:
@@ -28,7 +30,7 @@ def make_config(
     if log_level not in LOG_LEVELS:
         raise UsageError(f"must be one of {', '.join(LOG_LEVELS)}", argument="log_level")
     return uvicorn.Config(
-        create_app(),
+        app if app is not None else create_app(),
         host=host,
         port=port,
         log_level=log_level,
@@ -36,6 +38,8 @@ def make_config(
     )
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info") -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info", app: Any = None
+) -> None:
     """Serve the app on ``host:port`` until SIGINT or SIGTERM (then shut down gracefully)."""
-    uvicorn.Server(make_config(host, port, log_level=log_level)).run()
+    uvicorn.Server(make_config(host, port, log_level=log_level, app=app)).run()

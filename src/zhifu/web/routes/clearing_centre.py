@@ -1,0 +1,73 @@
+"""The clearing centres' HTTP endpoints (BEPS message transport, XML bodies).
+
+Mounted by :func:`zhifu.web.app.create_app` when it is given a
+:class:`~zhifu.clearing.transport.ClearingCentre` (kept in ``app.state``):
+
+* ``POST /clearing/messages``: a signed CNAPS2-like message (``application/xml``); the answer
+  is always 200 with the centre's signed ``ccms.900`` confirmation (a refusal is ``PR09``
+  with its reason code inside, never an HTTP error);
+* ``GET /clearing/inbox/{bank}?after=N``: the first message addressed to ``bank`` with a
+  sequence number above ``N``, its number in the ``X-Seq`` header; 204 when there is none;
+* ``GET /clearing/reconciliation/{bank}?date=YYYY-MM-DD``: the signed ``beps.721`` summary.
+
+>>> sorted(path for r in ROUTES for path in r.paths)
+['/clearing/inbox/{bank:str}', '/clearing/messages', '/clearing/reconciliation/{bank:str}']
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Final
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, QueryParameter
+
+from zhifu.clearing.model import check_bank_code
+from zhifu.clearing.transport import ClearingCentre
+
+STATE_KEY: Final = "clearing_centre"
+XML: Final = "application/xml"
+
+
+def _centre(request: Request[Any, Any, Any]) -> ClearingCentre:
+    centre = request.app.state.get(STATE_KEY)
+    if not isinstance(centre, ClearingCentre):
+        raise HTTPException(status_code=503, detail="no clearing centre runs here")
+    return centre
+
+
+@post("/clearing/messages", tags=["clearing"], summary="Send a BEPS message", status_code=200)
+async def receive_message(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Check and process one signed message; answer the signed ccms.900 confirmation."""
+    body = await request.body()
+    return Response(_centre(request).receive(body), media_type=XML)
+
+
+@get("/clearing/inbox/{bank:str}", tags=["clearing"], summary="Poll messages for a bank")
+async def inbox(
+    request: Request[Any, Any, Any],
+    bank: FromPath[str],
+    after: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> Response[bytes]:
+    """The next forwarded item or receipt addressed to the bank (204 when none)."""
+    check_bank_code(bank, "bank")
+    found = _centre(request).fetch(bank, after)
+    if not found:
+        return Response(b"", status_code=204)
+    seq, data = found[0]
+    return Response(data, media_type=XML, headers={"X-Seq": str(seq)})
+
+
+@get("/clearing/reconciliation/{bank:str}", tags=["clearing"], summary="Day-end summary")
+async def reconciliation(
+    request: Request[Any, Any, Any],
+    bank: FromPath[str],
+    day: Annotated[date, QueryParameter(name="date")],
+) -> Response[bytes]:
+    """The bank's beps.721 summary of a BEPS date."""
+    check_bank_code(bank, "bank")
+    return Response(_centre(request).reconciliation(bank, day), media_type=XML)
+
+
+ROUTES = [receive_message, inbox, reconciliation]
