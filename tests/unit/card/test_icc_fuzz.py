@@ -57,10 +57,10 @@ def _fresh(image: CardImage) -> EmulatedCard:
     return card
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.binary(max_size=300), min_size=5, max_size=5), st.booleans())
 def test_random_bytes(apdus: list[bytes], reference: bool) -> None:
-    """1,000 examples x 5 random APDUs, one after the other in a session."""
+    """10,000 examples x 5 random APDUs, one after the other in a session."""
     card = _fresh(REFERENCE if reference else IMAGE)
     for apdu in apdus:
         assert _proper(card.transmit(apdu))
@@ -84,12 +84,12 @@ def _mutate(command: bytes, flips: bytes, resize: int) -> bytes:
     return bytes(mutated)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=len(PREFIX)), st.lists(MUTATION, min_size=5, max_size=5))
 def test_mutated_commands_after_a_valid_prefix(
     prefix: int, mutations: list[tuple[bytes, bytes, int]]
 ) -> None:
-    """1,000 examples x 5 mutated commands after a valid prefix (deep states: after GPO,
+    """10,000 examples x 5 mutated commands after a valid prefix (deep states: after GPO,
     after the ARQC, during scripts)."""
     card = _fresh(IMAGE)
     for previous in PREFIX[:prefix]:
