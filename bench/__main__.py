@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from bench import acquirer, card, clearing, clearing_xml, crypto, iso8583, ledger, qr
+from bench import acquirer, barcode, card, clearing, clearing_xml, crypto, iso8583, ledger, qr
 
 SECTIONS = (
     "crypto",
@@ -20,6 +20,7 @@ SECTIONS = (
     "acquirer",
     "ledger",
     "qr",
+    "barcode",
     "clearing",
     "clearing_xml",
     "http",
@@ -57,6 +58,8 @@ def main(argv: list[str]) -> int:
         ledger.run()
     if "qr" in chosen:
         qr.run()
+    if "barcode" in chosen:
+        barcode.run()
     if "clearing" in chosen:
         clearing.run()
     if "clearing_xml" in chosen:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import zhifu
 from zhifu.cli import (
     acquirer_cmd,
+    box_cmd,
     card_cmd,
     clearing_cmd,
     crypto_cmd,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     qr_cmd.register(sub)
     clearing_cmd.register(sub)
     acquirer_cmd.register(sub)
+    box_cmd.register(sub)
     iso8583_cmd.register(sub)
     return parser
 

@@ -9,8 +9,10 @@ redirect ``/docs`` -> ``/schema``. Errors come back as ``{"error": {...}}`` (see
 >>> app = create_app()
 >>> app.openapi_config.title, app.openapi_config.version
 ('zhifu', '0.1.0')
->>> sorted(route.path for route in app.routes if not route.path.startswith("/schema"))
+>>> sorted(r.path for r in app.routes if not r.path.startswith(("/schema", "/v1")))
 ['/docs', '/healthz']
+>>> len([r for r in app.routes if r.path.startswith("/v1/")]) > 5     # the barcode API
+True
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from litestar.response import Redirect
 
 import zhifu
 from zhifu.web.errors import EXCEPTION_HANDLERS
-from zhifu.web.routes import clearing_centre, health
+from zhifu.web.routes import barcode_http, barcode_merchant, barcode_wallet, clearing_centre, health
 
 SCHEMA_PATH = "/schema"
 
@@ -44,21 +46,32 @@ def openapi_config() -> OpenAPIConfig:
         path=SCHEMA_PATH,
         render_plugins=[SwaggerRenderPlugin(path=["/", "/swagger"])],
         use_handler_docstrings=True,
+        components=[barcode_http.COMPONENTS],
     )
 
 
-def create_app(*, clearing: Any = None) -> Litestar:
+def create_app(*, barcode: Any = None, clearing: Any = None) -> Litestar:
     """Build the zhifu web app (no debug mode: tracebacks never reach a client).
 
+    ``barcode`` is a :class:`zhifu.barcode.system.BarcodeSystem` to serve under ``/v1/``;
+    without one, the first barcode request opens the default one (``$ZHIFU_HOME/barcode``).
     ``clearing`` is a :class:`zhifu.clearing.transport.ClearingCentre` to serve under
     ``/clearing/`` (the BEPS message transport); without one those routes are not mounted.
     """
     centre = clearing_centre.ROUTES if clearing is not None else []
     app = Litestar(
-        route_handlers=[*health.ROUTES, docs, *centre],
+        route_handlers=[
+            *health.ROUTES,
+            docs,
+            *barcode_merchant.ROUTES,
+            *barcode_wallet.ROUTES,
+            *centre,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
+        on_shutdown=[lambda app: barcode_http.close_owned(app.state)],
         debug=False,
     )
+    app.state[barcode_http.STATE_KEY] = barcode
     app.state[clearing_centre.STATE_KEY] = clearing
     return app

@@ -1,0 +1,302 @@
+"""The payment flows of both scan directions (付款扫码 and 收款扫码), on the switch.
+
+Data elements (project-defined [A]; JR/T 0245 §6 tables were not available, so the fields are
+those of the public micropay / native-pay APIs, renamed to zhifu's conventions):
+
+- 付款扫码, :meth:`Flows.micropay` (the merchant scans the customer's payment code): merchant
+  id, merchant order number ``out_trade_no``, payment code ``auth_code``, amount (fen),
+  description, terminal id. Answer: the order (order id, status, payer institution, fee, paid
+  time, payment id).
+- 收款扫码, :meth:`Flows.create_order` (the merchant shows a dynamic code): merchant id,
+  ``out_trade_no``, amount, description, validity. Answer: the order and its ``code_url``.
+- 收款扫码, :meth:`Flows.pay_collection` (the customer's wallet pays a scanned code): the code
+  (URL), the payer (institution, customer, account), the verification factors used, where the
+  code was read (camera / album / link) and, for a static code, the amount typed.
+
+Order of the checks, so that a refused payment changes nothing but the spent payment code:
+merchant and ``out_trade_no`` -> route the code -> the issuer spends the code and names the
+payer -> 259号 (personal code, remote) -> the grade's daily limit, reserved atomically with the
+order's move to PAYING -> the ledger legs (issuer first) -> PAID with the obligation and the
+notification event in one transaction. A decline by the payer's ledger (insufficient funds)
+leaves the order FAILED (micropay, static code) or CREATED (dynamic order) and the limit
+given back.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Final
+
+from zhifu.barcode.api_errors import BarcodeError
+from zhifu.barcode.collection_code import new_token
+from zhifu.barcode.directory import Directory
+from zhifu.barcode.limits import business_date, grade_for_factors, limit_for
+from zhifu.barcode.model import (
+    Direction,
+    Merchant,
+    Order,
+    PayeeKind,
+    Payer,
+    Payment,
+    PaymentStatus,
+    ScanSource,
+)
+from zhifu.barcode.orderbook import Event, LimitKey, OrderBook
+from zhifu.barcode.orders import OrderStatus
+from zhifu.barcode.postings import fee_for, payment_legs
+from zhifu.barcode.registry import CollectionKind
+from zhifu.barcode.switch import Outcome, Switch
+from zhifu.barcode.views import order_dict
+from zhifu.core.clock import Clock, SystemClock
+from zhifu.core.rng import RandomSource, SystemRandomSource
+
+ORDER_TTL: Final = timedelta(hours=2)
+_CROCKFORD: Final = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+STATIC_KINDS: Final = (CollectionKind.STATIC_MERCHANT, CollectionKind.STATIC_PERSONAL)
+
+
+class Flows:
+    """Orders, payments and their notifications across the switch's institutions."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        book: OrderBook,
+        switch: Switch,
+        *,
+        clock: Clock | None = None,
+        rng: RandomSource | None = None,
+        on_event: Callable[[], None] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.book = book
+        self.switch = switch
+        self.clock = clock or SystemClock()
+        self.rng = rng or SystemRandomSource()
+        self.on_event = on_event or (lambda: None)
+
+    def new_id(self, prefix: str) -> str:
+        """``prefix`` + Shanghai date + 16 random Crockford base32 characters (80 bits)."""
+        token = base64.b32encode(self.rng.bytes(10)).decode("ascii").translate(_CROCKFORD)
+        return f"{prefix}{self.clock.now():%Y%m%d}{token}"
+
+    def merchant(self, merchant_id: str) -> Merchant:
+        found = self.directory.merchant(merchant_id)
+        if found is None:
+            raise BarcodeError("merchant_unknown")
+        return found
+
+    # -- 付款扫码 ------------------------------------------------------------------------------
+
+    def micropay(  # noqa: PLR0917 - the data elements of 付款扫码, in their order
+        self,
+        merchant_id: str,
+        out_trade_no: str,
+        auth_code: str,
+        amount: int,
+        description: str = "",
+        terminal_id: str | None = None,
+    ) -> Order:
+        """The merchant scanned ``auth_code``: charge ``amount`` to the code's payer."""
+        merchant = self.merchant(merchant_id)
+        existing = self.book.order_by_trade_no(merchant_id, out_trade_no)
+        if existing is not None:
+            return _same_order(existing, amount, Direction.MICROPAY)
+        issuer = self.switch.issuer_of(auth_code)
+        payer = issuer.redeem(auth_code)
+        order = self._new_order(merchant, out_trade_no, Direction.MICROPAY, amount, description)
+        return self._pay(replace(order, terminal_id=terminal_id), payer, merchant, new=True)
+
+    # -- 收款扫码 ------------------------------------------------------------------------------
+
+    def create_order(
+        self,
+        merchant_id: str,
+        out_trade_no: str,
+        amount: int,
+        description: str = "",
+        expire_seconds: int | None = None,
+    ) -> Order:
+        """A dynamic order with its collection code (``code_url`` in :func:`order_dict`)."""
+        merchant = self.merchant(merchant_id)
+        existing = self.book.order_by_trade_no(merchant_id, out_trade_no)
+        if existing is not None:
+            return _same_order(existing, amount, Direction.DYNAMIC)
+        ttl = ORDER_TTL if expire_seconds is None else timedelta(seconds=expire_seconds)
+        order = self._new_order(merchant, out_trade_no, Direction.DYNAMIC, amount, description)
+        order = replace(
+            order, expires_at=order.created_at + ttl, code_token=new_token(self.rng, 20)
+        )
+        return self.book.create_order(order)
+
+    def resolve(self, code: str) -> tuple[Merchant, Order | None, CollectionKind]:
+        """What a wallet shows before the customer confirms: payee, order (dynamic), kind."""
+        acquirer, found = self.switch.collection(code)
+        if found.kind is CollectionKind.DYNAMIC_ORDER:
+            order = self.book.order_by_token(acquirer.id, found.token)
+            if order is None:
+                raise BarcodeError("collection_code_unknown")
+            return self.merchant(order.merchant_id), self.expire_if_due(order), found.kind
+        entry = self.directory.collection_code(acquirer.id, found.token)
+        if entry is None or found.kind not in STATIC_KINDS:
+            raise BarcodeError("collection_code_unknown")
+        return self.merchant(entry[0]), None, entry[1]
+
+    def pay_collection(
+        self,
+        institution: str,
+        code: str,
+        customer_id: str,
+        account_id: str,
+        *,
+        factors: Sequence[str],
+        scan_source: ScanSource,
+        amount: int | None = None,
+        description: str = "",
+    ) -> Order:
+        """The wallet of ``institution`` pays a scanned collection code for its customer."""
+        if institution not in self.switch.nodes:
+            raise BarcodeError("principal_mismatch", "the institution is not connected")
+        merchant, order, kind = self.resolve(code)
+        personal = merchant.kind is PayeeKind.PERSONAL or kind is CollectionKind.STATIC_PERSONAL
+        if personal and scan_source is not ScanSource.CAMERA:
+            raise BarcodeError("personal_code_remote")
+        static = order is None
+        if not static and not factors:
+            raise BarcodeError("verification_required")
+        issuer = self.switch.node(institution)
+        payer = issuer.payer(customer_id, account_id, grade_for_factors(factors, static=static))
+        if order is None:
+            if amount is None:
+                raise BarcodeError("amount_required")
+            trade_no = self.new_id("S")
+            new = self._new_order(merchant, trade_no, Direction.STATIC, amount, description)
+            return self._pay(new, payer, merchant, new=True)
+        if amount is not None and amount != order.amount:
+            raise BarcodeError("amount_mismatch")
+        expired = order.expires_at is not None and self.clock.now() >= order.expires_at
+        if order.status is OrderStatus.CLOSED and expired:
+            raise BarcodeError("order_expired")
+        return self._pay(order, payer, merchant, new=False)
+
+    # -- the shared part -----------------------------------------------------------------------
+
+    def _new_order(
+        self, merchant: Merchant, out_trade_no: str, direction: Direction, amount: int, text: str
+    ) -> Order:
+        return Order(
+            order_id=self.new_id("O"),
+            institution=merchant.institution,
+            merchant_id=merchant.merchant_id,
+            out_trade_no=out_trade_no,
+            direction=direction,
+            amount=amount,
+            description=text,
+            status=OrderStatus.CREATED,
+            created_at=self.clock.now(),
+        )
+
+    def expire_if_due(self, order: Order) -> Order:
+        """The order, closed first if it is CREATED and past its validity."""
+        expired = order.expires_at is not None and self.clock.now() >= order.expires_at
+        if order.status is OrderStatus.CREATED and expired:
+            return self.book.move(order.order_id, "expire", expect=OrderStatus.CREATED)
+        return order
+
+    def _pay(self, order: Order, payer: Payer, merchant: Merchant, *, new: bool) -> Order:
+        issuer = self.switch.node(payer.institution)
+        cap = limit_for(payer.grade, agreed=issuer.agreed_limit(payer.account_id))
+        now = self.clock.now()
+        payment = Payment(
+            payment_id=self.new_id("P"),
+            order_id=order.order_id,
+            issuer=payer.institution,
+            acquirer=merchant.institution,
+            customer_id=payer.customer_id,
+            account_id=payer.account_id,
+            amount=order.amount,
+            fee=fee_for(order.amount, merchant.fee_bp),
+            grade=payer.grade,
+            business_date=business_date(now),
+            status=PaymentStatus.PROCESSING,
+            created_at=now,
+        )
+        limit = LimitKey(
+            payer.institution,
+            payer.customer_id,
+            payer.account_id,
+            payment.business_date,
+            payer.grade,
+        )
+        if order.amount > cap:
+            raise BarcodeError("limit_exceeded", f"over the grade {payer.grade} daily limit")
+        self.book.begin_payment(payment, limit, cap, new_order=order if new else None)
+        return self.settle(payment, merchant)
+
+    def settle(self, payment: Payment, merchant: Merchant) -> Order:
+        """Post a recorded payment's legs and record the outcome (also used by recovery)."""
+        limit = LimitKey(
+            payment.issuer,
+            payment.customer_id,
+            payment.account_id,
+            payment.business_date,
+            payment.grade,
+        )
+        legs = payment_legs(
+            payment.payment_id,
+            issuer=payment.issuer,
+            acquirer=payment.acquirer,
+            account_id=payment.account_id,
+            merchant_id=merchant.merchant_id,
+            amount=payment.amount,
+            fee=payment.fee,
+        )
+        posted = self.switch.post(legs)
+        now = self.clock.now()
+        if posted.outcome is Outcome.DECLINED:
+            self.book.finish_payment(
+                payment, ok=False, paid_at=now, limit=limit, failure="insufficient_funds"
+            )
+            raise BarcodeError("insufficient_funds")
+        obligation = self.switch.obligation(
+            payer=payment.issuer,
+            payee=payment.acquirer,
+            amount=payment.amount,
+            order_id=payment.order_id,
+            reference=payment.payment_id,
+            when=now,
+        )
+        order = self.book.finish_payment(
+            payment,
+            ok=True,
+            paid_at=now,
+            limit=limit,
+            obligation=obligation,
+            event=self._event(merchant, "payment.succeeded", payment.payment_id, payment, now),
+        )
+        self.on_event()
+        return order
+
+    def _event(
+        self, merchant: Merchant, kind: str, reference: str, payment: Payment, now: datetime
+    ) -> Event | None:
+        if not merchant.notify_url:
+            return None
+        order = self.book.order(payment.order_id)
+        assert order is not None
+        data = order_dict(replace(order, status=OrderStatus.PAID, paid_at=now))
+        event_id = f"EV-{reference}"
+        payload = {"id": event_id, "type": kind, "created_at": now.isoformat(), "data": data}
+        return Event(event_id, merchant.merchant_id, kind, merchant.notify_url, payload)
+
+
+def _same_order(existing: Order, amount: int, direction: Direction) -> Order:
+    """A repeated ``out_trade_no``: the existing order if it is the same request."""
+    if existing.amount != amount or existing.direction is not direction:
+        raise BarcodeError("out_trade_no_used")
+    return existing
