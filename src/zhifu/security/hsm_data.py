@@ -96,12 +96,7 @@ class DataMixin(HsmBase):
         iv: bytes | None = None,
     ) -> bytes:
         """Encrypt ``data`` (a multiple of the block size) under a DATA key."""
-        with self._use(handle, KeyUsage.DATA) as key:
-            cipher = key.info.algorithm.cipher
-            if mode is DataMode.CBC:
-                return encrypt_cbc(cipher, key.clear, bytes(data), iv)
-            _no_iv(iv)
-            return encrypt_ecb(cipher, key.clear, bytes(data))
+        return self._crypt_data(handle, data, mode, iv, encrypt=True)
 
     def decrypt_data(
         self,
@@ -112,12 +107,19 @@ class DataMixin(HsmBase):
         iv: bytes | None = None,
     ) -> bytes:
         """Decrypt ``data`` (a multiple of the block size) under a DATA key."""
+        return self._crypt_data(handle, data, mode, iv, encrypt=False)
+
+    def _crypt_data(
+        self, handle: HandleLike, data: bytes, mode: DataMode, iv: bytes | None, *, encrypt: bool
+    ) -> bytes:
         with self._use(handle, KeyUsage.DATA) as key:
             cipher = key.info.algorithm.cipher
             if mode is DataMode.CBC:
-                return decrypt_cbc(cipher, key.clear, bytes(data), iv)
+                cbc = encrypt_cbc if encrypt else decrypt_cbc
+                return cbc(cipher, key.clear, bytes(data), iv)
             _no_iv(iv)
-            return decrypt_ecb(cipher, key.clear, bytes(data))
+            ecb = encrypt_ecb if encrypt else decrypt_ecb
+            return ecb(cipher, key.clear, bytes(data))
 
     def generate_mac(
         self,
