@@ -39,6 +39,7 @@ test: $(STAMP)  ## run the whole test suite (installs PostgreSQL and pcscd from 
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)  ## print the benchmark tables (zhifu against its baselines, same run)
+	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES) wrk
 	$(BIN)/python -m bench
 
 lint: $(STAMP)  ## ruff and mypy --strict
