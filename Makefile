@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.zhifu-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint fmt deps lock clean help
+.PHONY: run test bench fuzz lint fmt deps lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +41,9 @@ test: $(STAMP)  ## run the whole test suite (installs PostgreSQL and pcscd from 
 bench: $(STAMP)  ## print the benchmark tables (zhifu against its baselines, same run)
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES) wrk
 	$(BIN)/python -m bench
+
+fuzz: $(STAMP)  ## the long fuzz job: 100,000 random and mutated ISO 8583 frames
+	ZHIFU_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest -q tests/fuzz
 
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check src tests bench
