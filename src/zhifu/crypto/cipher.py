@@ -16,7 +16,6 @@ of the block size (padding belongs to the MAC and PIN-block layers, which follow
 from __future__ import annotations
 
 import enum
-from functools import lru_cache
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher as _OsslCipher
@@ -85,8 +84,9 @@ def expand_tdes_key(key: bytes) -> bytes:
     raise InvalidKeyError(f"a 3DES key is 8, 16 or 24 bytes, not {len(key)}", argument="key")
 
 
-@lru_cache(maxsize=4096)
 def _algorithm(cipher: Cipher, key: bytes) -> CipherAlgorithm:
+    # Deliberately not cached: a cache keyed by clear key bytes would keep keys alive in
+    # memory after the security module deleted them (measured: no speed difference).
     check_key(cipher, key)
     if cipher in (Cipher.DES, Cipher.TDES):
         return TripleDES(expand_tdes_key(key))
