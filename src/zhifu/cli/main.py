@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import zhifu
 from zhifu.cli import (
     acquirer_cmd,
+    barcode_cmd,
     box_cmd,
     card_cmd,
     clearing_cmd,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     clearing_cmd.register(sub)
     acquirer_cmd.register(sub)
     box_cmd.register(sub)
+    barcode_cmd.register(sub)
     iso8583_cmd.register(sub)
     return parser
 
