@@ -5,13 +5,15 @@ devices, collection codes, orders, payments, refunds, obligations, daily limit t
 idempotency keys, nonces, spent payment codes and the notification outbox. Money itself is in
 each institution's ledger (:mod:`zhifu.ledger`), which is the book of record.
 
-One writer thread owns the connection and applies *units* (functions of a cursor) for every
-other thread, as the ledger's group commit does: it takes every unit already waiting, runs each
-in its own SAVEPOINT inside one ``BEGIN IMMEDIATE`` transaction (a unit that raises is rolled
-back alone and its caller gets the exception), commits, and only then answers the callers.
-Nobody else touches the connection, so no thread ever waits on a lock held by a thread that is
-itself waiting for the interpreter (the convoy that made a locked shared connection slow
-under load; docs/barcode.md, "Performance"). ``synchronous`` is ``NORMAL`` by default: a commit
+Writes are *units* (functions of a cursor) applied in groups, as the ledger's group commit
+does: every unit already waiting runs in its own SAVEPOINT inside one ``BEGIN IMMEDIATE``
+transaction (a unit that raises is rolled back alone and its caller gets the exception), the
+group commits, and only then are the callers answered. Threads hand their units to the writer
+thread (:meth:`Database.run`); coroutines (:meth:`Database.call`) have the units of one turn of
+their event loop applied at the end of that turn on the loop's own thread, with no thread
+hand-off (docs/barcode.md, "Performance"). Checkpoints of the write-ahead log are taken by the
+writer thread on a connection of its own when it is idle, never inside a commit, so a commit
+only appends to the log. ``synchronous`` is ``NORMAL`` by default: a commit
 survives a crash of the process, and a power loss may lose the last few commits of this
 database, never of the ledgers (they sync at every commit); because ledger transfer ids derive
 from the payment ids, :meth:`zhifu.barcode.system.BarcodeSystem.start` brings the two back in
@@ -31,6 +33,7 @@ Instants are stored as integer microseconds since the Unix epoch.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
 import sqlite3
@@ -40,77 +43,19 @@ from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
+from zhifu.barcode.db_schema import SCHEMA
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
 
 T = TypeVar("T")
+Job = tuple[Callable[[sqlite3.Cursor], Any], Future[Any]]
+CHECKPOINT_SECONDS: Final = 0.25  # the writer checkpoints after this long without a unit
+CHECKPOINT_GROUPS: Final = 500  # ... or after this many groups, however busy
+WAL_SIZE_LIMIT: Final = 64 * 1024 * 1024  # the log file is cut back to this after a restart
+H = TypeVar("H")
+Unit = tuple[Callable[[sqlite3.Cursor], Any], "asyncio.Future[Any]"]
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
-
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS api_keys (
-  key_id TEXT PRIMARY KEY, principal TEXT NOT NULL, algorithm TEXT NOT NULL,
-  public_key TEXT NOT NULL, created_us INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS merchants (
-  merchant_id TEXT PRIMARY KEY, institution TEXT NOT NULL, name TEXT NOT NULL,
-  kind TEXT NOT NULL, mcc TEXT NOT NULL, fee_bp INTEGER NOT NULL, notify_url TEXT)
-  WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS collection_codes (
-  token TEXT PRIMARY KEY, institution TEXT NOT NULL, merchant_id TEXT NOT NULL,
-  kind TEXT NOT NULL, created_us INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wallet_accounts (
-  institution TEXT NOT NULL, account_id TEXT NOT NULL, customer_id TEXT NOT NULL,
-  agreed_limit INTEGER NOT NULL, PRIMARY KEY (institution, account_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS devices (
-  institution TEXT NOT NULL, handle TEXT NOT NULL, customer_id TEXT NOT NULL,
-  account_id TEXT NOT NULL, grade TEXT NOT NULL, PRIMARY KEY (institution, handle))
-  WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS orders (
-  order_id TEXT PRIMARY KEY, institution TEXT NOT NULL, merchant_id TEXT NOT NULL,
-  out_trade_no TEXT NOT NULL, direction TEXT NOT NULL, amount INTEGER NOT NULL,
-  description TEXT NOT NULL, status TEXT NOT NULL, created_us INTEGER NOT NULL,
-  expires_us INTEGER, code_token TEXT, paid_us INTEGER, payment_id TEXT,
-  payer_institution TEXT, fee INTEGER NOT NULL DEFAULT 0,
-  refunded INTEGER NOT NULL DEFAULT 0, terminal_id TEXT,
-  UNIQUE (merchant_id, out_trade_no)) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS orders_token ON orders (code_token)
-  WHERE code_token IS NOT NULL;
-CREATE TABLE IF NOT EXISTS payments (
-  payment_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, issuer TEXT NOT NULL,
-  acquirer TEXT NOT NULL, customer_id TEXT NOT NULL, account_id TEXT NOT NULL,
-  amount INTEGER NOT NULL, fee INTEGER NOT NULL, grade TEXT NOT NULL,
-  business_date TEXT NOT NULL, status TEXT NOT NULL, created_us INTEGER NOT NULL,
-  failure TEXT) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS refunds (
-  refund_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, merchant_id TEXT NOT NULL,
-  out_refund_no TEXT NOT NULL, amount INTEGER NOT NULL, fee_refund INTEGER NOT NULL,
-  status TEXT NOT NULL, created_us INTEGER NOT NULL, reason TEXT NOT NULL,
-  UNIQUE (order_id, out_refund_no)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS obligations (
-  obligation_id TEXT PRIMARY KEY, payer TEXT NOT NULL, payee TEXT NOT NULL,
-  amount INTEGER NOT NULL, order_id TEXT NOT NULL, reference TEXT NOT NULL,
-  business_date TEXT NOT NULL, created_us INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS obligations_date ON obligations (business_date);
-CREATE TABLE IF NOT EXISTS limit_usage (
-  institution TEXT NOT NULL, customer_id TEXT NOT NULL, account_id TEXT NOT NULL,
-  business_date TEXT NOT NULL, grade TEXT NOT NULL, used INTEGER NOT NULL,
-  PRIMARY KEY (institution, customer_id, account_id, business_date, grade)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS idempotency (
-  scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL, owner TEXT NOT NULL,
-  status INTEGER, body BLOB, created_us INTEGER NOT NULL, PRIMARY KEY (scope, key))
-  WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS nonces (
-  key_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_us INTEGER NOT NULL,
-  PRIMARY KEY (key_id, nonce)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS nonces_seen ON nonces (seen_us);
-CREATE TABLE IF NOT EXISTS used_codes (key TEXT PRIMARY KEY, keep_until_us INTEGER NOT NULL)
-  WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-  event_id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, type TEXT NOT NULL,
-  url TEXT NOT NULL, payload BLOB NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
-  next_us INTEGER NOT NULL, created_us INTEGER NOT NULL, last_error TEXT);
-CREATE INDEX IF NOT EXISTS events_due ON events (next_us) WHERE status = 'pending';
-"""
 
 
 def to_us(when: datetime) -> int:
@@ -142,6 +87,7 @@ class Database:
         if synchronous not in ("NORMAL", "FULL"):
             raise UsageError("synchronous is NORMAL or FULL", argument="synchronous")
         self.path = path
+        self.synchronous = synchronous
         self.group_max = group_max
         self.groups = 0
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -149,62 +95,96 @@ class Database:
             "PRAGMA journal_mode = WAL",
             f"PRAGMA synchronous = {synchronous}",
             "PRAGMA busy_timeout = 30000",
+            "PRAGMA wal_autocheckpoint = 0",  # see _checkpoint
+            f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}",
         ):
             self._conn.execute(pragma)
         self._conn.executescript(SCHEMA)
-        self._queue: queue.SimpleQueue[tuple[Callable[[sqlite3.Cursor], Any], Future[Any]] | None]
+        self._queue: queue.SimpleQueue[Job | None]
         self._queue = queue.SimpleQueue()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._closed = False
         self._close_lock = threading.Lock()
+        self._conn_lock = threading.Lock()  # held by whoever applies a group
+        self._owner: int | None = None  # the thread applying a group now
+        self._batches: dict[asyncio.AbstractEventLoop, list[Unit]] = {}
         self._cursor = self._conn.cursor()
+        self._checkpointer: sqlite3.Connection | None = None  # the writer thread's own
         self._thread = threading.Thread(target=self._serve, name="zhifu-barcode-db", daemon=True)
         self._thread.start()
 
     def __repr__(self) -> str:
         return f"Database({self.path!r})"
 
-    def run(self, unit: Callable[[sqlite3.Cursor], T]) -> T:
-        """Apply ``unit`` in a transaction on the writer thread; its result once committed."""
-        if threading.current_thread() is self._thread:
-            return unit(self._cursor)  # a unit calling another: already inside a transaction
+    def run(self, unit: Callable[[sqlite3.Cursor], T], *, savepoint: bool = True) -> T:
+        """Apply ``unit`` in a transaction on the writer thread; its result once committed.
+
+        A unit that calls :meth:`run` (it is applying a group already) runs the inner unit at
+        once, inside its own nested savepoint: the inner unit is all or nothing, and stays
+        applied when the outer unit catches its exception and goes on. ``savepoint=False``
+        leaves the nested savepoint out, for inner units that cannot fail half-way (one
+        statement, or refusals raised before any write).
+        """
+        if self._owner == threading.get_ident():
+            return self._nested(unit) if savepoint else unit(self._cursor)
+        return self.submit(unit).result()
+
+    def submit(self, unit: Callable[[sqlite3.Cursor], T]) -> Future[T]:
+        """Queue ``unit`` for the writer thread without waiting: its future is resolved once
+        the group it ran in has committed."""
         future: Future[T] = Future()
         with self._close_lock:
             if self._closed:
                 raise DatabaseClosedError("the barcode database is closed")
             self._queue.put((unit, future))
-        return future.result()
+        return future
+
+    async def call(self, unit: Callable[[sqlite3.Cursor], T]) -> T:
+        """:meth:`run` for a coroutine, without a thread hand-off.
+
+        The units that the event loop's tasks submit during one turn of the loop are applied
+        as one group, on the loop's own thread, at the end of that turn: no fsync waits there
+        (``synchronous=NORMAL`` syncs only at checkpoints, see the module docstring), and no
+        thread wakes another per unit. With ``synchronous=FULL`` every commit syncs, so the
+        units go to the writer thread instead.
+        """
+        if self._closed:
+            raise DatabaseClosedError("the barcode database is closed")
+        if self.synchronous == "FULL":
+            return await asyncio.wrap_future(self.submit(unit))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        batch = self._batches.get(loop)
+        if batch is None:
+            batch = self._batches[loop] = []
+            loop.call_soon(self._flush, loop)
+        batch.append((unit, future))
+        return await future
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Every row of a query (the last committed state)."""
-        reader = self._reader()
-        if reader is None:
-            return self.run(lambda cur: cur.execute(sql, params).fetchall())
-        return reader.execute(sql, params).fetchall()
+        """Every row of a query (the last committed state; inside a unit, its own state)."""
+        return self._read(sql, params).fetchall()
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        """The first row of a query, or None (the last committed state)."""
-        reader = self._reader()
-        if reader is None:
-            row: tuple[Any, ...] | None = self.run(lambda cur: cur.execute(sql, params).fetchone())
-            return row
-        found: tuple[Any, ...] | None = reader.execute(sql, params).fetchone()
-        return found
+        """The first row of a query, or None (as :meth:`all`)."""
+        row: tuple[Any, ...] | None = self._read(sql, params).fetchone()
+        return row
 
-    def _reader(self) -> sqlite3.Connection | None:
-        """This thread's read-only connection to a database file (WAL lets readers read
-        beside the writer without waiting); None for an in-memory database or on the writer."""
-        if self.path == ":memory:" or threading.current_thread() is self._thread:
-            return None
+    def _read(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        if self._owner == threading.get_ident():  # inside a unit: see its own writes
+            return self._conn.execute(sql, params)
+        if self.path == ":memory:":  # one connection only: read as a unit
+            rows = self.run(lambda cur: cur.execute(sql, params).fetchall())
+            return _Rows(rows)  # type: ignore[return-value]
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None:  # this thread's read-only connection (WAL: reads beside the writer)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only = 1")
             self._local.conn = conn
             with self._close_lock:
                 self._readers.append(conn)
-        return conn
+        return conn.execute(sql, params)
 
     def close(self) -> None:
         """Finish the units already queued, stop the writer, close the file."""
@@ -214,16 +194,28 @@ class Database:
             self._closed = True
             self._queue.put(None)
         self._thread.join()
-        self._conn.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        with self._conn_lock:
+            self._conn.close()  # the last connection to close checkpoints the log
         for reader in self._readers:
             with contextlib.suppress(sqlite3.ProgrammingError):  # owned by another thread
                 reader.close()
 
     def _serve(self) -> None:
+        checkpointed = 0
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=CHECKPOINT_SECONDS)
+            except queue.Empty:  # idle: a good time to checkpoint
+                checkpointed = self.groups
+                self._checkpoint()
+                continue
             if item is None:
                 return
+            if self.groups - checkpointed >= CHECKPOINT_GROUPS:
+                checkpointed = self.groups
+                self._checkpoint()
             group = [item]
             while len(group) < self.group_max:
                 try:
@@ -234,34 +226,100 @@ class Database:
                     self._queue.put(None)  # stop after this group
                     break
                 group.append(more)
-            self._apply(group)
+            for future, ok, value in self._apply(group):
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
 
-    def _apply(self, group: list[tuple[Callable[[sqlite3.Cursor], Any], Future[Any]]]) -> None:
+    def _checkpoint(self) -> None:
+        """Copy the log into the database file (``PASSIVE``: writers go on meanwhile), on
+        the writer thread's own connection; the log restarts from its beginning afterwards."""
+        if self.path == ":memory:":
+            return
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False
+            )
+            self._checkpointer.execute("PRAGMA busy_timeout = 1000")
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: the next one catches up
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        group = self._batches.pop(loop)
+        if self._closed:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(DatabaseClosedError("the barcode database is closed"))
+            return
+        for future, ok, value in self._apply(group):
+            if future.done():  # the awaiting task was cancelled
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def _apply(
+        self, group: Sequence[tuple[Callable[[sqlite3.Cursor], Any], H]]
+    ) -> list[tuple[H, bool, Any]]:
+        """Apply a group in one transaction, each unit in its own savepoint; (the caller's
+        handle, ok, result or exception) per unit, once committed."""
+        with self._conn_lock:
+            self._owner = threading.get_ident()
+            try:
+                outcomes = self._transaction([unit for unit, _ in group])
+            finally:
+                self._owner = None
+        return [
+            (handle, ok, value) for (_, handle), (ok, value) in zip(group, outcomes, strict=True)
+        ]
+
+    def _transaction(self, units: list[Callable[[sqlite3.Cursor], Any]]) -> list[tuple[bool, Any]]:
         cur = self._cursor
-        done: list[tuple[Future[Any], bool, Any]] = []
+        done: list[tuple[bool, Any]] = []
         try:
             cur.execute("BEGIN IMMEDIATE")
-            for unit, future in group:
+            for unit in units:
                 cur.execute("SAVEPOINT unit")
                 try:
                     result = unit(cur)
                 except BaseException as exc:  # the unit's own failure: undo it alone
                     cur.execute("ROLLBACK TO unit")
                     cur.execute("RELEASE unit")
-                    done.append((future, False, exc))
+                    done.append((False, exc))
                 else:
                     cur.execute("RELEASE unit")
-                    done.append((future, True, result))
+                    done.append((True, result))
             cur.execute("COMMIT")
         except BaseException as exc:  # the transaction itself failed: every unit fails
             if self._conn.in_transaction:
                 cur.execute("ROLLBACK")
-            for _, future in group:
-                future.set_exception(exc)
-            return
+            return [(False, exc) for _ in units]
         self.groups += 1
-        for future, ok, value in done:
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        return done
+
+    def _nested(self, unit: Callable[[sqlite3.Cursor], T]) -> T:
+        cur = self._cursor
+        cur.execute("SAVEPOINT nested")
+        try:
+            result = unit(cur)
+        except BaseException:
+            cur.execute("ROLLBACK TO nested")
+            cur.execute("RELEASE nested")
+            raise
+        cur.execute("RELEASE nested")
+        return result
+
+
+class _Rows:
+    """Rows already fetched, read like a cursor."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None

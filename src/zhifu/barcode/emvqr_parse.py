@@ -98,7 +98,9 @@ def parse_mpm(payload: str | bytes) -> ParseResult:
             text = bytes(payload).decode("utf-8")
         except UnicodeDecodeError as exc:
             text = bytes(payload).decode("utf-8", errors="replace")
-            deviations.append(Deviation(D.NOT_UTF8, "invalid UTF-8 byte", exc.start))
+            at = len(bytes(payload)[: exc.start].decode("utf-8"))  # offsets count characters
+            message = f"invalid UTF-8 byte (byte offset {exc.start})"
+            deviations.append(Deviation(D.NOT_UTF8, message, at))
     elif isinstance(payload, str):
         text = payload
         try:

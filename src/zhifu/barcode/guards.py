@@ -63,7 +63,7 @@ class SqliteUsedCodes:
             cur.execute("INSERT OR IGNORE INTO used_codes VALUES (?, ?)", (key, to_us(keep_until)))
             return cur.rowcount == 1
 
-        return self.db.run(unit)
+        return self.db.run(unit, savepoint=False)  # each statement stands on its own
 
     def is_used(self, key: str) -> bool:
         return self.db.one("SELECT 1 FROM used_codes WHERE key = ?", (key,)) is not None
@@ -127,18 +127,17 @@ class Idempotency:
     def begin_in(self, cur: sqlite3.Cursor, scope: str, key: str, print_: bytes) -> IdemAnswer:
         """:meth:`begin` inside the caller's transaction."""
         now = to_us(self._clock.now())
-        row = cur.execute(
+        cur.execute(
+            "INSERT OR IGNORE INTO idempotency VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+            (scope, key, print_, self.owner, now),
+        )
+        if cur.rowcount == 1:  # the usual case: a key never seen
+            return IdemAnswer(IdemState.NEW)
+        stored, status, body, since = cur.execute(
             "SELECT fingerprint, status, body, created_us FROM idempotency"
             " WHERE scope = ? AND key = ?",
             (scope, key),
         ).fetchone()
-        if row is None:
-            cur.execute(
-                "INSERT INTO idempotency VALUES (?, ?, ?, ?, NULL, NULL, ?)",
-                (scope, key, print_, self.owner, now),
-            )
-            return IdemAnswer(IdemState.NEW)
-        stored, status, body, since = row
         if bytes(stored) != print_:
             return IdemAnswer(IdemState.MISMATCH)
         if status is not None:
@@ -153,18 +152,23 @@ class Idempotency:
 
     def complete(self, scope: str, key: str, status: int, body: bytes) -> None:
         """Store the response of a request that was NEW."""
-        self.db.run(
-            lambda cur: cur.execute(
-                "UPDATE idempotency SET status = ?, body = ? WHERE scope = ? AND key = ?",
-                (status, body, scope, key),
-            )
+        self.db.run(lambda cur: self.complete_in(cur, scope, key, status, body))
+
+    @staticmethod
+    def complete_in(cur: sqlite3.Cursor, scope: str, key: str, status: int, body: bytes) -> None:
+        """:meth:`complete` inside the caller's transaction."""
+        cur.execute(
+            "UPDATE idempotency SET status = ?, body = ? WHERE scope = ? AND key = ?",
+            (status, body, scope, key),
         )
 
     def release(self, scope: str, key: str) -> None:
         """Forget an unanswered key (after a server error) so that a retry runs again."""
-        self.db.run(
-            lambda cur: cur.execute(
-                "DELETE FROM idempotency WHERE scope = ? AND key = ? AND status IS NULL",
-                (scope, key),
-            )
+        self.db.run(lambda cur: self.release_in(cur, scope, key))
+
+    @staticmethod
+    def release_in(cur: sqlite3.Cursor, scope: str, key: str) -> None:
+        """:meth:`release` inside the caller's transaction."""
+        cur.execute(
+            "DELETE FROM idempotency WHERE scope = ? AND key = ? AND status IS NULL", (scope, key)
         )

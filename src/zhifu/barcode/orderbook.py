@@ -19,15 +19,17 @@ and reserved atomically.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from zhifu.barcode.api_errors import BarcodeError
 from zhifu.barcode.db import Database, from_us, to_us
 from zhifu.barcode.model import Direction, Obligation, Order, Payment, PaymentStatus
 from zhifu.barcode.orderbook_rows import (
     INSERT_ORDER,
+    ORDER_COLUMNS,
     SELECT_ORDER,
     Event,
     LimitKey,
@@ -113,35 +115,35 @@ class OrderBook(RefundBook):
         self.db.run(lambda cur: self._insert_order(cur, created))
         return created
 
-    def _insert_order(self, cur: Any, o: Order) -> None:
-        taken = cur.execute(
-            "SELECT 1 FROM orders WHERE merchant_id = ? AND out_trade_no = ?",
-            (o.merchant_id, o.out_trade_no),
-        ).fetchone()
-        if taken is not None:
-            raise BarcodeError("out_trade_no_used")
-        cur.execute(
-            INSERT_ORDER,
-            (
-                o.order_id,
-                o.institution,
-                o.merchant_id,
-                o.out_trade_no,
-                o.direction.value,
-                o.amount,
-                o.description,
-                o.status,
-                to_us(o.created_at),
-                None if o.expires_at is None else to_us(o.expires_at),
-                o.code_token,
-                None,
-                None,
-                None,
-                0,
-                0,
-                o.terminal_id,
-            ),
-        )
+    @staticmethod
+    def _insert_order(cur: Any, o: Order) -> None:
+        """Insert an order as it is; ``out_trade_no_used`` if the merchant's number is taken
+        (the UNIQUE constraint says so; order ids are 80 random bits)."""
+        try:
+            cur.execute(
+                INSERT_ORDER,
+                (
+                    o.order_id,
+                    o.institution,
+                    o.merchant_id,
+                    o.out_trade_no,
+                    o.direction.value,
+                    o.amount,
+                    o.description,
+                    o.status,
+                    to_us(o.created_at),
+                    None if o.expires_at is None else to_us(o.expires_at),
+                    o.code_token,
+                    None,
+                    o.payment_id,
+                    o.payer_institution,
+                    o.fee,
+                    0,
+                    o.terminal_id,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise BarcodeError("out_trade_no_used") from None
 
     def move(self, order_id: str, event: str, *, expect: OrderStatus | None = None) -> Order:
         """Apply a table event to an order (close, expire) and return the new order."""
@@ -164,18 +166,24 @@ class OrderBook(RefundBook):
         the payment; all or nothing."""
 
         def unit(cur: Any) -> None:
-            if new_order is not None:
-                status = transition(None, "create_micropay")
-                self._insert_order(cur, replace(new_order, status=status))
+            self._reserve(cur, limit, payment.amount, cap)
+            if new_order is not None:  # inserted as PAYING with its payment, in one go
+                paying = replace(
+                    new_order,
+                    status=transition(None, "create_micropay"),
+                    payment_id=payment.payment_id,
+                    payer_institution=payment.issuer,
+                    fee=payment.fee,
+                )
+                self._insert_order(cur, paying)
             else:
                 order = locked_order(cur, payment.order_id)
                 status = transition(OrderStatus(order.status), "pay_start")
-            cur.execute(
-                "UPDATE orders SET status = ?, payment_id = ?, payer_institution = ?, fee = ?"
-                " WHERE order_id = ?",
-                (status, payment.payment_id, payment.issuer, payment.fee, payment.order_id),
-            )
-            self._reserve(cur, limit, payment.amount, cap)
+                cur.execute(
+                    "UPDATE orders SET status = ?, payment_id = ?, payer_institution = ?,"
+                    " fee = ? WHERE order_id = ?",
+                    (status, payment.payment_id, payment.issuer, payment.fee, payment.order_id),
+                )
             cur.execute(
                 "INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                 (
@@ -198,11 +206,14 @@ class OrderBook(RefundBook):
 
     @staticmethod
     def _reserve(cur: Any, key: LimitKey, amount: int, cap: int) -> None:
-        cur.execute("INSERT OR IGNORE INTO limit_usage VALUES (?, ?, ?, ?, ?, 0)", key.params())
+        """Add ``amount`` to the day's total unless that passes ``cap`` (one statement: the
+        first payment of the day inserts the total, later ones add to it)."""
+        if amount > cap:
+            raise BarcodeError("limit_exceeded", f"over the grade {key.grade} daily limit")
         cur.execute(
-            "UPDATE limit_usage SET used = used + ? WHERE institution = ? AND customer_id = ?"
-            " AND account_id = ? AND business_date = ? AND grade = ? AND used + ? <= ?",
-            (amount, *key.params(), amount, cap),
+            "INSERT INTO limit_usage VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+            " SET used = used + excluded.used WHERE used + excluded.used <= ?",
+            (*key.params(), amount, cap),
         )
         if cur.rowcount != 1:
             raise BarcodeError("limit_exceeded", f"over the grade {key.grade} daily limit")
@@ -222,38 +233,50 @@ class OrderBook(RefundBook):
         given back (a dynamic order goes back to CREATED, others to FAILED)."""
 
         def unit(cur: Any) -> Order:
+            if ok:  # PAYING -> PAID in one statement, which also reads the order
+                row = cur.execute(
+                    _MARK_PAID,
+                    (_PAID, to_us(paid_at), payment.order_id, _PAYING, payment.payment_id),
+                ).fetchone()
+                if row is None:  # already finished (a recovery ran first)
+                    return locked_order(cur, payment.order_id)
+                insert_obligation(cur, obligation)
+                insert_event(cur, event, paid_at)
+                _set_payment_status(cur, payment.payment_id, PaymentStatus.SUCCEEDED, None)
+                return order_from_row(row)
             order = locked_order(cur, payment.order_id)
             if order.status != OrderStatus.PAYING or order.payment_id != payment.payment_id:
                 return order  # already finished (a recovery ran first)
-            if ok:
-                new = transition(order.status, "pay_ok")
-                cur.execute(
-                    "UPDATE orders SET status = ?, paid_us = ? WHERE order_id = ?",
-                    (new, to_us(paid_at), order.order_id),
-                )
-                insert_obligation(cur, obligation)
-                insert_event(cur, event, paid_at)
-            else:
-                event_name = "pay_fail" if order.direction is Direction.DYNAMIC else "pay_error"
-                new = transition(order.status, event_name)
-                cur.execute(
-                    "UPDATE orders SET status = ?, payment_id = NULL, payer_institution = NULL,"
-                    " fee = 0 WHERE order_id = ?",
-                    (new, order.order_id),
-                )
-                cur.execute(
-                    "UPDATE limit_usage SET used = used - ? WHERE institution = ?"
-                    " AND customer_id = ? AND account_id = ? AND business_date = ? AND grade = ?",
-                    (payment.amount, *limit.params()),
-                )
+            event_name = "pay_fail" if order.direction is Direction.DYNAMIC else "pay_error"
+            new = transition(order.status, event_name)
             cur.execute(
-                "UPDATE payments SET status = ?, failure = ? WHERE payment_id = ?",
-                (
-                    (PaymentStatus.SUCCEEDED if ok else PaymentStatus.FAILED).value,
-                    failure,
-                    payment.payment_id,
-                ),
+                "UPDATE orders SET status = ?, payment_id = NULL, payer_institution = NULL,"
+                " fee = 0 WHERE order_id = ?",
+                (new, order.order_id),
             )
-            return replace(order, status=new, paid_at=paid_at if ok else None)
+            cur.execute(
+                "UPDATE limit_usage SET used = used - ? WHERE institution = ?"
+                " AND customer_id = ? AND account_id = ? AND business_date = ? AND grade = ?",
+                (payment.amount, *limit.params()),
+            )
+            _set_payment_status(cur, payment.payment_id, PaymentStatus.FAILED, failure)
+            return replace(order, status=new, paid_at=None)
 
-        return self.db.run(unit)
+        return self.db.run(unit, savepoint=False)  # its refusals come before any write
+
+
+_MARK_PAID: Final = (
+    "UPDATE orders SET status = ?, paid_us = ? WHERE order_id = ? AND status = ?"  # noqa: S608 - constant columns
+    f" AND payment_id = ? RETURNING {ORDER_COLUMNS}"
+)
+_PAYING: Final = OrderStatus.PAYING
+_PAID: Final = transition(OrderStatus.PAYING, "pay_ok")
+
+
+def _set_payment_status(
+    cur: Any, payment_id: str, status: PaymentStatus, failure: str | None
+) -> None:
+    cur.execute(
+        "UPDATE payments SET status = ?, failure = ? WHERE payment_id = ?",
+        (status.value, failure, payment_id),
+    )

@@ -102,12 +102,23 @@ class PrefixRegistry:
                     raise UsageError(
                         f"prefix rule {rule.prefix} overlaps {other.prefix}", argument="rules"
                     )
+        self._index = {  # (length, prefix) -> rule: rules do not overlap, so keys are unique
+            (length, rule.prefix): rule
+            for rule in self.rules
+            for length in range(rule.min_length, rule.max_length + 1)
+        }
+        self._prefix_lengths = sorted({len(rule.prefix) for rule in self.rules})
 
     def lookup(self, code: str) -> PrefixRule | None:
         """The rule that owns ``code`` (checking prefix AND length), or None. Never Luhn."""
         if not (code.isascii() and code.isdigit()):
             return None
-        return next((r for r in self.rules if r.matches(code)), None)
+        length = len(code)
+        for size in self._prefix_lengths:
+            found = self._index.get((length, code[:size]))
+            if found is not None:
+                return found
+        return None
 
     def for_institution(self, institution_id: str) -> tuple[PrefixRule, ...]:
         return tuple(r for r in self.rules if r.institution == institution_id)

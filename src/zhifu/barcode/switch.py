@@ -146,15 +146,31 @@ class Switch:
         """Apply the legs in order; stop at the first that is declined (the later legs were
         never sent, the earlier ones are complete). Every chain is idempotent by its ids."""
         for leg in legs:
-            node = self.nodes[leg.institution]
-            outcome = outcome_of(node.apply(leg.transfers))
-            if outcome is Outcome.DECLINED:
-                return Posted(Outcome.DECLINED, leg.institution)
-            if outcome is Outcome.EXISTED:
-                ids = [t.id for t in leg.transfers]
-                if len(node.ledger.lookup_transfers(ids)) != len(ids):
-                    raise RuntimeError("a barcode chain exists only in part")
+            declined = self._judge(leg, self.nodes[leg.institution].apply(leg.transfers))
+            if declined is not None:
+                return declined
         return Posted(Outcome.DONE)
+
+    async def post_async(self, legs: tuple[Leg, ...]) -> Posted:
+        """:meth:`post` for an event loop: awaits each ledger's group commit instead of
+        holding a thread while it syncs."""
+        for leg in legs:
+            results = await self.nodes[leg.institution].ledger.create_transfers_async(leg.transfers)
+            declined = self._judge(leg, results)
+            if declined is not None:
+                return declined
+        return Posted(Outcome.DONE)
+
+    def _judge(self, leg: Leg, results: list[R]) -> Posted | None:
+        """None when the leg is (now or already) complete; the decline otherwise."""
+        outcome = outcome_of(results)
+        if outcome is Outcome.DECLINED:
+            return Posted(Outcome.DECLINED, leg.institution)
+        if outcome is Outcome.EXISTED:
+            ids = [t.id for t in leg.transfers]
+            if len(self.nodes[leg.institution].ledger.lookup_transfers(ids)) != len(ids):
+                raise RuntimeError("a barcode chain exists only in part")
+        return None
 
     @staticmethod
     def obligation(

@@ -129,6 +129,17 @@ class Ledger:
             return []
         return cast(list[CreateTransferResult], self.writer.submit("transfers", transfers))
 
+    async def create_transfers_async(
+        self, transfers: Sequence[Transfer]
+    ) -> list[CreateTransferResult]:
+        """:meth:`create_transfers` for a coroutine: it waits on its event loop, no thread
+        does, and the group commit wakes the loop once for all of its requests."""
+        check_transfers(transfers)
+        if not transfers:
+            return []
+        results = await self.writer.submit_async("transfers", transfers)
+        return cast(list[CreateTransferResult], results)
+
     def expire_pending(self) -> None:
         """Release the pending transfers whose timeout has passed (each write does it too)."""
         self.writer.submit("transfers", [])

@@ -18,11 +18,13 @@ from.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Final
+from typing import Any, Final
 
 from zhifu.ledger.model import Account, Transfer
 from zhifu.ledger.store import Request, Store
@@ -44,9 +46,7 @@ class GroupCommitWriter:
         self.group_events_max = group_events_max
         self.groups = 0
         self.requests = 0
-        self._queue: queue.SimpleQueue[tuple[Request, Future[list[int]]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple[Request, Waiter] | None] = queue.SimpleQueue()
         self._closed = False
         self._close_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="zhifu-ledger-writer", daemon=True)
@@ -54,12 +54,31 @@ class GroupCommitWriter:
 
     def submit(self, kind: str, events: Sequence[Account] | Sequence[Transfer]) -> list[int]:
         """Apply one request and return its results once they are durable."""
+        return self.enqueue(kind, events).result()
+
+    def enqueue(
+        self, kind: str, events: Sequence[Account] | Sequence[Transfer]
+    ) -> Future[list[int]]:
+        """Queue one request without waiting; the future resolves once it is durable."""
         future: Future[list[int]] = Future()
+        self._put(Request(kind, events), future)
+        return future
+
+    async def submit_async(
+        self, kind: str, events: Sequence[Account] | Sequence[Transfer]
+    ) -> list[int]:
+        """:meth:`submit` for a coroutine: no thread waits. After a commit the writer wakes
+        each event loop once for all of its requests in the group, not once per request."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[int]] = loop.create_future()
+        self._put(Request(kind, events), _LoopWaiter(loop, future))
+        return await future
+
+    def _put(self, request: Request, waiter: Waiter) -> None:
         with self._close_lock:
             if self._closed:
                 raise LedgerClosedError("the ledger is closed")
-            self._queue.put((Request(kind, events), future))
-        return future.result()
+            self._queue.put((request, waiter))
 
     def close(self) -> None:
         """Finish the requests already queued, then stop the thread."""
@@ -90,7 +109,7 @@ class GroupCommitWriter:
                 events += len(more[0].events)
             self._apply(group)
 
-    def _apply(self, group: list[tuple[Request, Future[list[int]]]]) -> None:
+    def _apply(self, group: list[tuple[Request, Waiter]]) -> None:
         requests = [request for request, _ in group]
         try:
             self.store.apply(requests)
@@ -99,10 +118,51 @@ class GroupCommitWriter:
                 for one in group:
                     self._apply([one])
                 return
-            group[0][1].set_exception(exc)
+            _deliver([(group[0][1], False, exc)])
             return
         self.groups += 1
         self.requests += len(group)
-        for request, future in group:
+        for request, _ in group:
             assert len(request.results) == len(request.events)
-            future.set_result(request.results)
+        _deliver([(waiter, True, request.results) for request, waiter in group])
+
+
+class _LoopWaiter:
+    """A coroutine waiting on an event loop for its request's results."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[list[int]]) -> None:
+        self.loop = loop
+        self.future = future
+
+
+Waiter = Future[list[int]] | _LoopWaiter
+Outcome = tuple[Waiter, bool, Any]
+
+
+def _deliver(outcomes: list[Outcome]) -> None:
+    """Answer the waiters: threads through their futures, each event loop in one call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for waiter, ok, value in outcomes:
+        if isinstance(waiter, _LoopWaiter):
+            by_loop.setdefault(waiter.loop, []).append((waiter, ok, value))
+        elif ok:
+            waiter.set_result(value)
+        else:
+            waiter.set_exception(value)
+    for loop, mine in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, mine)
+
+
+def _resolve(outcomes: list[Outcome]) -> None:
+    """On the event loop: set each coroutine's result (unless it was cancelled meanwhile)."""
+    for waiter, ok, value in outcomes:
+        future = waiter.future  # type: ignore[union-attr]
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

@@ -4,6 +4,7 @@ at the original amount minus earlier refunds."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,8 @@ from zhifu.barcode.client import ApiClient, ApiResponse
 from zhifu.barcode.postings import customer_account
 
 if TYPE_CHECKING:
-    from zhifu.barcode.model import Order
+    from zhifu.barcode.postings import Leg
+    from zhifu.barcode.switch import Posted
 
     from .conftest import Stack
 
@@ -69,14 +71,14 @@ def test_a_concurrent_request_with_the_same_key_is_409(
     merchant, client = stack.merchant()
     _, _, phone = stack.wallet()
     entered, release = threading.Event(), threading.Event()
-    original = stack.system.flows.micropay
+    original = stack.system.switch.post_async
 
-    def slow(*args: Any, **kwargs: Any) -> Order:
+    async def slow(legs: tuple[Leg, ...]) -> Posted:  # between recording and posting
         entered.set()
-        assert release.wait(10)
-        return original(*args, **kwargs)
+        assert await asyncio.to_thread(release.wait, 10)
+        return await original(legs)
 
-    monkeypatch.setattr(stack.system.flows, "micropay", slow)
+    monkeypatch.setattr(stack.system.switch, "post_async", slow)
     body = json.dumps(pay_body(merchant, "I-4", phone.next_code(), 700)).encode()
     answers: list[ApiResponse] = []
     first = threading.Thread(

@@ -23,6 +23,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -31,6 +32,7 @@ import anyio.to_thread
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.datastructures import State
+from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi.spec import Components, SecurityScheme
 
 from zhifu.barcode.api_errors import BarcodeError
@@ -46,6 +48,7 @@ IDEMPOTENCY_HEADER: Final = "idempotency-key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 _IDEMPOTENCY_KEY: Final = re.compile(r"[\x21-\x7e]{1,64}")
 _open_lock = threading.Lock()
+BODY_MAX: Final = 64 * 1024  # the API's bodies are a few hundred bytes
 
 COMPONENTS: Final = Components(
     security_schemes={
@@ -117,6 +120,27 @@ def raw_path(request: Request[Any, Any, Any]) -> str:
     return text + ("?" + query.decode("latin-1") if query else "")
 
 
+async def read_body(request: Request[Any, Any, Any]) -> bytes:
+    """The raw body, read straight from the ASGI channel (the bytes the signature covers);
+    over :data:`BODY_MAX` bytes it is refused with 413 ``content_too_large``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":
+            raise ClientException("the client left before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > BODY_MAX:
+            raise HTTPException(
+                f"the body is over {BODY_MAX} bytes",
+                status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            )
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 def valid_idempotency_key(value: str | None) -> bool:
     return value is not None and _IDEMPOTENCY_KEY.fullmatch(value) is not None
 
@@ -158,7 +182,7 @@ async def signed_post(
     request: Request[Any, Any, Any], kind: type[T], action: PostAction
 ) -> Response[bytes]:
     """Run a signed, idempotent POST (see the module docstring)."""
-    body = await request.body()
+    body = await read_body(request)
     work = functools.partial(
         _post,
         system_of(request.app.state),
@@ -222,7 +246,7 @@ def _post(  # noqa: PLR0917, PLR0911 - one step per check, each with its answer
 
 async def signed_get(request: Request[Any, Any, Any], action: GetAction) -> Response[bytes]:
     """Run a signed GET (empty body; no idempotency key needed)."""
-    body = await request.body()
+    body = await read_body(request)
     work = functools.partial(
         _get, system_of(request.app.state), raw_path(request), _headers(request), body, action
     )

@@ -22,6 +22,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
 from zhifu.barcode import flows_refund
+from zhifu.barcode.flows import Started
+from zhifu.barcode.model import Order
 from zhifu.barcode.signing import VerifyingKey
 from zhifu.barcode.system import BarcodeSystem
 from zhifu.barcode.views import order_dict, refund_dict
@@ -37,6 +39,7 @@ from zhifu.web.routes.barcode_schemas import (
     RefundRequest,
     out,
 )
+from zhifu.web.routes.barcode_staged import staged_post
 
 TAGS: Final = ["barcode: merchants"]
 
@@ -75,9 +78,9 @@ def _body(fn: Any) -> dict[str, Provide]:
     return {"body_schema": Provide(fn, sync_to_thread=False)}
 
 
-def _micropay(system: BarcodeSystem, key: VerifyingKey, req: MicropayRequest) -> tuple[int, Any]:
+def _micropay(system: BarcodeSystem, key: VerifyingKey, req: MicropayRequest) -> Order | Started:
     merchant_of(key, req.merchant_id)
-    order = system.flows.micropay(
+    return system.flows.start_micropay(
         req.merchant_id,
         req.out_trade_no,
         req.auth_code,
@@ -85,7 +88,10 @@ def _micropay(system: BarcodeSystem, key: VerifyingKey, req: MicropayRequest) ->
         req.description,
         req.terminal_id,
     )
-    return 200, out(OrderOut, order_dict(order))
+
+
+def _order_out(order: Order) -> OrderOut:
+    return out(OrderOut, order_dict(order))
 
 
 @post(
@@ -104,7 +110,7 @@ async def micropay(request: Request[Any, Any, Any]) -> Response[bytes]:
     whatever the outcome) and names the payer; the payment is checked against the payer's
     daily limit and posted to the ledgers. Answers the order (`PAID`), or a refusal.
     """
-    return await signed_post(request, MicropayRequest, _micropay)
+    return await staged_post(request, MicropayRequest, _micropay, _order_out)
 
 
 def _create(system: BarcodeSystem, key: VerifyingKey, req: CreateOrderRequest) -> tuple[int, Any]:
