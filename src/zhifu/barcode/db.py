@@ -82,13 +82,19 @@ class Database:
     """One SQLite file (or ``:memory:``), its schema, and its writer thread."""
 
     def __init__(
-        self, path: str = ":memory:", *, synchronous: str = "NORMAL", group_max: int = 512
+        self,
+        path: str = ":memory:",
+        *,
+        synchronous: str = "NORMAL",
+        group_max: int = 512,
+        checkpoint_seconds: float = CHECKPOINT_SECONDS,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise UsageError("synchronous is NORMAL or FULL", argument="synchronous")
         self.path = path
         self.synchronous = synchronous
         self.group_max = group_max
+        self.checkpoint_seconds = checkpoint_seconds
         self.groups = 0
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in (
@@ -206,7 +212,7 @@ class Database:
         checkpointed = 0
         while True:
             try:
-                item = self._queue.get(timeout=CHECKPOINT_SECONDS)
+                item = self._queue.get(timeout=self.checkpoint_seconds)
             except queue.Empty:  # idle: a good time to checkpoint
                 checkpointed = self.groups
                 self._checkpoint()

@@ -142,11 +142,22 @@ class Flows:
         merchant = self.merchant(merchant_id)
         existing = self.book.order_by_trade_no(merchant_id, out_trade_no)
         if existing is not None:
-            return _same_order(existing, amount, Direction.MICROPAY)
+            return self._resume(_same_order(existing, amount, Direction.MICROPAY), merchant)
         issuer = self.switch.issuer_of(auth_code)
         payer = issuer.redeem(auth_code)
         order = self._new_order(merchant, out_trade_no, Direction.MICROPAY, amount, description)
         return self._begin(replace(order, terminal_id=terminal_id), payer, merchant, new=True)
+
+    def _resume(self, order: Order, merchant: Merchant) -> Order | Started:
+        """A repeated micropay finds its order: if an earlier attempt was interrupted after
+        recording the payment (order PAYING, payment PROCESSING), posting it again finishes
+        it (the legs are idempotent by their ids, the outcome is recorded once)."""
+        if order.status is not OrderStatus.PAYING or order.payment_id is None:
+            return order
+        payment = self.book.payment(order.payment_id)
+        if payment is None or payment.status is not PaymentStatus.PROCESSING:
+            return order
+        return Started(payment, merchant)
 
     # -- 收款扫码 ------------------------------------------------------------------------------
 

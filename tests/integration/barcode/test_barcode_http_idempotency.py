@@ -97,6 +97,37 @@ def test_a_concurrent_request_with_the_same_key_is_409(
     assert third.body == answers[0].body
 
 
+def test_a_retry_finishes_a_payment_interrupted_by_a_server_error(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    merchant, client = stack.merchant()
+    _, account, phone = stack.wallet(balance=10_000)
+    original = stack.system.switch.post_async
+    calls = []
+
+    async def broken_once(legs: tuple[Leg, ...]) -> Posted:  # the payment is recorded by now
+        calls.append(legs)
+        if len(calls) == 1:
+            raise RuntimeError("the ledger connection dropped")
+        return await original(legs)
+
+    monkeypatch.setattr(stack.system.switch, "post_async", broken_once)
+    body = json.dumps(pay_body(merchant, "I-9", phone.next_code(), 700)).encode()
+    failed = client.post("/v1/micropay", body, idempotency_key="key-I-9")
+    assert (failed.status, failed.error_code) == (500, "internal_error")
+    balance = stack.system.node("zhifu").balance
+    assert balance(customer_account("zhifu", account)) == 10_000  # nothing moved yet
+    retry = client.post("/v1/micropay", body, idempotency_key="key-I-9")  # the key was released
+    assert retry.status == 200 and retry.json()["status"] == "PAID"
+    assert retry.header("Idempotent-Replayed") is None
+    again = client.post("/v1/micropay", body, idempotency_key="key-I-10")  # same order number
+    assert again.json()["order_id"] == retry.json()["order_id"]
+    assert again.json()["status"] == "PAID"
+    assert balance(customer_account("zhifu", account)) == 9_300  # exactly once
+    assert len(calls) == 2
+    assert stack.system.node("zhifu").ledger.check().balanced
+
+
 def test_a_post_without_an_idempotency_key_is_refused(stack: Stack) -> None:
     merchant, client = stack.merchant()
     answer = client.post(
