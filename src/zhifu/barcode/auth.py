@@ -36,11 +36,13 @@ from zhifu.barcode.directory import Directory
 from zhifu.barcode.guards import Nonces
 from zhifu.barcode.signing import (
     WINDOW_SECONDS,
+    SignedParts,
     VerifyingKey,
     canonical_request,
     check_timestamp,
     parse_headers,
 )
+from zhifu.core.offload import Offload
 
 
 class Authenticator:
@@ -58,6 +60,7 @@ class Authenticator:
         self.nonces = nonces
         self._now = now
         self.window_seconds = window_seconds
+        self._offload: Offload | None = None  # started by the first verify_async
 
     def authenticate(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
@@ -73,6 +76,37 @@ class Authenticator:
     ) -> tuple[VerifyingKey, str, int]:
         """Every check but the nonce's: (key, nonce, now in µs) for the caller to claim the
         nonce itself (:meth:`Nonces.claim_in`, in the same transaction as its own writes)."""
+        key, parts, message, now_us = self._checked(method, path, headers, body)
+        if not key.verify(message, parts.signature):
+            raise BarcodeError("signature_invalid")
+        return key, parts.nonce, now_us
+
+    async def verify_async(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[VerifyingKey, str, int]:
+        """:meth:`verify` for an event loop: an RSA signature is checked on a worker thread
+        (OpenSSL releases the interpreter lock, so it runs beside the loop on another core);
+        an SM2 one here (its library holds the lock: a thread would gain nothing)."""
+        key, parts, message, now_us = self._checked(method, path, headers, body)
+        if key.algorithm == "SM2-SM3":
+            valid = key.verify(message, parts.signature)
+        else:
+            if self._offload is None:
+                self._offload = Offload("zhifu-signature-check")
+            valid = await self._offload.call(lambda: key.verify(message, parts.signature))
+        if not valid:
+            raise BarcodeError("signature_invalid")
+        return key, parts.nonce, now_us
+
+    def close(self) -> None:
+        """Stop the worker thread of :meth:`verify_async`, if it was started."""
+        if self._offload is not None:
+            self._offload.close()
+
+    def _checked(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[VerifyingKey, SignedParts, bytes, int]:
+        """The cheap checks, in order; the key, the parts and the message to verify."""
         parts = parse_headers(headers)
         key = self.directory.key(parts.key_id)
         if key is None:
@@ -82,6 +116,4 @@ class Authenticator:
         now = self._now()
         check_timestamp(parts.timestamp, now, self.window_seconds)
         message = canonical_request(method, path, key.key_id, parts.timestamp, parts.nonce, body)
-        if not key.verify(message, parts.signature):
-            raise BarcodeError("signature_invalid")
-        return key, parts.nonce, int(now * 1_000_000)
+        return key, parts, message, int(now * 1_000_000)

@@ -162,6 +162,7 @@ class BarcodeSystem:
 
     def close(self) -> None:
         self.notifier.stop()
+        self.auth.close()
         for node in self.nodes.values():
             node.ledger.close()
         self.db.close()

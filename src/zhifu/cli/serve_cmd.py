@@ -39,7 +39,7 @@ def _serve(args: argparse.Namespace) -> Outcome:
     # imported late: the calculator commands must start fast
     from zhifu.acquirer.background import start_in_background  # noqa: PLC0415
     from zhifu.acquirer.config import AcquirerConfig  # noqa: PLC0415
-    from zhifu.web.app import create_app  # noqa: PLC0415
+    from zhifu.web.fastpath import create_asgi  # noqa: PLC0415
     from zhifu.web.server import serve  # noqa: PLC0415
 
     config = AcquirerConfig.local(host=args.host, port=args.acquirer_port)
@@ -52,7 +52,7 @@ def _serve(args: argparse.Namespace) -> Outcome:
     clearing = None if args.no_clearing else _start_clearing(config)
     try:
         centre = None if clearing is None else clearing.centre
-        serve(host=args.host, port=args.port, app=create_app(clearing=centre))
+        serve(host=args.host, port=args.port, app=create_asgi(clearing=centre))
     finally:
         if clearing is not None:
             clearing.stop()

@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 from zhifu.core.errors import UsageError
-from zhifu.web.app import create_app
+from zhifu.web.fastpath import create_asgi
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -30,7 +30,7 @@ def make_config(
     if log_level not in LOG_LEVELS:
         raise UsageError(f"must be one of {', '.join(LOG_LEVELS)}", argument="log_level")
     return uvicorn.Config(
-        app if app is not None else create_app(),
+        app if app is not None else create_asgi(),
         host=host,
         port=port,
         log_level=log_level,

@@ -23,6 +23,7 @@ from zhifu.barcode.system import BarcodeSystem
 from zhifu.core.clock import Clock
 from zhifu.crypto import rsa, sm2
 from zhifu.web.app import create_app
+from zhifu.web.fastpath import create_asgi
 
 SM2_MERCHANT = sm2.generate_keypair()
 RSA_MERCHANT = rsa.generate_rsa_key(2048)
@@ -109,15 +110,18 @@ class Stack:
         return books, tables
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="module", params=["served", "litestar"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A real server: the app ``zhifu serve`` serves (with the micropay fast path), and the
+    bare Litestar app (every route through the framework): each test runs on both."""
     home = tmp_path_factory.mktemp("barcode")
     system = BarcodeSystem.open(home, backoff=(0.2, 0.4, 0.8))
     system.start()
     port = free_port()
-    config = uvicorn.Config(
-        create_app(barcode=system), host="127.0.0.1", port=port, log_level="warning"
-    )
+    app = create_asgi if request.param == "served" else create_app
+    config = uvicorn.Config(app(barcode=system), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-barcode", daemon=True)
     thread.start()

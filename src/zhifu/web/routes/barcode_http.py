@@ -114,8 +114,13 @@ def close_owned(state: State) -> None:
 
 def raw_path(request: Request[Any, Any, Any]) -> str:
     """The path and query exactly as the client sent them (what the signature covers)."""
-    path = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
-    query = request.scope.get("query_string", b"")
+    return scope_path(request.scope)
+
+
+def scope_path(scope: Mapping[str, Any]) -> str:
+    """:func:`raw_path` of an ASGI scope."""
+    path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query = scope.get("query_string", b"")
     text = bytes(path).decode("latin-1")
     return text + ("?" + query.decode("latin-1") if query else "")
 

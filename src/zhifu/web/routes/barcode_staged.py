@@ -27,7 +27,8 @@ releases the key (a retry runs again; the flows are idempotent underneath), as b
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -44,11 +45,9 @@ from zhifu.web.errors import error_body
 from zhifu.web.routes.barcode_http import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
-    error_answer,
     json_answer,
     raw_path,
     read_body,
-    refusal,
     system_of,
     valid_idempotency_key,
 )
@@ -144,30 +143,48 @@ class _Request:
         return result
 
 
-async def staged_post(
-    request: Request[Any, Any, Any], kind: type[Any], start: StartAction, render: Render
-) -> Response[bytes]:
-    """Run a signed, idempotent payment POST (see the module docstring)."""
-    body = await read_body(request)
-    system = system_of(request.app.state)
-    path = raw_path(request)
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+@dataclass(frozen=True, slots=True)
+class StagedRoute:
+    """What a staged payment route is made of: its body Struct, its start, its answer."""
+
+    kind: type[Any]
+    start: StartAction
+    render: Render
+
+
+async def staged_answer(
+    system: BarcodeSystem, path: str, headers: Mapping[str, str], body: bytes, route: StagedRoute
+) -> tuple[int, bytes, bool]:
+    """The answer to a signed, idempotent payment POST: (status, JSON body, replayed).
+
+    ``path`` is the path and query as sent, ``headers`` are lower-case. Framework-free: the
+    Litestar route (:func:`staged_post`) and the served fast path (:mod:`zhifu.web.fastpath`)
+    both answer with it.
+    """
     try:
-        key, nonce, now_us = system.auth.verify("POST", path, headers, body)
+        key, nonce, now_us = await system.auth.verify_async("POST", path, headers, body)
     except BarcodeError as exc:
-        return refusal(exc)
+        return (*_refused(exc), False)
     idem_key = headers.get(IDEMPOTENCY_HEADER)
     if idem_key is None or not valid_idempotency_key(idem_key):
-        return refusal(BarcodeError("idempotency_key_missing"))
+        return (*_refused(BarcodeError("idempotency_key_missing")), False)
     try:
-        payload = decode_strict(body, kind)
+        payload = decode_strict(body, route.kind)
     except BodyError as exc:
-        return error_answer("validation_error", str(exc), 400)
-    job = _Request(system, key, idem_key, payload, start, render)
+        return (*answer(400, error_body("validation_error", str(exc))), False)
+    job = _Request(system, key, idem_key, payload, route.start, route.render)
     print_ = fingerprint("POST", path, body)
     step = await _unit(system.db, lambda cur: job.begin(cur, nonce, now_us, print_))
     if isinstance(step, Started):
-        status, data = await job.settle(step)
-        return json_answer(status, data)
+        return (*await job.settle(step), False)
     (status, data), replayed = step
+    return status, data, replayed
+
+
+async def staged_post(request: Request[Any, Any, Any], route: StagedRoute) -> Response[bytes]:
+    """Run a signed, idempotent payment POST through Litestar (see the module docstring)."""
+    body = await read_body(request)
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+    system = system_of(request.app.state)
+    status, data, replayed = await staged_answer(system, raw_path(request), headers, body, route)
     return json_answer(status, data, _REPLAYED if replayed else None)
