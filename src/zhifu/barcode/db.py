@@ -55,14 +55,14 @@ WAL_SIZE_LIMIT: Final = 64 * 1024 * 1024  # the log file is cut back to this aft
 H = TypeVar("H")
 Unit = tuple[Callable[[sqlite3.Cursor], Any], "asyncio.Future[Any]"]
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO: Final = timedelta(microseconds=1)
 
 
 def to_us(when: datetime) -> int:
     """Microseconds since the Unix epoch of an aware instant."""
     if when.tzinfo is None:
         raise UsageError("the instant must be timezone-aware", argument="when")
-    return (when - _EPOCH) // _MICRO
+    since = when - _EPOCH  # exact integer arithmetic, no float
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def from_us(value: int) -> datetime:

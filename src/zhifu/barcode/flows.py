@@ -145,8 +145,10 @@ class Flows:
             return self._resume(_same_order(existing, amount, Direction.MICROPAY), merchant)
         issuer = self.switch.issuer_of(auth_code)
         payer = issuer.redeem(auth_code)
-        order = self._new_order(merchant, out_trade_no, Direction.MICROPAY, amount, description)
-        return self._begin(replace(order, terminal_id=terminal_id), payer, merchant, new=True)
+        order = self._new_order(
+            merchant, out_trade_no, Direction.MICROPAY, amount, description, terminal_id
+        )
+        return self._begin(order, payer, merchant, new=True)
 
     def _resume(self, order: Order, merchant: Merchant) -> Order | Started:
         """A repeated micropay finds its order: if an earlier attempt was interrupted after
@@ -233,8 +235,14 @@ class Flows:
 
     # -- the shared part -----------------------------------------------------------------------
 
-    def _new_order(
-        self, merchant: Merchant, out_trade_no: str, direction: Direction, amount: int, text: str
+    def _new_order(  # noqa: PLR0917 - an order's data elements
+        self,
+        merchant: Merchant,
+        out_trade_no: str,
+        direction: Direction,
+        amount: int,
+        text: str,
+        terminal_id: str | None = None,
     ) -> Order:
         now = self.clock.now()
         return Order(
@@ -247,6 +255,7 @@ class Flows:
             description=text,
             status=OrderStatus.CREATED,
             created_at=now,
+            terminal_id=terminal_id,
         )
 
     def expire_if_due(self, order: Order) -> Order:

@@ -116,9 +116,11 @@ class OrderBook(RefundBook):
         return created
 
     @staticmethod
-    def _insert_order(cur: Any, o: Order) -> None:
-        """Insert an order as it is; ``out_trade_no_used`` if the merchant's number is taken
-        (the UNIQUE constraint says so; order ids are 80 random bits)."""
+    def _insert_order(
+        cur: Any, o: Order, status: OrderStatus | None = None, payment: Payment | None = None
+    ) -> None:
+        """Insert an order, in ``status`` with ``payment`` when given; ``out_trade_no_used``
+        if the merchant's number is taken (the UNIQUE constraint says so; ids are unique)."""
         try:
             cur.execute(
                 INSERT_ORDER,
@@ -130,14 +132,14 @@ class OrderBook(RefundBook):
                     o.direction.value,
                     o.amount,
                     o.description,
-                    o.status,
+                    o.status if status is None else status,
                     to_us(o.created_at),
                     None if o.expires_at is None else to_us(o.expires_at),
                     o.code_token,
                     None,
-                    o.payment_id,
-                    o.payer_institution,
-                    o.fee,
+                    o.payment_id if payment is None else payment.payment_id,
+                    o.payer_institution if payment is None else payment.issuer,
+                    o.fee if payment is None else payment.fee,
                     0,
                     o.terminal_id,
                 ),
@@ -168,14 +170,7 @@ class OrderBook(RefundBook):
         def unit(cur: Any) -> None:
             self._reserve(cur, limit, payment.amount, cap)
             if new_order is not None:  # inserted as PAYING with its payment, in one go
-                paying = replace(
-                    new_order,
-                    status=transition(None, "create_micropay"),
-                    payment_id=payment.payment_id,
-                    payer_institution=payment.issuer,
-                    fee=payment.fee,
-                )
-                self._insert_order(cur, paying)
+                self._insert_order(cur, new_order, _CREATE_PAYING, payment)
             else:
                 order = locked_order(cur, payment.order_id)
                 status = transition(OrderStatus(order.status), "pay_start")
@@ -270,6 +265,7 @@ _MARK_PAID: Final = (
     f" AND payment_id = ? RETURNING {ORDER_COLUMNS}"
 )
 _PAYING: Final = OrderStatus.PAYING
+_CREATE_PAYING: Final = transition(None, "create_micropay")
 _PAID: Final = transition(OrderStatus.PAYING, "pay_ok")
 
 

@@ -7,11 +7,14 @@ import asyncio
 import sqlite3
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from zhifu.barcode.db import Database, DatabaseClosedError
+from zhifu.barcode.db import Database, DatabaseClosedError, from_us, to_us
 
 
 def _insert(key: str) -> object:
@@ -137,3 +140,11 @@ def test_a_closed_database_refuses_coroutines(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(DatabaseClosedError):
         asyncio.run(db.call(_insert("late")))  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=-(10**16), max_value=10**17))
+def test_instants_round_trip_to_the_microsecond(micros: int) -> None:
+    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+    assert to_us(when) == micros
+    assert to_us(from_us(micros)) == micros
+    assert from_us(micros) == when
