@@ -5,7 +5,7 @@ Wallet requests are signed by a key registered for the institution (``institutio
 the payer's institution is the signer's. ``GET /v1/keys`` is public: merchants fetch the keys
 that sign their notifications there.
 
->>> sorted(h.paths.pop() for h in ROUTES)
+>>> sorted(p for h in ROUTES for p in h.paths)
 ['/v1/keys', '/v1/switch/obligations', '/v1/wallet/payments', '/v1/wallet/resolve']
 """
 
