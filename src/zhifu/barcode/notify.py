@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -47,6 +48,7 @@ from zhifu.barcode.signing import (
 BACKOFF_SECONDS: Final = (1, 2, 4, 8, 16, 32, 64, 128)
 TIMEOUT_SECONDS: Final = 5.0
 BATCH: Final = 50
+DELIVERY_WORKERS: Final = 8  # deliveries under way at once
 _log = logging.getLogger("zhifu.barcode.notify")
 
 
@@ -76,7 +78,9 @@ def post_signed(
 
 
 class Notifier:
-    """Delivers the outbox (see the module docstring); one background thread."""
+    """Delivers the outbox (see the module docstring): one background thread finds what is due
+    and hands each delivery to a pool of :data:`DELIVERY_WORKERS` threads, so a merchant that
+    answers slowly (or never, until the timeout) does not hold back the others' events."""
 
     def __init__(
         self,
@@ -87,6 +91,7 @@ class Notifier:
         backoff: Sequence[float] = BACKOFF_SECONDS,
         timeout: float = TIMEOUT_SECONDS,
         now: Callable[[], float] = time.time,
+        workers: int = DELIVERY_WORKERS,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -97,10 +102,15 @@ class Notifier:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: set[str] = set()
+        self._flight_lock = threading.Lock()
 
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="zhifu-notify-send")
             self._thread = threading.Thread(target=self._run, name="zhifu-notify", daemon=True)
             self._thread.start()
 
@@ -110,6 +120,9 @@ class Notifier:
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 1)
             self._thread = None
+        if self._pool is not None:  # deliveries under way finish (each within the timeout)
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def wake(self) -> None:
         """New events were written: deliver now rather than at the next poll."""
@@ -131,7 +144,9 @@ class Notifier:
         return min(1.0, max(0.0, int(row[0]) / 1e6 - self._now()))
 
     def deliver_due(self) -> int:
-        """Send every event that is due once; the number sent (acknowledged or not)."""
+        """Send every event that is due once; the number sent (acknowledged or not). Once
+        :meth:`start` has run, the deliveries go to the pool and this returns without waiting
+        for them; before, they are made here, one after the other."""
         now_us = int(self._now() * 1_000_000)
         rows = self.db.all(
             "SELECT event_id, merchant_id, url, payload, attempts, next_us FROM events"
@@ -140,10 +155,29 @@ class Notifier:
         )
         sent = 0
         for event_id, merchant_id, url, payload, attempts, due in rows:
-            if self._claim(event_id, due, now_us):
-                self._deliver(event_id, merchant_id, url, bytes(payload), attempts)
-                sent += 1
+            with self._flight_lock:
+                if event_id in self._in_flight:  # its lease ran out while it is still sent
+                    continue
+            if not self._claim(event_id, due, now_us):
+                continue
+            job = (event_id, merchant_id, url, bytes(payload), attempts)
+            sent += 1
+            if self._pool is None:
+                self._deliver(*job)
+                continue
+            with self._flight_lock:
+                self._in_flight.add(event_id)
+            self._pool.submit(self._deliver_in_pool, *job)
         return sent
+
+    def _deliver_in_pool(self, event_id: str, *job: Any) -> None:
+        try:
+            self._deliver(event_id, *job)
+        except Exception:  # the event stays claimed until its lease ends, then it is due again
+            _log.exception("notification delivery failed")
+        finally:
+            with self._flight_lock:
+                self._in_flight.discard(event_id)
 
     def _claim(self, event_id: str, due: int, now_us: int) -> bool:
         """Take the event for one delivery (another process serving the same database may

@@ -108,3 +108,54 @@ def test_the_box_refuses_an_image_without_a_payment_code(tmp_path: Path) -> None
         box.collect(client, "M1", str(frame), 100)
     with pytest.raises(UsageError):
         box.collect(client, "M1", str(frame), 0)
+
+
+def test_a_slow_merchant_does_not_hold_back_the_others(system: BarcodeSystem) -> None:
+    import http.server  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    received: list[str] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(self.headers["Zhifu-Event-Id"])
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    healthy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=healthy.serve_forever, daemon=True).start()
+    silent = socket.socket()  # accepts connections (backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        slow = system.add_merchant("MS", "zhifu", "Slow", notify_url=_url(silent))
+        fast = system.add_merchant(
+            "MF", "zhifu", "Fast", notify_url=f"http://127.0.0.1:{healthy.server_port}/n"
+        )
+        system.open_wallet("zhifu", "C1", "A1")
+        system.top_up("zhifu", "A1", 10_000, "t1")
+        phone = system.phone("zhifu", *system.enroll_device("zhifu", "C1", "A1"))
+        for i in range(3):  # delivered one after the other, these would take 3 x the timeout
+            system.flows.micropay(slow.merchant_id, f"S{i}", phone.next_code(), 10)
+        paid = system.flows.micropay(fast.merchant_id, "F1", phone.next_code(), 10)
+        system.notifier.timeout = 2.0
+        system.notifier.start()
+        system.notifier.wake()
+        deadline = time.monotonic() + 1.5  # less than one timeout of the slow merchant
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert received == [f"EV-{paid.payment_id}"]
+        assert system.notifier.status(f"EV-{paid.payment_id}") == ("delivered", 1)
+    finally:
+        system.notifier.stop()
+        healthy.shutdown()
+        silent.close()
+
+
+def _url(server: socket.socket) -> str:
+    return f"http://127.0.0.1:{server.getsockname()[1]}/notify"
