@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
 Call = tuple[Callable[[], Any], "asyncio.Future[Any]"]
 Outcome = tuple["asyncio.Future[Any]", bool, Any]
 
@@ -94,3 +98,93 @@ def _resolve(outcomes: list[Outcome]) -> None:
             future.set_result(value)
         else:
             future.set_exception(value)
+
+
+class ProcessOffload(Generic[A, R]):
+    """Batches for a function in one helper process, for work that holds the interpreter lock
+    (SM2 verification): the calls of one turn of the event loop go as one list to
+    ``batch_fn`` (a module-level function: list of arguments -> list of results) in the helper,
+    and come back in one wake-up of the loop. The helper process starts at the first call
+    (``spawn``: a fresh interpreter, safe beside threads).
+
+    >>> import asyncio, operator
+    >>> from zhifu.crypto.sm2_batch import verify_many
+    >>> offload = ProcessOffload(verify_many)
+    >>> async def main() -> list[bool]:
+    ...     return await asyncio.gather(offload.call((b"\\x04" + bytes(64), b"m", b"")))
+    >>> asyncio.run(main())
+    [False]
+    >>> offload.close()
+    """
+
+    def __init__(self, batch_fn: Callable[[list[A]], list[R]]) -> None:
+        self.batch_fn = batch_fn
+        self.batches = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[A, asyncio.Future[R]]]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def call(self, argument: A) -> R:
+        """``batch_fn([argument, ...])``'s result for this argument."""
+        if self._closed:
+            raise OffloadClosedError("the helper process was stopped")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        batch = self._pending.get(loop)
+        if batch is None:
+            batch = self._pending[loop] = []
+            loop.call_soon(self._dispatch, loop)
+        batch.append((argument, future))
+        return await future
+
+    def close(self) -> None:
+        """Stop the helper process (batches under way finish first)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._pending.pop(loop)
+        try:
+            done = self._executor().submit(self.batch_fn, [argument for argument, _ in batch])
+        except Exception as exc:  # closed, or the helper died: the callers get the error
+            _fail(batch, exc)
+            return
+        self.batches += 1
+        done.add_done_callback(lambda f: _call_back(loop, batch, f))
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise OffloadClosedError("the helper process was stopped")
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(1, mp_context=context)
+            return self._pool
+
+
+def _call_back(
+    loop: asyncio.AbstractEventLoop, batch: list[tuple[Any, asyncio.Future[Any]]], done: Any
+) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+        loop.call_soon_threadsafe(_settle, batch, done)
+
+
+def _settle(batch: list[tuple[Any, asyncio.Future[Any]]], done: Any) -> None:
+    try:
+        results = done.result()
+    except Exception as exc:  # the helper died or the function raised: every caller hears it
+        _fail(batch, exc)
+        return
+    for (_, future), result in zip(batch, results, strict=True):
+        if not future.done():
+            future.set_result(result)
+
+
+def _fail(batch: list[tuple[Any, asyncio.Future[Any]]], exc: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)
