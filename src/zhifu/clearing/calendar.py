@@ -9,6 +9,8 @@ holidays are off, and make-up working days (调休, often a Saturday or Sunday) 
 :class:`ChineseCalendar` takes holidays and make-up days from the ``chinesecalendar`` package,
 lets a data file (JSON or TOML) add years or override dates, and refuses any year neither of
 them knows with :class:`CalendarYearError` (the package only learns a year with a release).
+The engine goes on clearing in such a year and holds back only what needs its working days
+(settlement dates, receipt expiry, late returns): ``docs/clearing.md#calendar``.
 
 >>> from datetime import date, datetime
 >>> from zhifu.core.clock import SHANGHAI
@@ -19,10 +21,10 @@ them knows with :class:`CalendarYearError` (the package only learns a year with 
 datetime.date(2025, 10, 9)
 >>> beps_date(datetime(2025, 9, 30, 16, 0, tzinfo=SHANGHAI))
 datetime.date(2025, 10, 1)
->>> ChineseCalendar().is_working_day(date(2099, 1, 1))
+>>> ChineseCalendar().is_working_day(date(2099, 1, 1))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-zhifu.clearing.calendar.CalendarYearError: date: no calendar data for 2099 (known: 2004-2026)
+zhifu.clearing.calendar.CalendarYearError: date: no calendar data for 2099 (known: 2004-2026); ...
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ from zhifu.core.errors import UsageError
 
 CUTOFF: Final = time(16, 0)  # the BEPS day change (日切)
 SEARCH_DAYS_MAX: Final = 366  # no run of non-working days is longer than this
+DOC: Final = "docs/clearing.md#calendar"  # the calendar file and the operator's procedure
 
 
 class CalendarYearError(UsageError):
     """A date falls in a year the calendar has no holiday data for."""
 
     def __init__(self, year: int, known: str) -> None:
-        super().__init__(f"no calendar data for {year} (known: {known})", argument="date")
+        text = f"no calendar data for {year} (known: {known}); add it in a calendar file ({DOC})"
+        super().__init__(text, argument="date")
         self.year = year
 
 
@@ -76,6 +80,19 @@ def beps_date(instant: datetime, cutoff: time = CUTOFF) -> date:
     return day + timedelta(days=1) if local.time() >= cutoff else day
 
 
+def known_working_day(calendar: BusinessCalendar, day: date) -> bool | None:
+    """Whether ``day`` is a working day; None when the calendar has no data for its year.
+
+    >>> known_working_day(ChineseCalendar(), date(2025, 10, 1)), known_working_day(
+    ...     ChineseCalendar(), date(2099, 1, 1))
+    (False, None)
+    """
+    try:
+        return calendar.is_working_day(day)
+    except CalendarYearError:
+        return None
+
+
 def day_start(beps_day: date, cutoff: time = CUTOFF) -> datetime:
     """The instant a BEPS date begins: ``cutoff`` on the calendar day before."""
     return datetime.combine(beps_day - timedelta(days=1), cutoff, tzinfo=SHANGHAI)
@@ -100,13 +117,14 @@ class CalendarData:
         if unknown:
             raise UsageError(f"unknown calendar keys {sorted(unknown)}", argument="calendar")
         years = data.get("years", [])
-        if not isinstance(years, list) or not all(isinstance(y, int) for y in years):
-            raise UsageError("years must be a list of integers", argument="calendar")
-        return cls(
-            frozenset(years),
-            _dates(data.get("holidays", {}), "holidays"),
-            _dates(data.get("workdays", {}), "workdays"),
-        )
+        if not isinstance(years, list) or not all(_is_year(y) for y in years):
+            raise UsageError("years must be a list of years such as 2027", argument="calendar")
+        holidays = _dates(data.get("holidays", {}), "holidays")
+        workdays = _dates(data.get("workdays", {}), "workdays")
+        both = sorted(set(holidays) & set(workdays))
+        if both:
+            raise UsageError(f"{both[0]} is both a holiday and a workday", argument="calendar")
+        return cls(frozenset(years), holidays, workdays)
 
     @classmethod
     def load(cls, path: str | Path) -> CalendarData:
@@ -120,6 +138,10 @@ class CalendarData:
         if not isinstance(data, dict):
             raise UsageError("a calendar file holds one object", argument="calendar")
         return cls.from_mapping(data)
+
+
+def _is_year(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 9999
 
 
 def _dates(raw: object, name: str) -> dict[date, str]:
@@ -156,6 +178,16 @@ class ChineseCalendar:
     def years(self) -> frozenset[int]:
         """Every year this calendar can answer for."""
         return frozenset(self._package_years) | self._extra.years
+
+    @property
+    def package_years(self) -> range:
+        """The years the ``chinesecalendar`` package knows."""
+        return self._package_years
+
+    @property
+    def data(self) -> CalendarData:
+        """The data added to the package's (empty without a file)."""
+        return self._extra
 
     def _known(self) -> str:
         first, last = self._package_years[0], self._package_years[-1]

@@ -173,6 +173,7 @@ class Reason(StrEnum):
     NOT_REVOCABLE = "not_revocable"
     NOT_RETURNABLE = "not_returnable"
     RETURN_LATE = "return_late"
+    CALENDAR_UNKNOWN = "calendar_unknown"  # a deadline needs holiday data the centre lacks
     UNKNOWN_PACKET = "unknown_packet"
     # message level (CNAPS2-like XML front-end, zhifu.clearing.messages): the whole message is
     # refused and nothing changes
@@ -201,6 +202,7 @@ REASON_TEXT: Final[dict[Reason, tuple[str, str]]] = {
     Reason.NOT_REVOCABLE: ("业务不可撤销", "this business type cannot be revoked"),
     Reason.NOT_RETURNABLE: ("业务不可退回", "only netted non-real-time items can be returned"),
     Reason.RETURN_LATE: ("超过退回期限", "after the return deadline"),
+    Reason.CALENDAR_UNKNOWN: ("节假日数据缺失", "the deadline needs holiday data not loaded yet"),
     Reason.UNKNOWN_PACKET: ("包不存在", "no such packet"),
     Reason.BAD_XML: ("报文格式错误", "not well-formed XML, or a DTD or entity in it"),
     Reason.SCHEMA_INVALID: ("报文不符合规范", "the message fails its XSD"),

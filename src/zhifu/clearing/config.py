@@ -9,6 +9,8 @@ limit); they become integer fen here.
 2000000
 >>> config.limit_for(BusinessType.ORDINARY_CREDIT, working_day=False)
 100000000
+>>> config.limit_for(BusinessType.ORDINARY_CREDIT, working_day=None)  # day not known yet
+2000000
 >>> config.limit_for(BusinessType.REAL_TIME_CREDIT, working_day=True) is None
 True
 """
@@ -86,8 +88,16 @@ class ClearingConfig:
         if self.return_working_days < 0:
             raise UsageError("must be >= 0", argument="return_working_days")
 
-    def limit_for(self, business: BusinessType, *, working_day: bool) -> int | None:
-        """The inclusive per-item limit in fen (None: no limit) on a working day or holiday."""
+    def limit_for(self, business: BusinessType, *, working_day: bool | None) -> int | None:
+        """The inclusive per-item limit in fen (None: no limit) on a working day or holiday.
+
+        ``working_day=None`` (a date of a year the calendar has no data for) gives the stricter
+        of the two, the limit that holds whichever the day turns out to be.
+        """
+        if working_day is None:
+            found = [self.limit_for(business, working_day=w) for w in (True, False)]
+            limits = [f for f in found if f is not None]
+            return min(limits) if limits else None
         if not working_day and business in self.holiday_limits:
             return self.holiday_limits[business]
         return self.limits.get(business)

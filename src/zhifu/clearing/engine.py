@@ -10,6 +10,7 @@ order, before anything at the same instant.
 >>> from datetime import datetime
 >>> from zhifu.core.clock import SHANGHAI
 >>> from zhifu.clearing.settlement import MemoryBooks
+>>> from zhifu.clearing.codes import BusinessType
 >>> a = Participant("102100099996", "1000", caps={NodeKind.NPC: 10_000_00})
 >>> b = Participant("103290000002", "2900", caps={NodeKind.NPC: 10_000_00})
 >>> start = datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI)
@@ -30,9 +31,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from zhifu.clearing.calendar import BusinessCalendar, ChineseCalendar, beps_date
-from zhifu.clearing.codes import BUSINESS, BusinessType
+from zhifu.clearing.calendar import BusinessCalendar, ChineseCalendar, beps_date, known_working_day
+from zhifu.clearing.codes import BUSINESS
 from zhifu.clearing.config import ClearingConfig
+from zhifu.clearing.expiry import ReceiptTimers
 from zhifu.clearing.model import (
     Item,
     ItemRecord,
@@ -53,13 +55,14 @@ from zhifu.clearing.rounds import (
     RoundRecord,
     RoundState,
     close_round,
+    schedule_waiting,
     settlement_totals,
 )
 from zhifu.clearing.rules import (
     IN_POSITION,
     admission_reason,
-    expires_on,
     receipt_days_of,
+    return_item,
     return_reason,
 )
 from zhifu.clearing.settlement import LedgerBooks, SettlementBooks
@@ -91,7 +94,7 @@ class ClearingSystem:
         self.records: dict[str, ItemRecord] = {}
         self.packets: dict[str, PacketRecord] = {}
         self.rounds: dict[RoundKey, RoundRecord] = {}
-        self._awaiting: dict[date, set[str]] = {}
+        self.timers = ReceiptTimers()  # items awaiting a receipt, by expiry date
         self._next_close = self.schedule.close_instant(self.book.current)
         self._next_settlement: datetime | None = None
         self.add_participants(participants)
@@ -171,6 +174,17 @@ class ClearingSystem:
         assert record.nets == nets
         self._plan_settlement()
 
+    def use_calendar(self, calendar: BusinessCalendar) -> None:
+        """Answer from ``calendar`` from now on (e.g. with a year the operator added): rounds
+        and receipt deadlines that waited for its data get their dates, settle or expire if due."""
+        self.calendar = calendar
+        schedule_waiting(self.rounds.values(), self.schedule, calendar)
+        for item_id, expiry in self.timers.resolve(calendar).items():
+            self.records[item_id].expires_on = expiry
+        self._plan_settlement()
+        self._settle_due()
+        self._expire(beps_date(self.now, self.schedule.cutoff))
+
     def _plan_settlement(self) -> None:
         times = [r.settles_at for r in self.rounds.values() if r.state is RoundState.SUBMITTED]
         self._next_settlement = min((t for t in times if t is not None), default=None)
@@ -227,9 +241,8 @@ class ClearingSystem:
         if item.item_id in self.records:
             return ItemResult(item.item_id, Status.REJECTED, Reason.DUPLICATE_ID)
         day = beps_date(self.now, self.schedule.cutoff)
-        reason = admission_reason(
-            item, self.participants, self.config, self.calendar.is_working_day(day)
-        )
+        working_day = known_working_day(self.calendar, day)  # None: a year not known yet
+        reason = admission_reason(item, self.participants, self.config, working_day)
         payer = self.participants.get(item.payer_bank)
         payee = self.participants.get(item.payee_bank)
         if payer is None or payee is None:
@@ -257,10 +270,8 @@ class ClearingSystem:
             self._net(record)
             return
         days = receipt_days_of(item, self.config) or 0
-        record.expires_on = expires_on(spec, day, days, self.calendar)
-        assert record.expires_on is not None
+        record.expires_on = self.timers.start(item.item_id, spec, day, days, self.calendar)
         record.status = Status.AWAITING_RECEIPT
-        self._awaiting.setdefault(record.expires_on, set()).add(item.item_id)
 
     def _packet_reason(self, item: Item) -> Reason | None:
         found = self.packets.get(item.packet)
@@ -325,8 +336,7 @@ class ClearingSystem:
             return RequestResult(False, Reason.RECEIPT_LATE if late else Reason.NOT_AWAITING)
         if receipt.bank != record.item.receiver:
             return RequestResult(False, Reason.WRONG_BANK)
-        assert record.expires_on is not None
-        self._awaiting[record.expires_on].discard(record.item.item_id)
+        self.timers.stop(record.item.item_id, record.expires_on)
         if receipt.success:
             self._net(record)
         else:
@@ -352,8 +362,8 @@ class ClearingSystem:
         for record in records:
             if record.status is Status.QUEUED:
                 queued.add(record.item.item_id)
-            elif record.status is Status.AWAITING_RECEIPT and record.expires_on is not None:
-                self._awaiting[record.expires_on].discard(record.item.item_id)
+            elif record.status is Status.AWAITING_RECEIPT:
+                self.timers.stop(record.item.item_id, record.expires_on)
             else:
                 continue
             record.status = Status.REVOKED
@@ -368,22 +378,12 @@ class ClearingSystem:
         if original is None:
             self.advance_to(at)
             return ItemResult(return_id, Status.REJECTED, Reason.UNKNOWN_ITEM)
-        o = original.item
-        item = Item(
-            return_id,
-            BusinessType.CREDIT_RETURN,
-            o.payee_bank,
-            o.payer_bank,
-            o.amount,
-            return_of=original_id,
-        )
-        return self.submit_item(item, at)
+        return self.submit_item(return_item(original.item, return_id), at)
 
     def _expire(self, day: date) -> None:
-        for due in sorted(d for d in self._awaiting if d <= day):
-            for item_id in sorted(self._awaiting.pop(due)):
-                record = self.records[item_id]
-                record.status, record.reason = Status.EXPIRED, Reason.NO_RECEIPT
+        for item_id in self.timers.due(day):
+            record = self.records[item_id]
+            record.status, record.reason = Status.EXPIRED, Reason.NO_RECEIPT
 
     # -- queries ---------------------------------------------------------------------------
     def status(self, item_id: str) -> ItemResult:

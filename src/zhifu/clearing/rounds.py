@@ -5,7 +5,10 @@ times of the schedule (default 09:00, 12:00, 16:00: R1 = [16:00 of D-1, 09:00), 
 12:00), R3 = [12:00, 16:00)). A round is named ``(D, n)`` (``NetgDt``, ``NetgRnd``). At its
 close the round's bilateral positions are summed per participant and submitted to SAPS; SAPS
 settles them on the first working day on or after ``D``: at the close itself when that is
-already a working day, else at ``settlement_time`` (default 08:30) of that working day.
+already a working day, else at ``settlement_time`` (default 08:30) of that working day. When the
+calendar has no holiday data for the year that search runs into, the round is submitted all the
+same (its nets stay in the cap formula) and *awaits calendar data*: it gets its settlement date
+when the calendar learns the year (``ClearingSystem.use_calendar``).
 
 >>> from datetime import datetime
 >>> from zhifu.core.clock import SHANGHAI
@@ -29,7 +32,13 @@ from enum import Enum
 from itertools import pairwise
 from typing import Final, TypeAlias
 
-from zhifu.clearing.calendar import CUTOFF, BusinessCalendar, beps_date, day_start
+from zhifu.clearing.calendar import (
+    CUTOFF,
+    BusinessCalendar,
+    CalendarYearError,
+    beps_date,
+    day_start,
+)
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
 
@@ -107,10 +116,15 @@ class RoundSchedule:
 
 
 class RoundState(Enum):
-    """A round's life: open, submitted to SAPS, settled (or waiting for funds at SAPS)."""
+    """A round's life: open, submitted to SAPS, settled (or waiting for funds at SAPS).
+
+    ``AWAITING_CALENDAR``: submitted, but its settlement date needs holiday data for a year the
+    calendar does not know yet.
+    """
 
     OPEN = "open"
     SUBMITTED = "submitted"
+    AWAITING_CALENDAR = "awaiting_calendar"
     SETTLEMENT_QUEUED = "settlement_queued"
     SETTLED = "settled"
 
@@ -147,12 +161,42 @@ def close_round(
     schedule: RoundSchedule,
     calendar: BusinessCalendar,
 ) -> RoundRecord:
-    """Close a round: per-participant nets, settlement date and instant; state SUBMITTED."""
+    """Close a round: per-participant nets, settlement date and instant; state SUBMITTED (or
+    AWAITING_CALENDAR when the calendar cannot tell the settlement date yet)."""
     record.nets = participant_nets(bilateral)
-    record.settlement_date = calendar.next_working_day_on_or_after(record.key[0])
-    record.settles_at = schedule.settlement_instant(record.key, calendar)
-    record.state = RoundState.SUBMITTED
+    schedule_settlement(record, schedule, calendar)
     return record
+
+
+def schedule_settlement(
+    record: RoundRecord, schedule: RoundSchedule, calendar: BusinessCalendar
+) -> bool:
+    """Give a closed round its settlement date and instant (state SUBMITTED); without holiday
+    data for the year that needs, leave them unset (state AWAITING_CALENDAR) and return False.
+
+    >>> from zhifu.clearing.calendar import ChineseCalendar
+    >>> record = RoundRecord((date(2099, 1, 1), 1))
+    >>> schedule_settlement(record, RoundSchedule(), ChineseCalendar()), record.state.value
+    (False, 'awaiting_calendar')
+    """
+    try:
+        settlement_date = calendar.next_working_day_on_or_after(record.key[0])
+        settles_at = schedule.settlement_instant(record.key, calendar)
+    except CalendarYearError:
+        record.state = RoundState.AWAITING_CALENDAR
+        return False
+    record.settlement_date, record.settles_at = settlement_date, settles_at
+    record.state = RoundState.SUBMITTED
+    return True
+
+
+def schedule_waiting(
+    records: Iterable[RoundRecord], schedule: RoundSchedule, calendar: BusinessCalendar
+) -> list[RoundRecord]:
+    """:func:`schedule_settlement` for the rounds awaiting calendar data; returns those that
+    ``calendar`` could schedule."""
+    waiting = [r for r in records if r.state is RoundState.AWAITING_CALENDAR]
+    return [r for r in waiting if schedule_settlement(r, schedule, calendar)]
 
 
 def settlement_totals(records: Iterable[RoundRecord]) -> dict[str, int]:

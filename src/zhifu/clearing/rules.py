@@ -10,6 +10,9 @@
   date becomes ``W1 + 2`` working days.
 - A netted item may be returned (退回) by the bank that received the money until the BEPS date
   ``return_working_days`` working days after the first working day on or after its netting date.
+  When that deadline falls in a year the calendar has no data for, a return is accepted while it
+  is certainly in time (no later than ``return_working_days`` calendar days after the netting
+  date) and refused ``calendar_unknown`` after that: neither "late" nor "in time" can be told.
 
 >>> from zhifu.clearing.calendar import ChineseCalendar
 >>> cal = ChineseCalendar()
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from zhifu.clearing.calendar import BusinessCalendar
+from zhifu.clearing.calendar import BusinessCalendar, CalendarYearError
 from zhifu.clearing.codes import BUSINESS, BusinessSpec, BusinessType, Deadline, Reason
 from zhifu.clearing.config import ClearingConfig
 from zhifu.clearing.model import Item, ItemRecord, Participant, Status
@@ -59,9 +62,12 @@ def admission_reason(
     item: Item,
     participants: Mapping[str, Participant],
     config: ClearingConfig,
-    working_day: bool,
+    working_day: bool | None,
 ) -> Reason | None:
-    """Why an item cannot be admitted (None: it can). Packets and returns are checked apart."""
+    """Why an item cannot be admitted (None: it can). Packets and returns are checked apart.
+
+    ``working_day`` is None when the calendar does not know the item's BEPS date yet.
+    """
     if item.payer_bank not in participants or item.payee_bank not in participants:
         return Reason.UNKNOWN_BANK
     if item.amount <= 0:
@@ -103,6 +109,26 @@ def return_reason(
     if (item.payer_bank, item.payee_bank) != (o.payee_bank, o.payer_bank):
         return Reason.WRONG_BANK
     assert original.netted_round is not None
-    if today > return_deadline(original.netted_round[0], config, calendar):
-        return Reason.RETURN_LATE
-    return None
+    netted = original.netted_round[0]
+    try:
+        late = today > return_deadline(netted, config, calendar)
+    except CalendarYearError:  # each working day is at least a calendar day away
+        in_time = today <= netted + timedelta(days=config.return_working_days)
+        return None if in_time else Reason.CALENDAR_UNKNOWN
+    return Reason.RETURN_LATE if late else None
+
+
+def return_item(original: Item, return_id: str) -> Item:
+    """The credit return (退回) of ``original``: its amount back from its payee bank to its payer.
+
+    >>> return_item(Item("C1", BusinessType.ORDINARY_CREDIT, "A", "B", 100), "R1").payee_bank
+    'A'
+    """
+    return Item(
+        return_id,
+        BusinessType.CREDIT_RETURN,
+        original.payee_bank,
+        original.payer_bank,
+        original.amount,
+        return_of=original.item_id,
+    )

@@ -5,7 +5,9 @@
 - ``submit FILE``, ``rounds``, ``positions``, ``close-round``, ``settle``, ``reconcile``: work on
   a state file (``--state``, a journal replayed by each command, see
   :mod:`zhifu.clearing.journal`); without ``--state`` the read-only commands show the built-in
-  demonstration scenario.
+  demonstration scenario;
+- ``calendar``: the years the holiday calendar knows, and whether the next 60 days are covered
+  (:mod:`zhifu.cli.clearing_calendar_cmd`).
 
 Every command takes ``--json``; tables also come as ``--csv``. Long replays draw a progress
 bar on stderr when it is a terminal (or with ``--progress``).
@@ -31,6 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from zhifu.cli import clearing_calendar_cmd
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
 
@@ -66,6 +69,7 @@ def register(sub: SubParsers) -> None:
             _add_csv(p)
         if name == "settle":
             p.add_argument("--at", metavar="TIME", help="advance the clock to this time first")
+    clearing_calendar_cmd.register(cmds)
 
 
 def _add_state(p: argparse.ArgumentParser, *, required: bool) -> None:
