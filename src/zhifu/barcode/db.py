@@ -46,6 +46,7 @@ from typing import Any, Final, TypeVar
 from zhifu.barcode.db_schema import SCHEMA
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
+from zhifu.core.offload import TurnBatches, resolve
 
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Cursor], Any], Future[Any]]
@@ -114,7 +115,7 @@ class Database:
         self._close_lock = threading.Lock()
         self._conn_lock = threading.Lock()  # held by whoever applies a group
         self._owner: int | None = None  # the thread applying a group now
-        self._batches: dict[asyncio.AbstractEventLoop, list[Unit]] = {}
+        self._batches: TurnBatches[Callable[[sqlite3.Cursor], Any]] = TurnBatches(self._flush)
         self._cursor = self._conn.cursor()
         self._checkpointer: sqlite3.Connection | None = None  # the writer thread's own
         self._thread = threading.Thread(target=self._serve, name="zhifu-barcode-db", daemon=True)
@@ -159,14 +160,8 @@ class Database:
             raise DatabaseClosedError("the barcode database is closed")
         if self.synchronous == "FULL":
             return await asyncio.wrap_future(self.submit(unit))
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        batch = self._batches.get(loop)
-        if batch is None:
-            batch = self._batches[loop] = []
-            loop.call_soon(self._flush, loop)
-        batch.append((unit, future))
-        return await future
+        result: T = await self._batches.submit(unit)
+        return result
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row of a query (the last committed state; inside a unit, its own state)."""
@@ -251,20 +246,12 @@ class Database:
         with contextlib.suppress(sqlite3.OperationalError):  # busy: the next one catches up
             self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        group = self._batches.pop(loop)
+    def _flush(self, loop: asyncio.AbstractEventLoop, group: list[Unit]) -> None:
         if self._closed:
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(DatabaseClosedError("the barcode database is closed"))
+            closed = DatabaseClosedError("the barcode database is closed")
+            resolve((future, False, closed) for _, future in group)
             return
-        for future, ok, value in self._apply(group):
-            if future.done():  # the awaiting task was cancelled
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        resolve(self._apply(group))
 
     def _apply(
         self, group: Sequence[tuple[Callable[[sqlite3.Cursor], Any], H]]

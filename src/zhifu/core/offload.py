@@ -26,11 +26,12 @@ import contextlib
 import multiprocessing
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 A = TypeVar("A")
 R = TypeVar("R")
 Call = tuple[Callable[[], Any], "asyncio.Future[Any]"]
@@ -41,6 +42,60 @@ class OffloadClosedError(RuntimeError):
     """The worker was stopped; nothing more is accepted."""
 
 
+class TurnBatches(Generic[ItemT]):
+    """What the tasks of an event loop submit during one turn of the loop, gathered per loop
+    and handed to ``flush(loop, [(item, future), ...])`` at the end of that turn; whoever
+    flushes settles the futures (:func:`resolve`).
+
+    >>> flushed = []
+    >>> batches = TurnBatches(lambda loop, batch: resolve((f, True, i * 2) for i, f in batch)
+    ...                       or flushed.append(len(batch)))
+    >>> async def main() -> list[int]:
+    ...     return await asyncio.gather(*(batches.submit(i) for i in range(3)))
+    >>> asyncio.run(main()), flushed
+    ([0, 2, 4], [3])
+    """
+
+    def __init__(self, flush: Callable[[asyncio.AbstractEventLoop, list[Any]], Any]) -> None:
+        self._flush = flush
+        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[ItemT, asyncio.Future[Any]]]]
+        self._pending = {}
+
+    async def submit(self, item: ItemT) -> Any:
+        """Add ``item`` to this turn's batch; its result once the batch is flushed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        batch = self._pending.get(loop)
+        if batch is None:
+            batch = self._pending[loop] = []
+            loop.call_soon(self._fire, loop)
+        batch.append((item, future))
+        return await future
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flush(loop, self._pending.pop(loop))
+
+
+def resolve(outcomes: Iterable[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    """Settle futures on their loop: (future, ok, result or exception) each; a future whose
+    waiting task was cancelled meanwhile is left alone."""
+    for future, ok, value in outcomes:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def resolve_from_thread(
+    loop: asyncio.AbstractEventLoop, outcomes: list[tuple[asyncio.Future[Any], bool, Any]]
+) -> None:
+    """:func:`resolve` from another thread: one wake-up of ``loop`` for all of them."""
+    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+        loop.call_soon_threadsafe(resolve, outcomes)
+
+
 class Offload:
     """One worker thread serving event loops (see the module docstring)."""
 
@@ -48,7 +103,7 @@ class Offload:
         self.batches = 0
         self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, list[Call]] | None]
         self._queue = queue.SimpleQueue()
-        self._pending: dict[asyncio.AbstractEventLoop, list[Call]] = {}
+        self._batches: TurnBatches[Callable[[], Any]] = TurnBatches(self._dispatch)
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
@@ -57,14 +112,8 @@ class Offload:
         """``fn()`` on the worker thread; its result (or exception) here."""
         if self._closed:
             raise OffloadClosedError("the worker thread was stopped")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        batch = self._pending.get(loop)
-        if batch is None:
-            batch = self._pending[loop] = []
-            loop.call_soon(self._dispatch, loop)
-        batch.append((fn, future))
-        return await future
+        result: T = await self._batches.submit(fn)
+        return result
 
     def close(self) -> None:
         """Finish the batches already sent, then stop the thread."""
@@ -73,8 +122,8 @@ class Offload:
             self._queue.put(None)
             self._thread.join()
 
-    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._queue.put((loop, self._pending.pop(loop)))
+    def _dispatch(self, loop: asyncio.AbstractEventLoop, batch: list[Call]) -> None:
+        self._queue.put((loop, batch))
 
     def _serve(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -86,18 +135,7 @@ class Offload:
                 except Exception as exc:  # the caller's to handle, as if it ran there
                     outcomes.append((future, False, exc))
             self.batches += 1
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-                loop.call_soon_threadsafe(_resolve, outcomes)
-
-
-def _resolve(outcomes: list[Outcome]) -> None:
-    for future, ok, value in outcomes:
-        if future.done():  # the waiting task was cancelled
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+            resolve_from_thread(loop, outcomes)
 
 
 class ProcessOffload(Generic[A, R]):
@@ -121,7 +159,7 @@ class ProcessOffload(Generic[A, R]):
         self.batch_fn = batch_fn
         self.batches = 0
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[A, asyncio.Future[R]]]] = {}
+        self._batches: TurnBatches[A] = TurnBatches(self._dispatch)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -129,14 +167,8 @@ class ProcessOffload(Generic[A, R]):
         """``batch_fn([argument, ...])``'s result for this argument."""
         if self._closed:
             raise OffloadClosedError("the helper process was stopped")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-        batch = self._pending.get(loop)
-        if batch is None:
-            batch = self._pending[loop] = []
-            loop.call_soon(self._dispatch, loop)
-        batch.append((argument, future))
-        return await future
+        result: R = await self._batches.submit(argument)
+        return result
 
     def close(self) -> None:
         """Stop the helper process (batches under way finish first)."""
@@ -146,8 +178,9 @@ class ProcessOffload(Generic[A, R]):
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch = self._pending.pop(loop)
+    def _dispatch(
+        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[A, asyncio.Future[Any]]]
+    ) -> None:
         try:
             done = self._executor().submit(self.batch_fn, [argument for argument, _ in batch])
         except Exception as exc:  # closed, or the helper died: the callers get the error
@@ -169,22 +202,15 @@ class ProcessOffload(Generic[A, R]):
 def _call_back(
     loop: asyncio.AbstractEventLoop, batch: list[tuple[Any, asyncio.Future[Any]]], done: Any
 ) -> None:
-    with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-        loop.call_soon_threadsafe(_settle, batch, done)
-
-
-def _settle(batch: list[tuple[Any, asyncio.Future[Any]]], done: Any) -> None:
+    """On the executor's thread: the helper answered (or failed) for the whole batch."""
     try:
         results = done.result()
     except Exception as exc:  # the helper died or the function raised: every caller hears it
-        _fail(batch, exc)
+        resolve_from_thread(loop, [(future, False, exc) for _, future in batch])
         return
-    for (_, future), result in zip(batch, results, strict=True):
-        if not future.done():
-            future.set_result(result)
+    pairs = zip(batch, results, strict=True)
+    resolve_from_thread(loop, [(future, True, result) for (_, future), result in pairs])
 
 
 def _fail(batch: list[tuple[Any, asyncio.Future[Any]]], exc: BaseException) -> None:
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(exc)
+    resolve((future, False, exc) for _, future in batch)

@@ -19,13 +19,13 @@ from.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any, Final
 
+from zhifu.core.offload import resolve_from_thread
 from zhifu.ledger.model import Account, Transfer
 from zhifu.ledger.store import Request, Store
 
@@ -143,26 +143,13 @@ Outcome = tuple[Waiter, bool, Any]
 
 def _deliver(outcomes: list[Outcome]) -> None:
     """Answer the waiters: threads through their futures, each event loop in one call."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
     for waiter, ok, value in outcomes:
         if isinstance(waiter, _LoopWaiter):
-            by_loop.setdefault(waiter.loop, []).append((waiter, ok, value))
+            by_loop.setdefault(waiter.loop, []).append((waiter.future, ok, value))
         elif ok:
             waiter.set_result(value)
         else:
             waiter.set_exception(value)
     for loop, mine in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(_resolve, mine)
-
-
-def _resolve(outcomes: list[Outcome]) -> None:
-    """On the event loop: set each coroutine's result (unless it was cancelled meanwhile)."""
-    for waiter, ok, value in outcomes:
-        future = waiter.future  # type: ignore[union-attr]
-        if future.done():
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+        resolve_from_thread(loop, mine)

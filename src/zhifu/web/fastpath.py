@@ -26,7 +26,14 @@ from litestar import Litestar
 
 from zhifu.web.app import create_app
 from zhifu.web.errors import INTERNAL_MESSAGE, error_body
-from zhifu.web.routes.barcode_http import BODY_MAX, scope_path, system_of
+from zhifu.web.routes.barcode_http import (
+    BODY_MAX,
+    BodyTooLargeError,
+    ClientGoneError,
+    read_asgi_body,
+    scope_path,
+    system_of,
+)
 from zhifu.web.routes.barcode_merchant import MICROPAY
 from zhifu.web.routes.barcode_staged import StagedRoute, staged_answer
 
@@ -37,14 +44,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 FAST_ROUTES: Final = {("POST", "/v1/micropay"): MICROPAY}
 _log = logging.getLogger("zhifu.web")
-
-
-class _ClientGoneError(Exception):
-    """The client left before sending the whole body."""
-
-
-class _BodyTooLargeError(Exception):
-    """The body is over :data:`BODY_MAX` bytes."""
 
 
 class FastPaths:
@@ -65,7 +64,7 @@ class FastPaths:
     async def _serve(self, route: StagedRoute, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             status, data, replayed = await self._answer(route, scope, receive)
-        except _ClientGoneError:
+        except ClientGoneError:
             return
         headers = [
             (b"content-type", b"application/json"),
@@ -80,8 +79,8 @@ class FastPaths:
         self, route: StagedRoute, scope: Scope, receive: Receive
     ) -> tuple[int, bytes, bool]:
         try:
-            body = await _read_body(receive)
-        except _BodyTooLargeError:
+            body = await read_asgi_body(receive)
+        except BodyTooLargeError:
             message = f"the body is over {BODY_MAX} bytes"
             return 413, _json(error_body("request_entity_too_large", message)), False
         try:
@@ -91,22 +90,6 @@ class FastPaths:
         except Exception:  # as zhifu.web.errors.on_unexpected_error: logged, a bare 500
             _log.exception("unhandled error on POST %s", scope["path"])
             return 500, _json(error_body("internal_error", INTERNAL_MESSAGE)), False
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise _ClientGoneError
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > BODY_MAX:
-            raise _BodyTooLargeError
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _json(content: Any) -> bytes:

@@ -270,7 +270,10 @@ class LedgerMachine(RuleBasedStateMachine):
             change = data.draw(st.sampled_from(["none", "none", "amount", "user_data_32", "code"]))
             if change == "none":
                 return replace(old)
-            return replace(old, **{change: getattr(old, change) + 1})
+            value = getattr(old, change) + 1
+            if change == "amount" and value > AMOUNT_MAX:  # a post of "the whole amount"
+                value = 1
+            return replace(old, **{change: value})
         if kind == "burnt" and m.burnt:
             return replace(Transfer(data.draw(st.sampled_from(sorted(m.burnt))), 1, 2, 1, 156, 1))
         debit = data.draw(st.sampled_from(accounts))

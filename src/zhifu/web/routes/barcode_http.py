@@ -22,7 +22,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -125,25 +125,41 @@ def scope_path(scope: Mapping[str, Any]) -> str:
     return text + ("?" + query.decode("latin-1") if query else "")
 
 
-async def read_body(request: Request[Any, Any, Any]) -> bytes:
-    """The raw body, read straight from the ASGI channel (the bytes the signature covers);
-    over :data:`BODY_MAX` bytes it is refused with 413 ``content_too_large``."""
+class BodyTooLargeError(Exception):
+    """The body is over :data:`BODY_MAX` bytes."""
+
+
+class ClientGoneError(Exception):
+    """The client left before sending the whole body."""
+
+
+async def read_asgi_body(receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> bytes:
+    """The raw body from an ASGI ``receive`` channel (the bytes the signature covers)."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await request.receive()
+        message = await receive()
         if message["type"] != "http.request":
-            raise ClientException("the client left before sending the whole body")
+            raise ClientGoneError
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > BODY_MAX:
-            raise HTTPException(
-                f"the body is over {BODY_MAX} bytes",
-                status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            )
+            raise BodyTooLargeError
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def read_body(request: Request[Any, Any, Any]) -> bytes:
+    """:func:`read_asgi_body` for a Litestar request; over :data:`BODY_MAX` bytes it is
+    refused with 413 ``request_entity_too_large``."""
+    try:
+        return await read_asgi_body(request.receive)
+    except BodyTooLargeError:
+        too_large = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+        raise HTTPException(f"the body is over {BODY_MAX} bytes", status_code=too_large) from None
+    except ClientGoneError:
+        raise ClientException("the client left before sending the whole body") from None
 
 
 def valid_idempotency_key(value: str | None) -> bool:
