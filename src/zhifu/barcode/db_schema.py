@@ -44,11 +44,15 @@ CREATE TABLE IF NOT EXISTS payments (
   amount INTEGER NOT NULL, fee INTEGER NOT NULL, grade TEXT NOT NULL,
   business_date TEXT NOT NULL, status TEXT NOT NULL, created_us INTEGER NOT NULL,
   failure TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS payments_processing ON payments (created_us)
+  WHERE status = 'processing';
 CREATE TABLE IF NOT EXISTS refunds (
   refund_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, merchant_id TEXT NOT NULL,
   out_refund_no TEXT NOT NULL, amount INTEGER NOT NULL, fee_refund INTEGER NOT NULL,
   status TEXT NOT NULL, created_us INTEGER NOT NULL, reason TEXT NOT NULL,
   UNIQUE (order_id, out_refund_no)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refunds_processing ON refunds (created_us)
+  WHERE status = 'processing';
 CREATE TABLE IF NOT EXISTS obligations (
   obligation_id TEXT PRIMARY KEY, payer TEXT NOT NULL, payee TEXT NOT NULL,
   amount INTEGER NOT NULL, order_id TEXT NOT NULL, reference TEXT NOT NULL,

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
+from datetime import timedelta
 
 from zhifu.barcode.api_errors import BarcodeError
 from zhifu.barcode.flows import Flows
-from zhifu.barcode.model import Order, PaymentStatus, Refund, RefundStatus
+from zhifu.barcode.model import Order, Refund, RefundStatus
 from zhifu.barcode.orderbook import Event
 from zhifu.barcode.orders import OrderStatus
 from zhifu.barcode.postings import refund_legs
@@ -131,18 +132,29 @@ def settle_refund(flows: Flows, order: Order, recorded: Refund) -> Refund:
     return done
 
 
-def recover(flows: Flows) -> tuple[int, int]:
-    """Finish interrupted payments and refunds; (payments, refunds) looked at."""
+def recover(flows: Flows, older_than: timedelta | None = None) -> tuple[int, int]:
+    """Finish interrupted payments and refunds (all of them, or those recorded more than
+    ``older_than`` ago); (payments, refunds) finished.
+
+    Safe beside the requests under way: the legs are idempotent by their ids, a declined id is
+    burnt in the ledger (a second attempt is declined too), and the outcome is recorded once
+    (the order must still be PAYING with this payment).
+    """
+    before = flows.clock.now() - (older_than or timedelta(0))
+    if older_than is None:
+        before += timedelta(days=1)  # at start-up: everything, even a clock step back
     payments = 0
-    for order in flows.book.orders_in(OrderStatus.PAYING):
-        payment = flows.book.payment(order.payment_id or "")
-        if payment is None or payment.status is not PaymentStatus.PROCESSING:
+    for payment in flows.book.processing_payments(before):
+        order = flows.book.order(payment.order_id)
+        if order is None or order.status != OrderStatus.PAYING:
+            continue
+        if order.payment_id != payment.payment_id:
             continue
         payments += 1
         with contextlib.suppress(BarcodeError):  # declined: recorded as failed by settle
             flows.settle(payment, flows.merchant(order.merchant_id))
     refunds = 0
-    for pending in flows.book.refunds_in(RefundStatus.PROCESSING):
+    for pending in flows.book.processing_refunds(before):
         paid = flows.book.order(pending.order_id)
         if paid is None:
             continue

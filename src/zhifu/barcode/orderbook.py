@@ -75,29 +75,18 @@ class OrderBook(RefundBook):
         return [order_from_row(r) for r in rows]
 
     def payment(self, payment_id: str) -> Payment | None:
-        row = self.db.one(
-            "SELECT payment_id, order_id, issuer, acquirer, customer_id, account_id, amount, fee,"
-            " grade, business_date, status, created_us, failure FROM payments"
-            " WHERE payment_id = ?",
-            (payment_id,),
+        row = self.db.one(_SELECT_PAYMENT + " WHERE payment_id = ?", (payment_id,))
+        return None if row is None else _payment_from_row(row)
+
+    def processing_payments(self, created_before: datetime) -> list[Payment]:
+        """Payments still PROCESSING that were recorded at or before ``created_before`` (a partial
+        index keeps this cheap: only payments under way are in it)."""
+        rows = self.db.all(
+            _SELECT_PAYMENT
+            + " WHERE status = 'processing' AND created_us <= ? ORDER BY created_us",
+            (to_us(created_before),),
         )
-        if row is None:
-            return None
-        return Payment(
-            payment_id=row[0],
-            order_id=row[1],
-            issuer=row[2],
-            acquirer=row[3],
-            customer_id=row[4],
-            account_id=row[5],
-            amount=row[6],
-            fee=row[7],
-            grade=row[8],
-            business_date=date.fromisoformat(row[9]),
-            status=PaymentStatus(row[10]),
-            created_at=from_us(row[11]),
-            failure=row[12],
-        )
+        return [_payment_from_row(row) for row in rows]
 
     def limit_used(self, key: LimitKey) -> int:
         row = self.db.one(
@@ -275,4 +264,28 @@ def _set_payment_status(
     cur.execute(
         "UPDATE payments SET status = ?, failure = ? WHERE payment_id = ?",
         (status.value, failure, payment_id),
+    )
+
+
+_SELECT_PAYMENT: Final = (
+    "SELECT payment_id, order_id, issuer, acquirer, customer_id, account_id, amount, fee,"
+    " grade, business_date, status, created_us, failure FROM payments"
+)
+
+
+def _payment_from_row(row: tuple[Any, ...]) -> Payment:
+    return Payment(
+        payment_id=row[0],
+        order_id=row[1],
+        issuer=row[2],
+        acquirer=row[3],
+        customer_id=row[4],
+        account_id=row[5],
+        amount=row[6],
+        fee=row[7],
+        grade=row[8],
+        business_date=date.fromisoformat(row[9]),
+        status=PaymentStatus(row[10]),
+        created_at=from_us(row[11]),
+        failure=row[12],
     )

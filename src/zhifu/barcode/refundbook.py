@@ -50,6 +50,15 @@ class RefundBook:
         rows = self.db.all(SELECT_REFUND + " WHERE status = ?", (status,))
         return [refund_from_row(r) for r in rows]
 
+    def processing_refunds(self, created_before: datetime) -> list[Refund]:
+        """Refunds still PROCESSING that were recorded at or before ``created_before`` (a partial
+        index holds only refunds under way)."""
+        rows = self.db.all(
+            SELECT_REFUND + " WHERE status = 'processing' AND created_us <= ? ORDER BY created_us",
+            (to_us(created_before),),
+        )
+        return [refund_from_row(r) for r in rows]
+
     def obligations(self, business_date: date | None = None) -> list[Obligation]:
         """The obligations of one Shanghai business date (all of them without a date)."""
         sql = (

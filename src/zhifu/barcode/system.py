@@ -24,10 +24,13 @@ True
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Final
 
 from zhifu.barcode.auth import Authenticator
 from zhifu.barcode.collection_code import collection_url, new_token
@@ -51,6 +54,9 @@ from zhifu.crypto import sm2
 from zhifu.ledger import Ledger
 
 INSTITUTIONS = tuple(LAYOUTS)
+SWEEP_SECONDS: Final = 30.0  # how often the running server looks for interrupted payments
+STALE_SECONDS: Final = 60  # a payment under way this long has lost its request
+_log = logging.getLogger("zhifu.barcode")
 
 
 def _secret_file(path: Path, make: bytes) -> bytes:
@@ -95,6 +101,10 @@ class BarcodeSystem:
             self.directory, Nonces(db), now=lambda: self.clock.now().timestamp()
         )
         self.idempotency = Idempotency(db, clock)
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self.sweep_seconds: float = SWEEP_SECONDS
+        self.stale_seconds: float = STALE_SECONDS
 
     @classmethod
     def open(
@@ -155,12 +165,32 @@ class BarcodeSystem:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> tuple[int, int]:
-        """Finish interrupted payments and refunds, then start delivering notifications."""
+        """Finish interrupted payments and refunds, then start delivering notifications and
+        the sweeper that finishes, every :data:`SWEEP_SECONDS`, a payment or refund left under
+        way for more than :data:`STALE_SECONDS` (its request died half-way: a crash of the
+        ledger connection, a cancelled task) while the server runs."""
         done = recover(self.flows)
         self.notifier.start()
+        if self._sweeper is None:
+            self._sweeper = threading.Thread(target=self._sweep, name="zhifu-recover", daemon=True)
+            self._sweeper.start()
         return done
 
+    def _sweep(self) -> None:
+        while not self._stopping.wait(self.sweep_seconds):
+            try:
+                payments, refunds = recover(self.flows, timedelta(seconds=self.stale_seconds))
+            except Exception:  # keep sweeping; what is due stays due
+                _log.exception("recovery sweep failed")
+                continue
+            if payments or refunds:
+                _log.warning("finished %d interrupted payments, %d refunds", payments, refunds)
+
     def close(self) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.join()
+            self._sweeper = None
         self.notifier.stop()
         self.auth.close()
         for node in self.nodes.values():

@@ -159,3 +159,37 @@ def test_a_slow_merchant_does_not_hold_back_the_others(system: BarcodeSystem) ->
 
 def _url(server: socket.socket) -> str:
     return f"http://127.0.0.1:{server.getsockname()[1]}/notify"
+
+
+def test_the_running_server_finishes_an_interrupted_payment(
+    system: BarcodeSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time  # noqa: PLC0415
+
+    from zhifu.barcode.postings import customer_account  # noqa: PLC0415
+
+    system.sweep_seconds, system.stale_seconds = 0.05, 0
+    system.start()  # nothing to recover yet: the sweeper is what finishes it
+    merchant = system.add_merchant("M1", "zhifu", "Shop")
+    system.open_wallet("zhifu", "C1", "A1")
+    system.top_up("zhifu", "A1", 10_000, "t1")
+    phone = system.phone("zhifu", *system.enroll_device("zhifu", "C1", "A1"))
+    original = system.switch.post
+
+    def dropped(legs: object) -> object:
+        monkeypatch.setattr(system.switch, "post", original)  # only this once
+        raise ConnectionError("the ledger connection dropped")
+
+    monkeypatch.setattr(system.switch, "post", dropped)
+    with pytest.raises(ConnectionError):
+        system.flows.micropay(merchant.merchant_id, "T1", phone.next_code(), 700)
+    order = system.book.order_by_trade_no("M1", "T1")
+    assert order is not None and order.status == "PAYING"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        order = system.book.order_by_trade_no("M1", "T1")
+        if order is not None and order.status == "PAID":
+            break
+        time.sleep(0.02)
+    assert order is not None and order.status == "PAID"
+    assert system.node("zhifu").balance(customer_account("zhifu", "A1")) == 9_300
