@@ -3,10 +3,11 @@
 :func:`staged_post` answers the same as :func:`~zhifu.web.routes.barcode_http.signed_post`
 (same checks, same refusals, same stored answers) for the routes whose work is a payment:
 ``POST /v1/micropay``. Instead of holding a worker thread through five database transactions
-and a ledger sync, it does the CPU work on the event loop and hands the writes to the writer
-threads as three units, awaited without a thread:
+and a ledger sync, it runs on the event loop in three steps, none of which holds a thread:
 
-1. one unit of the platform database: the nonce, the ``Idempotency-Key``, and the flow's start
+1. one unit of the platform database (applied on the loop's thread with the other units of
+   the same turn, :meth:`~zhifu.barcode.db.Database.call`): the nonce, the
+   ``Idempotency-Key``, and the flow's start
    (order, single-use spend of the payment code, payer, limit reserved, payment recorded;
    :meth:`~zhifu.barcode.flows.Flows.start_micropay`), each of the flow's steps in its own
    nested savepoint as before; a refusal is stored as the key's answer in the same unit;
@@ -15,10 +16,11 @@ threads as three units, awaited without a thread:
 3. one unit recording the outcome (PAID with obligation and notification event, or the
    decline) together with the key's stored answer.
 
-Group commit then shares each transaction and each sync among every request in flight. Steps
-2 and 3 run as their own task, shielded from the request's cancellation: once the money is on
-its way, the outcome is recorded even if the client has gone. A server error after step 1
-releases the key (a retry runs again; the flows are idempotent underneath), as before.
+Group commit then shares each transaction and each sync among every request in flight. A
+server error (or a cancelled task) after step 1 releases the key, as before: the merchant's
+retry of the same ``out_trade_no`` finishes the recorded payment
+(:meth:`~zhifu.barcode.flows.Flows.start_micropay`), and so does the platform's sweeper when
+nobody retries (:meth:`~zhifu.barcode.system.BarcodeSystem.start`); the legs are idempotent.
 
 >>> answer(402, {"error": {"code": "limit_exceeded"}})
 (402, b'{"error":{"code":"limit_exceeded"}}')
