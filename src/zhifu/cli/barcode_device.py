@@ -16,7 +16,7 @@ calls never show the same code, even at once.
 
 >>> device = {"format": FORMAT, "institution": "zhifu", "handle": "1234567",
 ...     "secret": "00" * 32, "last_step": 5, "last_counter": 0}
->>> next_position(device, 5), next_position(device, 6)
+>>> next_position(device, 5, 10), next_position(device, 6, 10)
 ((5, 1), (6, 0))
 """
 
@@ -44,7 +44,6 @@ from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
 
 FORMAT: Final = "zhifu-device-1"
-COUNTER_LIMIT: Final = 10  # one counter digit in the 18-digit layouts of zhifu's institutions
 
 
 def register(cmds: SubParsers) -> None:
@@ -172,8 +171,9 @@ def _optional_int(value: object) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
 
 
-def next_position(device: dict[str, Any], step: int) -> tuple[int, int]:
-    """(step, counter) of the next code at ``step``, never one shown before."""
+def next_position(device: dict[str, Any], step: int, counters: int) -> tuple[int, int]:
+    """(step, counter) of the next code at ``step``, never one shown before; ``counters`` codes
+    fit in one step (10 to the layout's counter digits)."""
     last_step, last_counter = device.get("last_step"), device.get("last_counter")
     if last_step is None or step > last_step:
         return step, 0
@@ -183,7 +183,7 @@ def next_position(device: dict[str, Any], step: int) -> tuple[int, int]:
             argument="--device",
         )
     counter = (last_counter or 0) + 1
-    if counter >= COUNTER_LIMIT:
+    if counter >= counters:
         raise UsageError(
             "every code of this time step has been shown; try again in a few seconds",
             argument="--device",
@@ -232,8 +232,9 @@ def _code(args: argparse.Namespace) -> Outcome:
     with _locked(path) as fd:
         with os.fdopen(os.dup(fd), "r", encoding="utf-8") as file:
             device = read_device(file.read(1_000_000))
-        step, counter = next_position(device, CodePolicy().step_at(SystemClock().now()))
         layout = LAYOUTS[device["institution"]]
+        now = CodePolicy().step_at(SystemClock().now())
+        step, counter = next_position(device, now, 10**layout.counter_digits)
         code = compute_code(
             bytes.fromhex(device["secret"]), layout, device["handle"], step, counter
         )

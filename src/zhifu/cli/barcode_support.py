@@ -103,7 +103,7 @@ def parse_yuan(text: str, argument: str, *, minimum: int = 1) -> int:
     """Yuan as text (``"100.00"``) -> integer fen, exactly; at least ``minimum`` fen."""
     try:
         minor = Money.parse(text, CNY).minor
-    except UsageError:
+    except (UsageError, ValueError):
         raise UsageError(
             "an amount in yuan such as 100.00 (at most 2 decimals)", argument=argument
         ) from None

@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from zhifu.cli.barcode_support import parse_yuan
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
-from zhifu.core.money import CNY, Money
 
 
 def register(sub: SubParsers) -> None:
@@ -46,22 +46,12 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer")
 
 
-def _amount(text: str) -> int:
-    try:
-        minor = Money.parse(text, CNY).minor
-    except (UsageError, ValueError):
-        raise UsageError("an amount in yuan such as 12.34", argument="amount") from None
-    if minor < 1:
-        raise UsageError("the amount is at least 0.01", argument="amount")
-    return minor
-
-
 def _box(args: argparse.Namespace) -> Outcome:
     from zhifu.barcode.box import collect  # noqa: PLC0415 - late: the CLI starts fast
     from zhifu.barcode.client import ApiClient  # noqa: PLC0415
     from zhifu.barcode.signing import SigningKey, load_private_key  # noqa: PLC0415
 
-    amount = _amount(args.amount)
+    amount = parse_yuan(args.amount, "amount")
     try:
         pem = Path(args.key).read_bytes()
     except OSError as exc:

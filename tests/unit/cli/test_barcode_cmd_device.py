@@ -130,19 +130,20 @@ def test_code_refusals(bc: BarcodeCli, capsys: pytest.CaptureFixture[str]) -> No
     assert json.loads(ahead.read_text())["last_step"] == 10**10
 
 
-def test_next_position_never_repeats() -> None:
+@pytest.mark.parametrize("counters", [10, 3])
+def test_next_position_never_repeats(counters: int) -> None:
     device: dict[str, object] = {"last_step": None, "last_counter": None}
     seen = set()
-    for _ in range(barcode_device.COUNTER_LIMIT):
-        step, counter = barcode_device.next_position(device, 7)
+    for _ in range(counters):
+        step, counter = barcode_device.next_position(device, 7, counters)
         device.update(last_step=step, last_counter=counter)
         seen.add((step, counter))
-    assert len(seen) == barcode_device.COUNTER_LIMIT
+    assert len(seen) == counters
     with pytest.raises(UsageError, match="every code of this time step"):
-        barcode_device.next_position(device, 7)
-    assert barcode_device.next_position(device, 8) == (8, 0)
+        barcode_device.next_position(device, 7, counters)
+    assert barcode_device.next_position(device, 8, counters) == (8, 0)
     with pytest.raises(UsageError, match="clock is behind"):
-        barcode_device.next_position(device, 6)
+        barcode_device.next_position(device, 6, counters)
 
 
 # -- static codes ----------------------------------------------------------------------------------
