@@ -7,13 +7,15 @@ RUN_STAMP := $(VENV)/.zhifu-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench fuzz lint fmt deps lock clean help
+.PHONY: run test check bench fuzz lint fmt deps lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-# Debian packages the tests need: PostgreSQL for the ledger, pcscd + vpcd for PC/SC.
-SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev
+# Debian packages the tests need: PostgreSQL for the ledger, pcscd + vpcd for PC/SC;
+# swig, gcc and libc6-dev build pyscard (no Linux wheel on PyPI) against libpcsclite-dev;
+# espeak-ng speaks the scanning box's announcements.
+SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev swig gcc libc6-dev espeak-ng
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
 # Runtime only (what `make run` needs), then the dev and bench extras (what `make test` needs);
@@ -45,10 +47,14 @@ bench: $(STAMP)  ## print the benchmark tables (zhifu against its baselines, sam
 fuzz: $(STAMP)  ## the long fuzz job: 100,000 random and mutated ISO 8583 frames
 	ZHIFU_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest -q tests/fuzz
 
-lint: $(STAMP)  ## ruff and mypy --strict
+lint: $(STAMP)  ## ruff, mypy --strict and the import contract (lint-imports)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+check: lint  ## lint, then the fast unit tests (no integration, no slow tests): the pre-push loop
+	$(BIN)/python -m pytest -n 2 -q -m "not slow" tests/unit
 
 fmt: $(STAMP)  ## format the code
 	$(BIN)/ruff format src tests bench

@@ -44,10 +44,10 @@ import uvloop
 from litestar import Litestar, Request, post
 
 from bench.harness import fmt_rate
-from zhifu.barcode.notify import new_nonce
-from zhifu.barcode.payment_code import LAYOUT_ZHIFU, CodePolicy, compute_code
-from zhifu.barcode.signing import SigningKey, load_private_key, sign_headers
-from zhifu.barcode.system import BarcodeSystem
+from zhifu.barcode.api.signing import SigningKey, load_private_key, sign_headers
+from zhifu.barcode.codes.payment_code import LAYOUT_ZHIFU, CodePolicy, compute_code
+from zhifu.barcode.platform.notify import new_nonce
+from zhifu.barcode.platform.system import BarcodeSystem
 from zhifu.crypto import rsa, sm2
 
 DEVICES = 400

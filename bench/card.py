@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from bench.harness import Row, ops_per_second, print_table
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.image import CardImage
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.image.model import CardImage
 from zhifu.card.issuing import issue_card
 from zhifu.card.scripted import contact_transaction
 

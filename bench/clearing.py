@@ -4,7 +4,7 @@
 (200 direct participants in 30 cities, the six business types, receipts, a holiday-free BEPS
 date), generated as numpy columns (no Python objects for 10M). In the same run:
 
-- columnar: :func:`zhifu.clearing.columnar.net_day` over the whole day (statuses, rounds,
+- columnar: :func:`zhifu.clearing.columnar.netting.net_day` over the whole day (statuses, rounds,
   bilateral and per-participant positions, settlements); caps ample (the cheap bound proves no
   cap can bind), and caps below the gross (the exact cap replay runs for every bank);
 - item by item: :class:`zhifu.clearing.ClearingSystem` with the ledger, on the first items of
@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from bench.harness import Row, print_table
-from zhifu.clearing.calendar import ChineseCalendar
-from zhifu.clearing.columnar import Day, ParticipantTable, net_day
-from zhifu.clearing.columnar_io import random_day, scenario_from_day
-from zhifu.clearing.columnar_time import HOUR_US, to_us
+from zhifu.clearing.calendar.days import ChineseCalendar
+from zhifu.clearing.columnar.convert import random_day, scenario_from_day
+from zhifu.clearing.columnar.instants import HOUR_US, to_us
+from zhifu.clearing.columnar.netting import Day, ParticipantTable, net_day
 from zhifu.clearing.config import ClearingConfig
 from zhifu.clearing.model import NodeKind, Participant
 from zhifu.clearing.simulate import replay

@@ -22,11 +22,11 @@ from datetime import datetime
 
 from bench.harness import Row, print_table
 from zhifu.clearing import BusinessType, ClearingSystem, Item, NodeKind, Participant
-from zhifu.clearing.messages_build import build, make_instruction
+from zhifu.clearing.messages.build import build, make_instruction
 from zhifu.clearing.signing import Signer
 from zhifu.clearing.transport import ClearingCentre
 from zhifu.core.clock import SHANGHAI
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 from zhifu.security.store import KeyStore
 

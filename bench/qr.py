@@ -18,8 +18,8 @@ import zxingcpp
 from PIL import Image
 
 from bench.harness import Row, ops_per_second, print_table
-from zhifu.barcode.emvqr import parse_mpm
-from zhifu.barcode.render import decode_image, render_png
+from zhifu.barcode.codes.emvqr.mpm import parse_mpm
+from zhifu.barcode.codes.render import decode_image, render_png
 
 M1 = (
     "00020101021229300012D156000000000510A93FO3230Q31280012D15600000001030812345678"

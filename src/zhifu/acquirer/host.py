@@ -50,7 +50,7 @@ from zhifu.iso8583.framing import (
     unframe_body,
 )
 from zhifu.iso8583.message import Message
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.store import KeyStore
 
 __all__ = ["AcquirerHost", "Reply"]

@@ -7,7 +7,7 @@ batch number, last sign-on code and the parameter-table versions it finished dow
 clear key is ever stored in, or returned by, the registry.
 
 >>> from zhifu.acquirer.database import Database
->>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore
 >>> hsm, registry = SoftHsm(KeyStore.in_memory()), Registry(Database())
 >>> reg = register_terminal(registry, hsm, "898100012345678", "10000001", name="counter 1")
@@ -30,8 +30,8 @@ from typing import Any, Final
 from zhifu.acquirer.database import Database
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError, ZhifuError
-from zhifu.security.hsm import SoftHsm
-from zhifu.security.hsm_keys import KeyComponent
+from zhifu.security.hsm.keys import KeyComponent
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 
 __all__ = [

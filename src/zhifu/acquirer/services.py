@@ -4,7 +4,7 @@ Participants receive one :class:`Services` when the pipeline is built and keep n
 per-transaction state lives in :class:`~zhifu.acquirer.context.TxnContext`.
 
 >>> from zhifu.acquirer.database import Database
->>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore
 >>> services = Services.build(AcquirerConfig(), Database(), SoftHsm(KeyStore.in_memory()))
 >>> services.tables.version("capk"), services.registry.terminals()
@@ -20,7 +20,7 @@ from zhifu.acquirer.database import Database
 from zhifu.acquirer.registry import Registry
 from zhifu.acquirer.tables import ParameterTables
 from zhifu.core.clock import Clock, SystemClock
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 
 __all__ = ["Services"]
 

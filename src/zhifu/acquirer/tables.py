@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from zhifu.acquirer.database import Database
 from zhifu.card.personalise import capk_table
-from zhifu.card.tlv import Tlv, find, tlv
+from zhifu.codec.tlv import Tlv, find, tlv
 from zhifu.core.errors import UsageError
 
 __all__ = [
@@ -83,7 +83,7 @@ class CaPublicKey:
 
     @classmethod
     def from_capk_record(cls, record: dict[str, Any], expiry: str = DEFAULT_EXPIRY) -> CaPublicKey:
-        """From :meth:`zhifu.card.oda.CaKey.capk_record` output."""
+        """From :meth:`zhifu.card.oda.methods.CaKey.capk_record` output."""
         return cls(
             record["rid"], int(record["index"]), expiry, int(record["hash_algorithm"]),
             int(record["pk_algorithm"]), record["modulus"], record["exponent"], record["checksum"],

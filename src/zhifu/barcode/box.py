@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from zhifu.barcode.client import ApiClient
-from zhifu.barcode.render import ImageSource, decode_image
+from zhifu.barcode.api.client import ApiClient
+from zhifu.barcode.codes.render import ImageSource, decode_image
 from zhifu.core.errors import DecodeError, UsageError
 
 REASONS_ZH: Final[dict[str, str]] = {

@@ -6,13 +6,13 @@ sits in its ledger) and an issuer (its wallet customers' balances sit in its led
 verifies the payment codes its phones show). Each ledger is a separate database.
 
 The wallet side: a device is enrolled with a random handle; its secret is derived from the
-institution's master key (HMAC-SM3, :func:`~zhifu.barcode.payment_code.derive_device_secret`)
+institution's master key (HMAC-SM3, :func:`~zhifu.barcode.codes.payment_code.derive_device_secret`)
 and given to the phone once; :meth:`InstitutionNode.redeem` checks and spends a code and
 names the payer, or refuses with the code outcome's error (``auth_code_expired``...).
 
->>> from zhifu.barcode.db import Database
->>> from zhifu.barcode.directory import Directory
->>> from zhifu.barcode.guards import SqliteUsedCodes
+>>> from zhifu.barcode.platform.db import Database
+>>> from zhifu.barcode.platform.directory import Directory
+>>> from zhifu.barcode.platform.guards import SqliteUsedCodes
 >>> from zhifu.crypto import sm2
 >>> from zhifu.ledger import Ledger
 >>> db = Database()
@@ -23,7 +23,7 @@ names the payer, or refuses with the code outcome's error (``auth_code_expired``
 >>> node.redeem("920000000000000000")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-zhifu.barcode.api_errors.BarcodeError: auth_code_unknown_device: ...
+zhifu.barcode.api.errors.BarcodeError: auth_code_unknown_device: ...
 >>> node.ledger.close()
 """
 
@@ -32,10 +32,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from zhifu.barcode.api_errors import BarcodeError
-from zhifu.barcode.directory import DeviceSecrets, Directory
-from zhifu.barcode.model import Device, Payer, WalletAccount
-from zhifu.barcode.payment_code import (
+from zhifu.barcode.api.errors import BarcodeError
+from zhifu.barcode.api.signing import SigningKey
+from zhifu.barcode.codes.payment_code import (
     LAYOUT_HUANYU,
     LAYOUT_QINGNIAO,
     LAYOUT_ZHIFU,
@@ -45,8 +44,10 @@ from zhifu.barcode.payment_code import (
     PaymentCodeIssuer,
     new_handle,
 )
-from zhifu.barcode.payment_store import UsedCodeStore
-from zhifu.barcode.postings import (
+from zhifu.barcode.codes.payment_store import UsedCodeStore
+from zhifu.barcode.model import Device, Payer, WalletAccount
+from zhifu.barcode.platform.directory import DeviceSecrets, Directory
+from zhifu.barcode.platform.postings import (
     CUSTOMER_CODE,
     MERCHANT_CODE,
     SYSTEM_ACCOUNTS,
@@ -55,7 +56,6 @@ from zhifu.barcode.postings import (
     system_account,
     top_up,
 )
-from zhifu.barcode.signing import SigningKey
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError
 from zhifu.core.rng import RandomSource, SystemRandomSource

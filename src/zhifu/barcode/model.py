@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from zhifu.barcode.orders import OrderStatus
+from zhifu.barcode.platform.orders import OrderStatus
 
 
 class Direction(StrEnum):

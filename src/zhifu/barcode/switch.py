@@ -16,7 +16,7 @@ clearing engine nets. :meth:`Switch.obligations` returns a day's obligations.
 >>> route_payment_code("120061098828009406", {"zhifu"})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-zhifu.barcode.api_errors.BarcodeError: auth_code_issuer_not_connected: ...
+zhifu.barcode.api.errors.BarcodeError: auth_code_issuer_not_connected: ...
 >>> route_payment_code("910000000000000000", {"zhifu"})
 'zhifu'
 """
@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
-from zhifu.barcode.api_errors import BarcodeError
-from zhifu.barcode.collection_code import CollectionCode, Refusal, classify_url
-from zhifu.barcode.emvqr_parse import parse_mpm
+from zhifu.barcode.api.errors import BarcodeError
+from zhifu.barcode.codes.collection_code import CollectionCode, Refusal, classify_url
+from zhifu.barcode.codes.emvqr.parse import parse_mpm
 from zhifu.barcode.institution import InstitutionNode
-from zhifu.barcode.limits import business_date
 from zhifu.barcode.model import Obligation
-from zhifu.barcode.orderbook import OrderBook
-from zhifu.barcode.postings import Leg
+from zhifu.barcode.platform.limits import business_date
+from zhifu.barcode.platform.orderbook import OrderBook
+from zhifu.barcode.platform.postings import Leg
 from zhifu.barcode.registry import PREFIXES, CollectionKind, institution_for_gui
 from zhifu.ledger import CreateTransferResult as R
 

@@ -30,8 +30,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from zhifu.card import personalise, profile, tlv
-from zhifu.card.image import (
+from zhifu.card import personalise, profile
+from zhifu.card.image.model import (
     DEFAULT_ATR,
     Application,
     AppState,
@@ -41,8 +41,9 @@ from zhifu.card.image import (
     n12_value,
     write_atomic,
 )
-from zhifu.card.pan import generate_pan, is_luhn_valid
-from zhifu.card.tracks import Track2, track2_equivalent_encode
+from zhifu.codec import tlv
+from zhifu.codec.pan import generate_pan, is_luhn_valid
+from zhifu.codec.tracks import Track2, track2_equivalent_encode
 from zhifu.core.clock import SystemClock
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.core.rng import RandomSource, SystemRandomSource

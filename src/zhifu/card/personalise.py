@@ -1,4 +1,4 @@
-"""Offline data authentication for the emulated card: every call into :mod:`zhifu.card.oda`.
+"""Offline data authentication for the emulated card: every call into :mod:`zhifu.card.oda.methods`.
 
 Issuing side: issuer keys certified by the built-in TEST CA (RSA index ``80``, SM2 ``81``),
 ICC keys and certificates, the signed static data 93, all from :func:`oda_material`. Card
@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from zhifu.card import oda, oda_rsa, tlv
-from zhifu.card.image import Application
+from zhifu.card.image.model import Application
+from zhifu.card.oda import methods as oda
+from zhifu.card.oda import rsa as oda_rsa
+from zhifu.codec import tlv
 from zhifu.core.errors import UsageError, ZhifuError
 from zhifu.core.rng import RandomSource, SystemRandomSource
 from zhifu.crypto import rsa, sm2

@@ -40,7 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from zhifu.card import tlv
+from zhifu.codec import tlv
 from zhifu.core.errors import DecodeError, UsageError
 
 __all__ = [

@@ -3,9 +3,9 @@
 Not an EMV kernel (no CVM list, TVR or terminal risk management): it sends the commands of
 a contact transaction in order with fixed terminal data, plays the issuer with the card's
 MK-AC when given one, and records every exchange. ``send`` is any APDU transport, e.g.
-:meth:`zhifu.card.icc.EmulatedCard.transmit`.
+:meth:`zhifu.card.icc.emulated.EmulatedCard.transmit`.
 
->>> from zhifu.card.icc import EmulatedCard
+>>> from zhifu.card.icc.emulated import EmulatedCard
 >>> card = EmulatedCard.example()
 >>> trace = contact_transaction(card.transmit, amount=1000, pin="1234")
 >>> [f"{sw:04X}" for _, sw in trace.steps][:3], trace.cid1, trace.cid2
@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from zhifu.card import tlv
 from zhifu.card.apdu import CommandApdu, ResponseApdu
-from zhifu.card.image import n12
+from zhifu.card.image.model import n12
+from zhifu.codec import tlv
 from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.pinblock import encode_pinblock_iso_2

@@ -10,7 +10,7 @@ accounts (ledger) on the first working day on or after the BEPS date. See ``docs
 ('ordinary_credit', 'PR03')
 """
 
-from zhifu.clearing.calendar import (
+from zhifu.clearing.calendar.days import (
     BusinessCalendar,
     CalendarData,
     CalendarYearError,

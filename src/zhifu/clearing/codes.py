@@ -175,7 +175,7 @@ class Reason(StrEnum):
     RETURN_LATE = "return_late"
     CALENDAR_UNKNOWN = "calendar_unknown"  # a deadline needs holiday data the centre lacks
     UNKNOWN_PACKET = "unknown_packet"
-    # message level (CNAPS2-like XML front-end, zhifu.clearing.messages): the whole message is
+    # message level (CNAPS2-like XML front-end, zhifu.clearing.messages.model): the whole message is
     # refused and nothing changes
     BAD_XML = "bad_xml"
     SCHEMA_INVALID = "schema_invalid"

@@ -31,7 +31,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from zhifu.clearing.calendar import BusinessCalendar, ChineseCalendar, beps_date, known_working_day
+from zhifu.clearing.calendar.days import (
+    BusinessCalendar,
+    ChineseCalendar,
+    beps_date,
+    known_working_day,
+)
 from zhifu.clearing.codes import BUSINESS
 from zhifu.clearing.config import ClearingConfig
 from zhifu.clearing.expiry import ReceiptTimers

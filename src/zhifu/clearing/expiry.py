@@ -6,7 +6,7 @@ calendar has no holiday data for a year the count runs into, the item waits *wit
 expiry date — it never expires early, and a receipt still nets it — until
 :meth:`ReceiptTimers.resolve` is given a calendar that knows the year.
 
->>> from zhifu.clearing.calendar import CalendarData, ChineseCalendar
+>>> from zhifu.clearing.calendar.days import CalendarData, ChineseCalendar
 >>> from zhifu.clearing.codes import BUSINESS, BusinessType
 >>> timers, debit = ReceiptTimers(), BUSINESS[BusinessType.ORDINARY_DEBIT]
 >>> timers.start("D1", debit, date(2025, 9, 30), 1, ChineseCalendar())
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from zhifu.clearing.calendar import BusinessCalendar, CalendarYearError
+from zhifu.clearing.calendar.days import BusinessCalendar, CalendarYearError
 from zhifu.clearing.codes import BusinessSpec
 from zhifu.clearing.rules import expires_on
 

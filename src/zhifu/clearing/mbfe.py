@@ -9,7 +9,7 @@ clearing_centre``): ``POST /clearing/messages`` (XML in, ``ccms.900`` out),
 number in ``X-Seq``; 204 when none) and ``GET /clearing/reconciliation/{bank}?date=D``.
 Plain ``urllib`` on 127.0.0.1: no extra dependency.
 
->>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore
 >>> from zhifu.security.keys import KeyAlgorithm, KeyUsage
 >>> hsm = SoftHsm(KeyStore.in_memory())
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from zhifu.clearing.codes import Status
-from zhifu.clearing.messages import (
+from zhifu.clearing.messages.build import build, make_instruction
+from zhifu.clearing.messages.model import (
     CENTRE_CODE,
     Ack,
     BankSummary,
@@ -41,13 +42,12 @@ from zhifu.clearing.messages import (
     Summary,
     receipt_type,
 )
-from zhifu.clearing.messages_build import build, make_instruction
-from zhifu.clearing.messages_parse import parse_message
+from zhifu.clearing.messages.parse import parse_message
 from zhifu.clearing.model import Item, check_bank_code
 from zhifu.clearing.signing import KeyDirectory, Signer
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError, ZhifuError
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyHandle
 
 __all__ = ["MbfeClient", "MbfeError", "Reconciled"]

@@ -32,7 +32,7 @@ from enum import Enum
 from itertools import pairwise
 from typing import Final, TypeAlias
 
-from zhifu.clearing.calendar import (
+from zhifu.clearing.calendar.days import (
     CUTOFF,
     BusinessCalendar,
     CalendarYearError,
@@ -174,7 +174,7 @@ def schedule_settlement(
     """Give a closed round its settlement date and instant (state SUBMITTED); without holiday
     data for the year that needs, leave them unset (state AWAITING_CALENDAR) and return False.
 
-    >>> from zhifu.clearing.calendar import ChineseCalendar
+    >>> from zhifu.clearing.calendar.days import ChineseCalendar
     >>> record = RoundRecord((date(2099, 1, 1), 1))
     >>> schedule_settlement(record, RoundSchedule(), ChineseCalendar()), record.state.value
     (False, 'awaiting_calendar')

@@ -14,7 +14,7 @@
   is certainly in time (no later than ``return_working_days`` calendar days after the netting
   date) and refused ``calendar_unknown`` after that: neither "late" nor "in time" can be told.
 
->>> from zhifu.clearing.calendar import ChineseCalendar
+>>> from zhifu.clearing.calendar.days import ChineseCalendar
 >>> cal = ChineseCalendar()
 >>> expires_on(BUSINESS[BusinessType.ORDINARY_DEBIT], date(2025, 9, 30), 1, cal)
 datetime.date(2025, 10, 10)
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from zhifu.clearing.calendar import BusinessCalendar, CalendarYearError
+from zhifu.clearing.calendar.days import BusinessCalendar, CalendarYearError
 from zhifu.clearing.codes import BUSINESS, BusinessSpec, BusinessType, Deadline, Reason
 from zhifu.clearing.config import ClearingConfig
 from zhifu.clearing.model import Item, ItemRecord, Participant, Status

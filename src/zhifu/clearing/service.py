@@ -8,7 +8,7 @@ wall clock every ``tick_ms`` milliseconds, which closes rounds at their cut-off 
 rounds on working days and expires unanswered debits.
 
 The holiday calendar is ``chinesecalendar``'s, extended by ``calendar.toml`` or ``calendar.json``
-in the data directory (:mod:`zhifu.clearing.calendar_home`; ``docs/clearing.md#calendar``),
+in the data directory (:mod:`zhifu.clearing.calendar.home`; ``docs/clearing.md#calendar``),
 which the scheduler reads again whenever it changes — no restart, which would lose the rounds
 in memory. In a year neither knows, rounds keep closing and netting (BEPS runs 7×24); only
 their settlement waits for the data, and the scheduler says so once per BEPS date (an error
@@ -21,7 +21,7 @@ accounts live in a SQLite ledger in the same directory.
 
 >>> from datetime import datetime
 >>> from zhifu.core.clock import FixedClock, SHANGHAI
->>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore
 >>> clock = FixedClock(datetime(2025, 9, 30, 8, 0, tzinfo=SHANGHAI))
 >>> service = ClearingService.create(SoftHsm(KeyStore.in_memory()), clock=clock)
@@ -40,8 +40,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from zhifu.clearing.calendar import beps_date
-from zhifu.clearing.calendar_home import (
+from zhifu.clearing.calendar.days import beps_date
+from zhifu.clearing.calendar.home import (
     HORIZON_DAYS,
     CalendarSource,
     calendar_gap,
@@ -57,7 +57,7 @@ from zhifu.clearing.transport import ClearingCentre
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError, ZhifuError
 from zhifu.ledger import Ledger
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 
 __all__ = ["ClearingService"]
 

@@ -9,11 +9,11 @@ The verifier removes that element and recomputes the canonical bytes. C14N fixes
 order, namespace declarations, quoting and the ``<a></a>`` form; whitespace between elements
 is significant, so a signed message must travel byte-for-byte (no re-indenting).
 
-Keys stay in :class:`~zhifu.security.hsm.SoftHsm`: a bank signs with a SIGNING handle; the
+Keys stay in :class:`~zhifu.security.hsm.soft.SoftHsm`: a bank signs with a SIGNING handle; the
 centre keeps each participant's public key as a VERIFICATION handle (:class:`KeyDirectory`).
 
 >>> from lxml import etree
->>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.keys import KeyAlgorithm, KeyUsage
 >>> from zhifu.security.store import KeyStore
 >>> hsm = SoftHsm(KeyStore.in_memory())
@@ -28,7 +28,7 @@ centre keeps each participant's public key as a VERIFICATION handle (:class:`Key
 >>> keys.verify(etree.fromstring(sent.replace(b"1.00", b"2.00")))
 Traceback (most recent call last):
 ...
-zhifu.clearing.messages.MessageError: bad_signature: the signature does not verify
+zhifu.clearing.messages.model.MessageError: bad_signature: the signature does not verify
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 from zhifu.clearing.codes import Reason
-from zhifu.clearing.messages import MessageError
+from zhifu.clearing.messages.model import MessageError
 from zhifu.clearing.model import check_bank_code
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle
 
 __all__ = ["ALGORITHM", "KeyDirectory", "Signer", "canonical_bytes", "sign_document"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from zhifu.clearing.calendar import BusinessCalendar, CalendarData, ChineseCalendar, beps_date
+from zhifu.clearing.calendar.days import BusinessCalendar, CalendarData, ChineseCalendar, beps_date
 from zhifu.clearing.codes import RECEIPT_SUCCESS, BusinessType
 from zhifu.clearing.config import ClearingConfig, parse_yuan
 from zhifu.clearing.engine import ClearingSystem

@@ -19,13 +19,13 @@ and the centre's ``NPCPrcInf`` per item, and are signed by the centre (:data:`CE
 >>> from datetime import datetime
 >>> from zhifu.clearing import ClearingSystem, MemoryBooks, Participant
 >>> from zhifu.core.clock import SHANGHAI
->>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore
 >>> hsm = SoftHsm(KeyStore.in_memory())
 >>> system = ClearingSystem([Participant("102100099996", "1000")],
 ...     start=datetime(2025, 10, 9, 10, tzinfo=SHANGHAI), books=MemoryBooks())
 >>> centre = ClearingCentre.create(system, hsm)
->>> from zhifu.clearing.messages_parse import parse_message
+>>> from zhifu.clearing.messages.parse import parse_message
 >>> ack = parse_message(centre.receive(b"<oops"), None).message
 >>> ack.processing.status.value, ack.reason
 ('PR09', 'bad_xml')
@@ -41,7 +41,8 @@ from datetime import date, datetime
 
 from zhifu.clearing.codes import REASON_TEXT, Reason, Status
 from zhifu.clearing.engine import ClearingSystem
-from zhifu.clearing.messages import (
+from zhifu.clearing.messages.build import build
+from zhifu.clearing.messages.model import (
     CENTRE_CODE,
     Ack,
     BankSummary,
@@ -57,13 +58,12 @@ from zhifu.clearing.messages import (
     Transaction,
     TxStatus,
 )
-from zhifu.clearing.messages_build import build
-from zhifu.clearing.messages_parse import check_totals, parse_xml, read, validate
+from zhifu.clearing.messages.parse import check_totals, parse_xml, read, validate
 from zhifu.clearing.model import ItemResult, RequestResult
 from zhifu.clearing.reports import reconcile
 from zhifu.clearing.signing import KeyDirectory, Signer
 from zhifu.core.clock import Clock
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 
 __all__ = ["ClearingCentre"]

@@ -31,7 +31,7 @@ from zhifu.acquirer.journal import Journal, JournalEntry
 from zhifu.acquirer.registry import TMK_ALGORITHMS, Registration, Registry, register_terminal
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 
 CUSTODIANS = "ABC"
 

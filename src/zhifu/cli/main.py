@@ -13,19 +13,13 @@ import sys
 from collections.abc import Sequence
 
 import zhifu
-from zhifu.cli import (
-    acquirer_cmd,
-    barcode_cmd,
-    box_cmd,
-    card_cmd,
-    clearing_cmd,
-    crypto_cmd,
-    iso8583_cmd,
-    ledger_cmd,
-    qr_cmd,
-    serve_cmd,
-)
+from zhifu.cli import acquirer_cmd, iso8583_cmd, ledger_cmd, qr_cmd, serve_cmd
+from zhifu.cli.barcode import box as box_cmd
+from zhifu.cli.barcode import commands as barcode_cmd
+from zhifu.cli.card import commands as card_cmd
+from zhifu.cli.clearing import commands as clearing_cmd
 from zhifu.cli.common import cli_argument, emit
+from zhifu.cli.crypto import commands as crypto_cmd
 from zhifu.core.errors import UsageError, ZhifuError
 
 PROG = "zhifu"

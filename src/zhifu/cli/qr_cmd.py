@@ -31,13 +31,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from zhifu.barcode.classify import CodeKind, classify
-from zhifu.barcode.cpm import CPM_PREFIX, CpmPayload, decode_cpm
-from zhifu.barcode.emvqr import build_mpm, merchant_fields
-from zhifu.barcode.emvqr_model import DataObject, Deviation, Severity
-from zhifu.barcode.emvqr_parse import ParseResult, parse_mpm
+from zhifu.barcode.codes.classify import CodeKind, classify
+from zhifu.barcode.codes.cpm import CPM_PREFIX, CpmPayload, decode_cpm
+from zhifu.barcode.codes.emvqr.model import DataObject, Deviation, Severity
+from zhifu.barcode.codes.emvqr.mpm import build_mpm, merchant_fields
+from zhifu.barcode.codes.emvqr.parse import ParseResult, parse_mpm
+from zhifu.barcode.codes.render import decode_image, render_png, render_svg
 from zhifu.barcode.registry import institution
-from zhifu.barcode.render import decode_image, render_png, render_svg
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.core.money import Currency, Money

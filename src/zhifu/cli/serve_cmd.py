@@ -65,7 +65,7 @@ def _start_clearing(config: Any) -> Any:
     """The BEPS centres with their round scheduler, keys and ledger in the data directory."""
     from zhifu.acquirer.config import ensure_local_lmk  # noqa: PLC0415
     from zhifu.clearing.service import ClearingService  # noqa: PLC0415
-    from zhifu.security.hsm import SoftHsm  # noqa: PLC0415
+    from zhifu.security.hsm.soft import SoftHsm  # noqa: PLC0415
     from zhifu.security.store import KeyStore  # noqa: PLC0415
 
     home = Path(config.home) / "clearing"

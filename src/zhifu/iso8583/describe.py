@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from zhifu.card.tlv import describe as describe_tlv
+from zhifu.codec.tlv import describe as describe_tlv
 from zhifu.core.errors import UsageError, ZhifuError
 from zhifu.iso8583 import fields_62 as f62
 from zhifu.iso8583.codec import decode, encode

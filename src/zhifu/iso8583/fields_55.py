@@ -1,7 +1,7 @@
-"""Field 55 (IC卡数据域): the EMV data objects, as BER-TLV through :mod:`zhifu.card.tlv`.
+"""Field 55 (IC卡数据域): the EMV data objects, as BER-TLV through :mod:`zhifu.codec.tlv`.
 
 Field values are upper-case hex in a :class:`~zhifu.iso8583.message.Message`; these helpers turn
-them into :class:`~zhifu.card.tlv.Tlv` lists and back. Tag lists follow iso8583-cup.md 3 and 4
+them into :class:`~zhifu.codec.tlv.Tlv` lists and back. Tag lists follow iso8583-cup.md 3 and 4
 (SD, PX, GO): what a sale request carries, what a reversal keeps, what a script advice sends.
 
 >>> items = parse_icc_data("9F3602031E910A42FE066E2918B088303")
@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from zhifu.card.tlv import Tlv, describe, render_tree
-from zhifu.card.tlv import decode as decode_tlv
-from zhifu.card.tlv import encode as encode_tlv
+from zhifu.codec.tlv import Tlv, describe, render_tree
+from zhifu.codec.tlv import decode as decode_tlv
+from zhifu.codec.tlv import encode as encode_tlv
 from zhifu.core.errors import DecodeError
 
 __all__ = [

@@ -33,9 +33,9 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from zhifu.card.tlv import Tlv
-from zhifu.card.tlv import decode as decode_tlv
-from zhifu.card.tlv import encode as encode_tlv
+from zhifu.codec.tlv import Tlv
+from zhifu.codec.tlv import decode as decode_tlv
+from zhifu.codec.tlv import encode as encode_tlv
 from zhifu.core.errors import DecodeError, EncodeError
 
 __all__ = [

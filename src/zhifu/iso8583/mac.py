@@ -31,9 +31,9 @@ from zhifu.core.errors import DecodeError, EncodeError
 from zhifu.iso8583.codec import encode
 from zhifu.iso8583.message import Message
 from zhifu.iso8583.profiles import Profile
-from zhifu.security.hsm import SoftHsm
-from zhifu.security.hsm_base import HandleLike
-from zhifu.security.hsm_data import MacAlgorithm
+from zhifu.security.hsm.base import HandleLike
+from zhifu.security.hsm.data import MacAlgorithm
+from zhifu.security.hsm.soft import SoftHsm
 
 __all__ = [
     "MAC_MESSAGES",

@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from zhifu.card.pan import mask_pan
-from zhifu.card.tlv import decode as decode_tlv
-from zhifu.card.tlv import describe
+from zhifu.codec.pan import mask_pan
+from zhifu.codec.tlv import decode as decode_tlv
+from zhifu.codec.tlv import describe
 from zhifu.core.errors import DecodeError
 from zhifu.iso8583.fields_60 import SIGN_ON_CODES
 from zhifu.iso8583.message import Message

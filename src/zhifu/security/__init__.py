@@ -1,6 +1,6 @@
 """The security module: keys by handle, secret value types, log redaction.
 
-Payment keys live inside :class:`~zhifu.security.hsm.SoftHsm` (sealed under a local master key
+Payment keys live inside :class:`~zhifu.security.hsm.soft.SoftHsm` (sealed under a local master key
 in :class:`~zhifu.security.store.KeyStore`); callers hold only :class:`KeyHandle` values.
 Sensitive values travel as :mod:`~zhifu.security.secrets` types whose ``repr``/``str`` are
 masked.

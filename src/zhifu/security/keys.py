@@ -1,6 +1,6 @@
 """Key vocabulary of the security module: usages, algorithms, handles and key metadata.
 
-A caller of :class:`~zhifu.security.hsm.SoftHsm` never holds a key, only a :class:`KeyHandle`:
+A caller of :class:`~zhifu.security.hsm.soft.SoftHsm` never holds a key, only a :class:`KeyHandle`:
 an opaque id plus what may be shown about the key (usage, algorithm, key check value).
 
 >>> handle = KeyHandle("K-3f2a9c01d4e5b6a7", KeyUsage.PIN, KeyAlgorithm.TDES, "08D7B4")

@@ -144,7 +144,7 @@ def _info_from_row(row: tuple[Any, ...]) -> KeyInfo:
 class KeyStore:
     """Keys sealed under the LMK in an SQLite file (or in memory).
 
-    This is the security module's own storage: :class:`~zhifu.security.hsm.SoftHsm` is its only
+    This is the security module's own storage: :class:`~zhifu.security.hsm.soft.SoftHsm` is its only
     intended caller. ``path`` ``":memory:"`` keeps everything in memory (tests).
     """
 

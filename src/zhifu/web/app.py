@@ -26,7 +26,10 @@ from litestar.response import Redirect
 
 import zhifu
 from zhifu.web.errors import EXCEPTION_HANDLERS
-from zhifu.web.routes import barcode_http, barcode_merchant, barcode_wallet, clearing_centre, health
+from zhifu.web.routes import clearing_centre, health
+from zhifu.web.routes.barcode import common as barcode_http
+from zhifu.web.routes.barcode import merchant as barcode_merchant
+from zhifu.web.routes.barcode import wallet as barcode_wallet
 
 SCHEMA_PATH = "/schema"
 
@@ -53,7 +56,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(*, barcode: Any = None, clearing: Any = None) -> Litestar:
     """Build the zhifu web app (no debug mode: tracebacks never reach a client).
 
-    ``barcode`` is a :class:`zhifu.barcode.system.BarcodeSystem` to serve under ``/v1/``;
+    ``barcode`` is a :class:`zhifu.barcode.platform.system.BarcodeSystem` to serve under ``/v1/``;
     without one, the first barcode request opens the default one (``$ZHIFU_HOME/barcode``).
     ``clearing`` is a :class:`zhifu.clearing.transport.ClearingCentre` to serve under
     ``/clearing/`` (the BEPS message transport); without one those routes are not mounted.

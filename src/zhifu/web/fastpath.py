@@ -5,7 +5,7 @@ through Litestar.
 Litestar's request and response machinery costs some 0.17 ms of it per request on the
 reference machine (a bare ASGI answer 0.07 ms of CPU, a bare Litestar one 0.24 ms), a sixth of
 a whole micropay. :class:`FastPaths` answers that route with the very function the Litestar
-route uses (:func:`~zhifu.web.routes.barcode_staged.staged_answer`: same checks, same bodies,
+route uses (:func:`~zhifu.web.routes.barcode.staged.staged_answer`: same checks, same bodies,
 same status codes and headers) and hands every other request, and the lifespan events, to the
 Litestar app. The Litestar route stays: it documents the operation in the OpenAPI page and
 serves it wherever the app runs without this wrapper.
@@ -26,7 +26,7 @@ from litestar import Litestar
 
 from zhifu.web.app import create_app
 from zhifu.web.errors import INTERNAL_MESSAGE, error_body
-from zhifu.web.routes.barcode_http import (
+from zhifu.web.routes.barcode.common import (
     BODY_MAX,
     BodyTooLargeError,
     ClientGoneError,
@@ -34,8 +34,8 @@ from zhifu.web.routes.barcode_http import (
     scope_path,
     system_of,
 )
-from zhifu.web.routes.barcode_merchant import MICROPAY
-from zhifu.web.routes.barcode_staged import StagedRoute, staged_answer
+from zhifu.web.routes.barcode.merchant import MICROPAY
+from zhifu.web.routes.barcode.staged import StagedRoute, staged_answer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -14,7 +14,7 @@ import dataclasses
 import itertools
 
 from zhifu.acquirer import AcquirerConfig, AcquirerHost, AcquirerServer, register_terminal
-from zhifu.card.tlv import Tlv, find, tlv
+from zhifu.codec.tlv import Tlv, find, tlv
 from zhifu.crypto.cipher import Cipher, decrypt_ecb, xor
 from zhifu.crypto.kcv import kcv
 from zhifu.crypto.mac import mac_cup_ecb

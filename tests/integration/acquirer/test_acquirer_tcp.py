@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from zhifu.card.tlv import encode as encode_tlv
+from zhifu.codec.tlv import encode as encode_tlv
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.kcv import kcv
 from zhifu.iso8583 import Message, frame

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import uvicorn
 
-from zhifu.barcode.client import ApiClient
-from zhifu.barcode.payment_code import PaymentCodeGenerator
-from zhifu.barcode.signing import SigningKey
-from zhifu.barcode.system import BarcodeSystem
+from zhifu.barcode.api.client import ApiClient
+from zhifu.barcode.api.signing import SigningKey
+from zhifu.barcode.codes.payment_code import PaymentCodeGenerator
+from zhifu.barcode.platform.system import BarcodeSystem
 from zhifu.core.clock import Clock
 from zhifu.crypto import rsa, sm2
 from zhifu.web.app import create_app

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from zhifu.barcode.notify import NotificationVerifier
-from zhifu.barcode.postings import customer_account, merchant_account, system_account
-from zhifu.barcode.render import decode_image, render_png
-from zhifu.barcode.signing import VerifyingKey, load_public_key
-from zhifu.cli import box_cmd
+from zhifu.barcode.api.signing import VerifyingKey, load_public_key
+from zhifu.barcode.codes.render import decode_image, render_png
+from zhifu.barcode.platform.notify import NotificationVerifier
+from zhifu.barcode.platform.postings import customer_account, merchant_account, system_account
+from zhifu.cli.barcode import box as box_cmd
 from zhifu.cli.common import emit
 from zhifu.core.clock import SHANGHAI
 

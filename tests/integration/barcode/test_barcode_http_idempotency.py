@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from zhifu.barcode.client import ApiClient, ApiResponse
-from zhifu.barcode.postings import customer_account
+from zhifu.barcode.api.client import ApiClient, ApiResponse
+from zhifu.barcode.platform.postings import customer_account
 
 if TYPE_CHECKING:
-    from zhifu.barcode.postings import Leg
+    from zhifu.barcode.platform.postings import Leg
     from zhifu.barcode.switch import Posted
 
     from .conftest import Stack

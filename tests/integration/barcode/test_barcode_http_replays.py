@@ -9,12 +9,12 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from zhifu.barcode.client import ApiResponse
-from zhifu.barcode.notify import new_nonce
+from zhifu.barcode.api.client import ApiResponse
+from zhifu.barcode.platform.notify import new_nonce
 from zhifu.core.clock import FixedClock, SystemClock
 
 if TYPE_CHECKING:
-    from zhifu.barcode.client import ApiClient
+    from zhifu.barcode.api.client import ApiClient
 
     from .conftest import Stack
 

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from zhifu.card import tlv
 from zhifu.card.apdu import CommandApdu, ResponseApdu
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.image import CardImage
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.image.model import CardImage
 from zhifu.card.issuing import issue_card
-from zhifu.card.pcsc import PcscReader, list_readers
-from zhifu.card.reader import CardReader, ReaderError, exchange
+from zhifu.card.readers.base import CardReader, ReaderError, exchange
+from zhifu.card.readers.pcsc import PcscReader, list_readers
+from zhifu.card.readers.vpcd import VpcdCardServer
 from zhifu.card.scripted import terminal_values
-from zhifu.card.vpcd import VpcdCardServer
+from zhifu.codec import tlv
 
 if TYPE_CHECKING:
     from tests.integration.card.conftest import PrivatePcscd
@@ -40,7 +40,7 @@ PAN = "6228000000000011"
 # (card_cmd.register wires it into `zhifu card`).
 SERVE_SCRIPT = """
 import argparse, sys
-from zhifu.cli.card_serve_cmd import register_serve
+from zhifu.cli.card.serve import register_serve
 from zhifu.cli.common import emit
 parser = argparse.ArgumentParser(prog="zhifu card")
 register_serve(parser.add_subparsers())

@@ -21,7 +21,7 @@ from zhifu.clearing.rounds import RoundState
 from zhifu.clearing.service import ClearingService
 from zhifu.core.clock import SHANGHAI, FixedClock
 from zhifu.core.errors import UsageError
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.store import KeyStore
 
 A, B, C = "102100099996", "103100000026", "104290003791"  # Beijing, Beijing, Shanghai

@@ -17,10 +17,10 @@ import uvicorn
 
 from zhifu.clearing import BusinessType, ClearingSystem, Item, NodeKind, Participant, Status
 from zhifu.clearing.mbfe import MbfeClient, MbfeError
-from zhifu.clearing.messages import Instruction, ReceiptMessage
+from zhifu.clearing.messages.model import Instruction, ReceiptMessage
 from zhifu.clearing.transport import ClearingCentre
 from zhifu.core.clock import SHANGHAI
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 from zhifu.security.store import KeyStore
 from zhifu.web.app import create_app

@@ -17,7 +17,7 @@ from zhifu.acquirer.pipeline import BaseParticipant, Pipeline, Route, Verdict
 from zhifu.acquirer.registry import register_terminal
 from zhifu.acquirer.services import Services
 from zhifu.iso8583 import Header, Message, Tpdu, decode_frame, encode, encode_frame, frame
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.store import KeyStore
 
 MID, TID = "898100012345678", "10000001"

@@ -17,7 +17,7 @@ from zhifu.acquirer.registry import (
 from zhifu.core.errors import UsageError
 from zhifu.crypto.cipher import Cipher, xor
 from zhifu.crypto.kcv import kcv
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyUsage
 from zhifu.security.store import KeyStore
 

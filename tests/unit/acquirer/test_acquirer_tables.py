@@ -7,7 +7,7 @@ import pytest
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.tables import AID_DEFAULTS, PK_RSA, PK_SM2, AidParameters, ParameterTables
 from zhifu.card.personalise import capk_table
-from zhifu.card.tlv import encode, tlv, to_dict
+from zhifu.codec.tlv import encode, tlv, to_dict
 from zhifu.core.errors import UsageError
 from zhifu.iso8583.fields_62 import build_query_response, parse_query_response
 

@@ -7,12 +7,12 @@ import asyncio
 
 import pytest
 
-from zhifu.barcode.api_errors import BarcodeError
-from zhifu.barcode.auth import Authenticator
-from zhifu.barcode.db import Database
-from zhifu.barcode.directory import Directory
-from zhifu.barcode.guards import Nonces
-from zhifu.barcode.signing import SigningKey, VerifyingKey, sign_headers
+from zhifu.barcode.api.auth import Authenticator
+from zhifu.barcode.api.errors import BarcodeError
+from zhifu.barcode.api.signing import SigningKey, VerifyingKey, sign_headers
+from zhifu.barcode.platform.db import Database
+from zhifu.barcode.platform.directory import Directory
+from zhifu.barcode.platform.guards import Nonces
 from zhifu.crypto import rsa, sm2
 
 NOW = 1764050000

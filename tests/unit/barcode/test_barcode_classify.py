@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from zhifu.barcode import classify
-from zhifu.barcode.classify import CodeKind
-from zhifu.barcode.emvqr import build_mpm, merchant_fields
+from zhifu.barcode.codes.classify import CodeKind
+from zhifu.barcode.codes.emvqr.mpm import build_mpm, merchant_fields
 
 K = CodeKind
 

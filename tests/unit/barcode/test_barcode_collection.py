@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from zhifu.barcode.collection_code import (
+from zhifu.barcode.codes.collection_code import (
     CollectionCode,
     Refusal,
     RefusalReason,

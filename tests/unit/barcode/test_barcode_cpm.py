@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from zhifu.barcode.cpm import decode_cpm, read_ber_tlv
+from zhifu.barcode.codes.cpm import decode_cpm, read_ber_tlv
 from zhifu.core.errors import DecodeError
 
 PFI = bytes.fromhex("8505") + b"CPV01"

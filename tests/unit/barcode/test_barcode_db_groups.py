@@ -1,5 +1,5 @@
 """The platform database's group commit: thread units, event-loop units, nested savepoints and
-checkpoints taken off the commit path (zhifu.barcode.db)."""
+checkpoints taken off the commit path (zhifu.barcode.platform.db)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zhifu.barcode.db import Database, DatabaseClosedError, from_us, to_us
+from zhifu.barcode.platform.db import Database, DatabaseClosedError, from_us, to_us
 
 
 def _insert(key: str) -> object:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from zhifu.barcode.emvqr import build_mpm, merchant_fields, parse_mpm
+from zhifu.barcode.codes.emvqr.mpm import build_mpm, merchant_fields, parse_mpm
 from zhifu.core.errors import EncodeError
 from zhifu.core.money import CNY, Money
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zhifu.barcode.emvqr_ids import (
+from zhifu.barcode.codes.emvqr.ids import (
     MERCHANT_ACCOUNT_IDS,
     TABLES,
     Fmt,
@@ -12,7 +12,7 @@ from zhifu.barcode.emvqr_ids import (
     mandatory_ids,
     spec_for,
 )
-from zhifu.barcode.emvqr_model import DEVIATIONS, DeviationCode, Severity
+from zhifu.barcode.codes.emvqr.model import DEVIATIONS, DeviationCode, Severity
 from zhifu.barcode.registry import MPM_PRIMITIVE_IDS
 
 ALL_IDS = [f"{i:02d}" for i in range(100)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from zhifu.barcode.emvqr import DeviationCode, Severity, build_mpm, crc_text, parse_mpm
-from zhifu.barcode.emvqr_parse import ParseResult
+from zhifu.barcode.codes.emvqr.mpm import DeviationCode, Severity, build_mpm, crc_text, parse_mpm
+from zhifu.barcode.codes.emvqr.parse import ParseResult
 
 D = DeviationCode
 

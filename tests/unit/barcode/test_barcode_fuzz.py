@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zhifu.barcode import classify, classify_url
-from zhifu.barcode.collection_code import CollectionCode, Refusal
-from zhifu.barcode.cpm import decode_cpm
-from zhifu.barcode.emvqr import DeviationCode, ParseResult, parse_mpm
-from zhifu.barcode.render import decode_image, render_png
+from zhifu.barcode.codes.collection_code import CollectionCode, Refusal
+from zhifu.barcode.codes.cpm import decode_cpm
+from zhifu.barcode.codes.emvqr.mpm import DeviationCode, ParseResult, parse_mpm
+from zhifu.barcode.codes.render import decode_image, render_png
 from zhifu.core.errors import DecodeError
 
 ALPHABET = "0123456789" * 6 + "ABCDEF.* 最佳运输𠀀é\x00\n"

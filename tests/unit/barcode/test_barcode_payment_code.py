@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from zhifu.barcode.payment_code import (
+from zhifu.barcode.codes.payment_code import (
     LAYOUT_HUANYU,
     LAYOUT_ZHIFU,
     CodeLayout,

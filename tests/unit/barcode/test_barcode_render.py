@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from zhifu.barcode.collection_code import collection_url
-from zhifu.barcode.emvqr import build_mpm, merchant_fields
+from zhifu.barcode.codes.collection_code import collection_url
+from zhifu.barcode.codes.emvqr.mpm import build_mpm, merchant_fields
+from zhifu.barcode.codes.render import decode_image, load_image, make_qr, render_png, render_svg
 from zhifu.barcode.registry import CollectionKind
-from zhifu.barcode.render import decode_image, load_image, make_qr, render_png, render_svg
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.core.money import CNY, Money
 

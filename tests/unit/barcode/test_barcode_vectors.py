@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import binascii
 
-from zhifu.barcode.cpm import decode_cpm
-from zhifu.barcode.emvqr import DataObject, build_mpm, crc16_ccitt_false, crc_text, parse_mpm
+from zhifu.barcode.codes.cpm import decode_cpm
+from zhifu.barcode.codes.emvqr.mpm import (
+    DataObject,
+    build_mpm,
+    crc16_ccitt_false,
+    crc_text,
+    parse_mpm,
+)
 
 # barcode.md §6.2 "Parsed reference for M1 (root in payload order)"
 M1_TREE = [

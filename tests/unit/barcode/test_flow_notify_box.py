@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from zhifu.barcode import box
-from zhifu.barcode.client import ApiClient
-from zhifu.barcode.notify import Notifier
-from zhifu.barcode.render import render_png
-from zhifu.barcode.signing import SigningKey
-from zhifu.barcode.system import BarcodeSystem
+from zhifu.barcode.api.client import ApiClient
+from zhifu.barcode.api.signing import SigningKey
+from zhifu.barcode.codes.render import render_png
+from zhifu.barcode.platform.notify import Notifier
+from zhifu.barcode.platform.system import BarcodeSystem
 from zhifu.core.clock import SHANGHAI, FixedClock
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.crypto import sm2
@@ -166,7 +166,7 @@ def test_the_running_server_finishes_an_interrupted_payment(
 ) -> None:
     import time  # noqa: PLC0415
 
-    from zhifu.barcode.postings import customer_account  # noqa: PLC0415
+    from zhifu.barcode.platform.postings import customer_account  # noqa: PLC0415
 
     system.sweep_seconds, system.stale_seconds = 0.05, 0
     system.start()  # nothing to recover yet: the sweeper is what finishes it

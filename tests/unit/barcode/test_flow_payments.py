@@ -11,21 +11,21 @@ from datetime import datetime
 
 import pytest
 
-from zhifu.barcode.api_errors import BarcodeError
-from zhifu.barcode.flows_refund import close, query, recover, refund
+from zhifu.barcode.api.errors import BarcodeError
+from zhifu.barcode.codes.payment_code import PaymentCodeGenerator
 from zhifu.barcode.model import Direction, PayeeKind, Payment, PaymentStatus, ScanSource
-from zhifu.barcode.orderbook import LimitKey
-from zhifu.barcode.orders import OrderStatus
-from zhifu.barcode.payment_code import PaymentCodeGenerator
-from zhifu.barcode.postings import (
+from zhifu.barcode.platform.orderbook import LimitKey
+from zhifu.barcode.platform.orders import OrderStatus
+from zhifu.barcode.platform.postings import (
     customer_account,
     merchant_account,
     payment_legs,
     system_account,
 )
+from zhifu.barcode.platform.refunds import close, query, recover, refund
+from zhifu.barcode.platform.system import BarcodeSystem
+from zhifu.barcode.platform.views import mpm_payload, order_dict
 from zhifu.barcode.switch import Outcome
-from zhifu.barcode.system import BarcodeSystem
-from zhifu.barcode.views import mpm_payload, order_dict
 from zhifu.core.clock import SHANGHAI, FixedClock
 from zhifu.core.rng import SeededRandom
 from zhifu.ledger import CreateTransferResult, Transfer

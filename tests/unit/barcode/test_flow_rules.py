@@ -11,16 +11,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zhifu.barcode.api_errors import ERRORS, BarcodeError
-from zhifu.barcode.limits import (
+from zhifu.barcode.api.errors import ERRORS, BarcodeError
+from zhifu.barcode.platform.limits import (
     DAILY_LIMITS,
     allows,
     business_date,
     grade_for_factors,
     limit_for,
 )
-from zhifu.barcode.orders import EVENTS, REFUSALS, TRANSITIONS, OrderStatus, allowed, transition
-from zhifu.barcode.postings import (
+from zhifu.barcode.platform.orders import (
+    EVENTS,
+    REFUSALS,
+    TRANSITIONS,
+    OrderStatus,
+    allowed,
+    transition,
+)
+from zhifu.barcode.platform.postings import (
     derive_id,
     fee_for,
     fee_refund_for,

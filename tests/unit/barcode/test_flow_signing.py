@@ -9,12 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from zhifu.barcode.api_errors import BarcodeError
-from zhifu.barcode.auth import Authenticator
-from zhifu.barcode.db import Database
-from zhifu.barcode.directory import Directory
-from zhifu.barcode.guards import Idempotency, IdemState, Nonces, fingerprint
-from zhifu.barcode.signing import (
+from zhifu.barcode.api.auth import Authenticator
+from zhifu.barcode.api.errors import BarcodeError
+from zhifu.barcode.api.signing import (
     SigningKey,
     VerifyingKey,
     canonical_request,
@@ -24,6 +21,9 @@ from zhifu.barcode.signing import (
     public_key_pem,
     sign_headers,
 )
+from zhifu.barcode.platform.db import Database
+from zhifu.barcode.platform.directory import Directory
+from zhifu.barcode.platform.guards import Idempotency, IdemState, Nonces, fingerprint
 from zhifu.core.errors import UsageError
 from zhifu.crypto import rsa, sm2
 

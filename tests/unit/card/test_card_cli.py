@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.card.image import CardImage
-from zhifu.cli.card_cmd import register, register_emv
+from zhifu.card.image.model import CardImage
+from zhifu.cli.card.commands import register, register_emv
 from zhifu.cli.common import emit
 
 SRC = str(Path(__file__).resolve().parents[3] / "src")
 RUNNER = (
     "import argparse, sys\n"
-    "from zhifu.cli.card_cmd import register, register_emv\n"
+    "from zhifu.cli.card.commands import register, register_emv\n"
     "from zhifu.cli.common import emit\n"
     "parser = argparse.ArgumentParser(prog='zhifu')\n"
     "sub = parser.add_subparsers()\n"

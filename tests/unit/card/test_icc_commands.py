@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.card import tlv
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.image import CardImage
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.image.model import CardImage
 from zhifu.card.issuing import IssuerKeys, issue_card
 from zhifu.card.scripted import Terminal, terminal_values
+from zhifu.codec import tlv
 from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher
 
@@ -200,7 +200,7 @@ def test_atc_is_never_reused_after_a_crash(tmp_path: Path) -> None:
     issue_card("debit", PAN, path, today=TODAY)
     code = (
         "import sys, os\n"
-        "from zhifu.card.icc import EmulatedCard\n"
+        "from zhifu.card.icc.emulated import EmulatedCard\n"
         "from zhifu.card.scripted import contact_transaction\n"
         "card = EmulatedCard.load(sys.argv[1])\n"
         "trace = contact_transaction(card.transmit, amount=100)\n"

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.card import oda, personalise, tlv
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.image import CardImage, n12
+from zhifu.card import personalise
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.image.model import CardImage, n12
 from zhifu.card.issuing import IssuerKeys, issue_card
+from zhifu.card.oda import methods as oda
 from zhifu.card.scripted import Terminal, terminal_values
+from zhifu.codec import tlv
 from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher
 

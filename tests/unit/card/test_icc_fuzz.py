@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zhifu.card.apdu import STATUS_WORDS
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.image import CardImage
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.image.model import CardImage
 from zhifu.card.issuing import issue_card
 from zhifu.card.scripted import contact_transaction
 

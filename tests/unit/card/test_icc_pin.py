@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.card import personalise, tlv
-from zhifu.card.icc import EmulatedCard
+from zhifu.card import personalise
+from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.issuing import IssuerKeys, issue_card
 from zhifu.card.scripted import Terminal, terminal_values
+from zhifu.codec import tlv
 from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.sm2 import Sm2PublicKey
@@ -58,7 +59,7 @@ def test_right_pin_restores_the_counter(card_path: Path) -> None:
 def _in_new_process(card_path: Path, apdus: list[bytes]) -> list[str]:
     code = (
         "import sys\n"
-        "from zhifu.card.icc import EmulatedCard\n"
+        "from zhifu.card.icc.emulated import EmulatedCard\n"
         "card = EmulatedCard.load(sys.argv[1])\n"
         "for hex_apdu in sys.argv[2:]:\n"
         "    print(card.transmit(bytes.fromhex(hex_apdu)).hex().upper())\n"

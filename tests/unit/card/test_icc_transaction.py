@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.card import oda, personalise, tlv
-from zhifu.card.icc import EmulatedCard
+from zhifu.card import personalise
+from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.issuing import IssuerKeys, issue_card
+from zhifu.card.oda import methods as oda
 from zhifu.card.scripted import Terminal, terminal_values
+from zhifu.codec import tlv
 from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.kcv import kcv

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.card import personalise, tlv
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.image import CardImage
+from zhifu.card import personalise
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.image.model import CardImage
 from zhifu.card.issuing import IssuerKeys, issue_card
-from zhifu.card.pan import is_luhn_valid
 from zhifu.card.profile import builtin_profiles, load_profile
+from zhifu.codec import tlv
+from zhifu.codec.pan import is_luhn_valid
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.core.rng import SeededRandom
 from zhifu.crypto import emv

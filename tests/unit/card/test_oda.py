@@ -1,4 +1,4 @@
-"""Tests of zhifu.card.oda: CA → issuer → ICC certificates, SDA/DDA/fDDA, RSA and SM2.
+"""Tests of zhifu.card.oda.methods: CA → issuer → ICC certificates, SDA/DDA/fDDA, RSA and SM2.
 
 Layouts: EMV 4.3 Book 2 sections 5.3, 5.4, 6.4, 6.5 and annex B2 (card-terminal.md 2.6) for
 RSA; JR/T 0025.17 as parsed by public PBOC kernels (card-terminal.md 1.7) for SM2.
@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zhifu.card import oda_rsa, oda_sm2
-from zhifu.card.oda import (
+from zhifu.card.oda import rsa as oda_rsa
+from zhifu.card.oda import sm2 as oda_sm2
+from zhifu.card.oda.methods import (
     CaKey,
     IccKey,
     IssuerKey,

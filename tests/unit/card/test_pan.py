@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zhifu.card.pan import (
+from zhifu.codec.pan import (
     SERVICE_CODE_DIGITS,
     bin_of,
     describe_service_code,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from zhifu.card.apdu import CommandApdu
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.pcsc import PcscReader, list_readers
-from zhifu.card.reader import CardReader, InProcessReader, ReaderError, exchange
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.readers.base import CardReader, InProcessReader, ReaderError, exchange
+from zhifu.card.readers.pcsc import PcscReader, list_readers
 from zhifu.core.errors import UsageError
 
 SELECT_PSE = bytes.fromhex("00A404000E315041592E5359532E444446303100")

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from zhifu.card.tags import (
+from zhifu.codec.tags import (
     FORMATS,
     SENSITIVE_TAGS,
     SOURCES,
@@ -17,7 +17,7 @@ from zhifu.card.tags import (
     tag_hex,
     tag_size,
 )
-from zhifu.card.tlv import encode_tag
+from zhifu.codec.tlv import encode_tag
 
 # Tags the issue and card-terminal.md 1.2-1.9 name; each must be in the dictionary.
 REQUIRED = """

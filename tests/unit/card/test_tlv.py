@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyemv import tlv as pyemv_tlv
 
-from zhifu.card.tlv import (
+from zhifu.codec.tlv import (
     MAX_DEPTH,
     Tlv,
     build_dol_data,

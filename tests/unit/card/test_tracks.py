@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zhifu.card.tracks import (
+from zhifu.codec.tracks import (
     TRACK1_LAYOUT,
     TRACK2_LAYOUT,
     TRACK3_LAYOUT,

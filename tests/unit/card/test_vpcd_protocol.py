@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from zhifu.card.icc import EmulatedCard
-from zhifu.card.reader import ReaderError
-from zhifu.card.vpcd import (
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.readers.base import ReaderError
+from zhifu.card.readers.vpcd import (
     MAX_FRAME,
     VpcdCardServer,
     answer,
@@ -139,7 +139,7 @@ def test_atr_polling_keeps_the_session_and_reset_drops_it(vpcd: Vpcd) -> None:
 def test_malformed_frames_close_the_connection(
     vpcd: Vpcd, caplog: pytest.LogCaptureFixture, raw: bytes, reason: str
 ) -> None:
-    caplog.set_level(logging.INFO, logger="zhifu.card.vpcd")
+    caplog.set_level(logging.INFO, logger="zhifu.card.readers.vpcd")
     vpcd.conn.sendall(raw)
     assert vpcd.closed()
     deadline = time.monotonic() + WAIT
@@ -162,7 +162,7 @@ def test_oversized_frames_are_dropped_and_answered_6700(vpcd: Vpcd) -> None:
 def test_the_log_shows_ins_and_lengths_never_data(
     vpcd: Vpcd, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="zhifu.card.vpcd")
+    caplog.set_level(logging.DEBUG, logger="zhifu.card.readers.vpcd")
     vpcd.send(POWER_ON)
     vpcd.ask(SELECT_DEBIT)
     vpcd.ask(VERIFY)  # a plaintext PIN block: its status word does not matter here

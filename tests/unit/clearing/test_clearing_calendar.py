@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.clearing.calendar import CalendarData, CalendarYearError, ChineseCalendar, beps_date
+from zhifu.clearing.calendar.days import CalendarData, CalendarYearError, ChineseCalendar, beps_date
 from zhifu.clearing.rounds import RoundSchedule
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from zhifu.clearing.calendar_home import (
+from zhifu.clearing.calendar.home import (
     CalendarGap,
     CalendarSource,
     calendar_gap,

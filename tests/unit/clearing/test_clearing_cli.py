@@ -11,7 +11,7 @@ import pytest
 from clearing_helpers import PARTICIPANTS, A, B, C, item
 
 from zhifu.clearing.demo import DEMO
-from zhifu.cli.clearing_cmd import register
+from zhifu.cli.clearing.commands import register
 from zhifu.cli.common import emit
 from zhifu.core.errors import UsageError
 

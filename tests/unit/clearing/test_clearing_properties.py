@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zhifu.clearing.columnar_io import random_day, run_scenario_columnar, scenario_from_day
-from zhifu.clearing.columnar_time import HOUR_US, to_us
+from zhifu.clearing.columnar.convert import random_day, run_scenario_columnar, scenario_from_day
+from zhifu.clearing.columnar.instants import HOUR_US, to_us
 from zhifu.clearing.config import ClearingConfig
 from zhifu.clearing.model import NodeKind, Participant
 from zhifu.clearing.reports import reconcile

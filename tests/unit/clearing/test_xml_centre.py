@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from zhifu.clearing import BusinessType, ClearingSystem, Item, NodeKind, Participant, Status
-from zhifu.clearing.messages import (
+from zhifu.clearing.messages.build import build, make_instruction
+from zhifu.clearing.messages.model import (
     CENTRE_CODE,
     Ack,
     Header,
@@ -22,12 +23,11 @@ from zhifu.clearing.messages import (
     ReceiptLine,
     ReceiptMessage,
 )
-from zhifu.clearing.messages_build import build, make_instruction
-from zhifu.clearing.messages_parse import parse_message
+from zhifu.clearing.messages.parse import parse_message
 from zhifu.clearing.signing import KeyDirectory, Signer
 from zhifu.clearing.transport import ClearingCentre
 from zhifu.core.clock import SHANGHAI
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 from zhifu.security.store import KeyStore
 

@@ -8,7 +8,8 @@ import pytest
 from lxml import etree
 
 from zhifu.clearing import BusinessType, Item, Status
-from zhifu.clearing.messages import (
+from zhifu.clearing.messages.build import build, make_instruction, yuan
+from zhifu.clearing.messages.model import (
     CENTRE_CODE,
     MESSAGE_TABLE,
     MESSAGES,
@@ -25,13 +26,12 @@ from zhifu.clearing.messages import (
     Transaction,
     TxStatus,
 )
-from zhifu.clearing.messages_build import build, make_instruction, yuan
-from zhifu.clearing.messages_parse import parse_message, parse_xml, schema_for, validate
+from zhifu.clearing.messages.parse import parse_message, parse_xml, schema_for, validate
 from zhifu.clearing.obligations import Obligation, obligations_to_items
 from zhifu.clearing.signing import KeyDirectory, Signer
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 from zhifu.security.store import KeyStore
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from zhifu.barcode.signing import load_private_key
-from zhifu.barcode.system import BarcodeSystem
+from zhifu.barcode.api.signing import load_private_key
+from zhifu.barcode.platform.system import BarcodeSystem
 from zhifu.cli.main import main
 from zhifu.crypto import sm2
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from zhifu.barcode.signing import SigningKey, load_private_key, public_key_pem
+from zhifu.barcode.api.signing import SigningKey, load_private_key, public_key_pem
 from zhifu.cli.main import build_parser, main
 from zhifu.crypto import rsa, sm2
 
@@ -80,8 +80,8 @@ def test_help_in_a_subprocess() -> None:
 def test_default_home_is_the_web_servers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from zhifu.cli.barcode_support import default_home  # noqa: PLC0415
-    from zhifu.web.routes.barcode_http import default_home as web_home  # noqa: PLC0415
+    from zhifu.cli.barcode.support import default_home  # noqa: PLC0415
+    from zhifu.web.routes.barcode.common import default_home as web_home  # noqa: PLC0415
 
     monkeypatch.setenv("ZHIFU_HOME", str(tmp_path / "z"))
     assert default_home() == web_home() == tmp_path / "z" / "barcode"

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from zhifu.barcode.api_errors import BarcodeError
-from zhifu.barcode.payment_code import CodeOutcome
-from zhifu.barcode.render import decode_image
-from zhifu.barcode.signing import SigningKey, load_private_key
-from zhifu.cli import barcode_device
+from zhifu.barcode.api.errors import BarcodeError
+from zhifu.barcode.api.signing import SigningKey, load_private_key
+from zhifu.barcode.codes.payment_code import CodeOutcome
+from zhifu.barcode.codes.render import decode_image
+from zhifu.cli.barcode import device as barcode_device
 from zhifu.cli.main import main
 from zhifu.core.errors import UsageError
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zhifu.card.tlv import tlv
+from zhifu.codec.tlv import tlv
 from zhifu.core.errors import DecodeError, EncodeError
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.kcv import kcv

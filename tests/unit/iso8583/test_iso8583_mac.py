@@ -15,9 +15,9 @@ from zhifu.iso8583 import mac
 from zhifu.iso8583.codec import decode, decode_frame
 from zhifu.iso8583.framing import MESSAGE_OFFSET
 from zhifu.iso8583.message import Message
-from zhifu.security.hsm import KeyStore, SoftHsm
-from zhifu.security.hsm_data import MacAlgorithm
-from zhifu.security.hsm_keys import KeyComponent
+from zhifu.security.hsm.data import MacAlgorithm
+from zhifu.security.hsm.keys import KeyComponent
+from zhifu.security.hsm.soft import KeyStore, SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "iso8583"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from zhifu.crypto.cipher import xor
-from zhifu.security.hsm import KeyComponent, SoftHsm
+from zhifu.security.hsm.soft import KeyComponent, SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage, compute_kcv
 from zhifu.security.secrets import KeyMaterial
 from zhifu.security.store import KeyStore

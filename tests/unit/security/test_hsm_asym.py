@@ -8,7 +8,7 @@ from zhifu.core.errors import UsageError
 from zhifu.crypto import rsa, sm2
 from zhifu.crypto.hashes import Hash
 from zhifu.security.errors import KeyUsageError
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyOrigin, KeyUsage, public_key_kcv
 
 MESSAGE = b"settlement file 20261125 round 3"

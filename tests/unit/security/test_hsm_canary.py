@@ -20,7 +20,7 @@ import pytest
 
 from zhifu.crypto import emv, pinblock
 from zhifu.crypto.cipher import Cipher, encrypt_ecb, xor
-from zhifu.security.hsm import KeyComponent, MacAlgorithm, PinBlockFormat, SoftHsm
+from zhifu.security.hsm.soft import KeyComponent, MacAlgorithm, PinBlockFormat, SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage, compute_kcv, with_odd_parity
 from zhifu.security.secrets import KeyMaterial, Pan, Pin
 from zhifu.security.store import KeyStore

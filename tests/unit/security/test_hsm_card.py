@@ -14,7 +14,7 @@ from zhifu.core.errors import UsageError
 from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher, decrypt_ecb
 from zhifu.security.errors import KeyUsageError
-from zhifu.security.hsm import ArpcResult, SessionKeyMethod, SoftHsm
+from zhifu.security.hsm.soft import ArpcResult, SessionKeyMethod, SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyOrigin, KeyUsage, compute_kcv
 
 KnownKey = Callable[..., KeyHandle]

@@ -12,7 +12,7 @@ from zhifu.crypto import mac
 from zhifu.crypto.cipher import Cipher, encrypt_cbc, encrypt_ecb
 from zhifu.crypto.mac import Padding
 from zhifu.security.errors import KeyUsageError
-from zhifu.security.hsm import DataMode, MacAlgorithm, SoftHsm
+from zhifu.security.hsm.soft import DataMode, MacAlgorithm, SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 
 KnownKey = Callable[..., KeyHandle]

@@ -10,7 +10,7 @@ from zhifu.core.errors import UsageError
 from zhifu.crypto.cipher import Cipher, decrypt_ecb, encrypt_ecb, xor
 from zhifu.crypto.kcv import kcv
 from zhifu.security.errors import KcvMismatchError, KeyUsageError
-from zhifu.security.hsm import KeyComponent, SoftHsm
+from zhifu.security.hsm.soft import KeyComponent, SoftHsm
 from zhifu.security.keys import (
     KeyAlgorithm,
     KeyHandle,

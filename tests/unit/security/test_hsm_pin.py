@@ -16,7 +16,7 @@ from zhifu.crypto import pinblock
 from zhifu.crypto.cipher import Cipher, decrypt_ecb, encrypt_ecb
 from zhifu.crypto.hashes import Hash, hmac
 from zhifu.security.errors import KeyUsageError, PinBlockError
-from zhifu.security.hsm import PinBlockFormat, SoftHsm
+from zhifu.security.hsm.soft import PinBlockFormat, SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 from zhifu.security.secrets import Pan, Pin, PinBlock
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from zhifu.security.errors import KeyUsageError, SecurityModuleError
-from zhifu.security.hsm import MacAlgorithm, PinBlockFormat, SoftHsm
+from zhifu.security.hsm.soft import MacAlgorithm, PinBlockFormat, SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 from zhifu.security.secrets import Pin
 

@@ -10,7 +10,7 @@ import pytest
 
 from zhifu.core.errors import UsageError
 from zhifu.security.errors import KeyNotFoundError, LmkError, SecurityModuleError
-from zhifu.security.hsm import SoftHsm
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import (
     KeyAlgorithm,
     KeyHandle,

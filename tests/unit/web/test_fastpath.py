@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from zhifu.barcode.system import BarcodeSystem
+from zhifu.barcode.platform.system import BarcodeSystem
 from zhifu.web.app import create_app
 from zhifu.web.fastpath import FastPaths, create_asgi
 
@@ -107,11 +107,11 @@ def test_the_hot_path_answer_is_the_documented_struct(system: BarcodeSystem) -> 
     import msgspec  # noqa: PLC0415
 
     from zhifu.barcode.model import Direction, Order  # noqa: PLC0415
-    from zhifu.barcode.orders import OrderStatus  # noqa: PLC0415
-    from zhifu.barcode.views import order_dict  # noqa: PLC0415
+    from zhifu.barcode.platform.orders import OrderStatus  # noqa: PLC0415
+    from zhifu.barcode.platform.views import order_dict  # noqa: PLC0415
     from zhifu.core.clock import SHANGHAI  # noqa: PLC0415
-    from zhifu.web.routes.barcode_merchant import MICROPAY  # noqa: PLC0415
-    from zhifu.web.routes.barcode_schemas import OrderOut, out  # noqa: PLC0415
+    from zhifu.web.routes.barcode.merchant import MICROPAY  # noqa: PLC0415
+    from zhifu.web.routes.barcode.schemas import OrderOut, out  # noqa: PLC0415
 
     when = datetime(2026, 11, 25, 9, 30, tzinfo=SHANGHAI)
     orders = [

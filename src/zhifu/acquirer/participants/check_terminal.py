@@ -6,7 +6,7 @@
 >>> from zhifu.acquirer.database import Database
 >>> from zhifu.acquirer.services import Services
 >>> from zhifu.iso8583 import Frame, Header, Message, Tpdu
->>> from zhifu.security.hsm import SoftHsm
+>>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore
 >>> services = Services.build(AcquirerConfig(), Database(), SoftHsm(KeyStore.in_memory()))
 >>> request = Message("0820", {"41": "10000001", "42": "898100012345678"})

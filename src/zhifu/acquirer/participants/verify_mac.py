@@ -17,7 +17,7 @@ from zhifu.acquirer.pipeline import BaseParticipant, Verdict
 from zhifu.acquirer.services import Services
 from zhifu.core.errors import ZhifuError
 from zhifu.iso8583.mac import carries_mac, hsm_mac_fn, verify
-from zhifu.security.hsm_data import MacAlgorithm
+from zhifu.security.hsm.data import MacAlgorithm
 
 __all__ = ["VerifyMac"]
 

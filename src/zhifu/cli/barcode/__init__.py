@@ -1,0 +1,1 @@
+"""``zhifu barcode`` (the platform's back office) and ``zhifu box`` (the scanning box)."""

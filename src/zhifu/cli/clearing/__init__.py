@@ -1,0 +1,1 @@
+"""``zhifu clearing``: the BEPS engine and its holiday calendar from the command line."""

@@ -1,0 +1,1 @@
+"""``zhifu crypto``: the payment-crypto calculator (symmetric, EMV/PBOC, SM2)."""
