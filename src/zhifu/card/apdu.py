@@ -15,7 +15,9 @@ CommandApdu(cla=0x00, ins=0xA4, p1=0x04, p2=0x00, data=<14 bytes>, le=256)
 >>> response = ResponseApdu.decode(bytes.fromhex("9F790600000000100090 00".replace(" ", "")))
 >>> response.sw_hex, response.data.hex().upper()
 ('9000', '9F7906000000001000')
->>> describe_sw(0x63C2)
+>>> describe_sw(StatusWord.FILE_NOT_FOUND)
+'6A82: file or application not found (文件或应用未找到)'
+>>> describe_sw(tries_left(2))
 '63C2: verification failed, 2 tries left (验证失败，还可尝试 2 次)'
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Final
 
 from zhifu.core.errors import DecodeError, UsageError
@@ -30,52 +33,85 @@ from zhifu.core.errors import DecodeError, UsageError
 __all__ = [
     "MAX_T0_ROUNDS",
     "STATUS_WORDS",
-    "SW_AUTH_FAILED",
-    "SW_AUTH_METHOD_BLOCKED",
-    "SW_CLA_NOT_SUPPORTED",
-    "SW_COMMAND_NOT_ALLOWED",
-    "SW_CONDITIONS_NOT_SATISFIED",
-    "SW_DATA_INVALIDATED",
-    "SW_FILE_NOT_FOUND",
-    "SW_FUNCTION_NOT_SUPPORTED",
-    "SW_INS_NOT_SUPPORTED",
-    "SW_MEMORY_FAILURE",
-    "SW_OK",
-    "SW_RECORD_NOT_FOUND",
-    "SW_REFERENCED_DATA_NOT_FOUND",
-    "SW_SECURITY_STATUS_NOT_SATISFIED",
-    "SW_SELECTED_FILE_INVALIDATED",
-    "SW_SM_DATA_INCORRECT",
-    "SW_WRONG_DATA",
-    "SW_WRONG_LENGTH",
-    "SW_WRONG_P1P2",
+    "SW1_MORE_DATA",
+    "SW1_WRONG_LE",
     "CommandApdu",
     "ResponseApdu",
+    "StatusWord",
     "describe_sw",
+    "more_data",
     "transmit_t0",
+    "tries_left",
+    "wrong_le",
 ]
 
-SW_OK: Final = 0x9000
-SW_SELECTED_FILE_INVALIDATED: Final = 0x6283
-SW_AUTH_FAILED: Final = 0x6300
-SW_MEMORY_FAILURE: Final = 0x6581
-SW_WRONG_LENGTH: Final = 0x6700
-SW_SECURITY_STATUS_NOT_SATISFIED: Final = 0x6982
-SW_AUTH_METHOD_BLOCKED: Final = 0x6983
-SW_DATA_INVALIDATED: Final = 0x6984
-SW_CONDITIONS_NOT_SATISFIED: Final = 0x6985
-SW_COMMAND_NOT_ALLOWED: Final = 0x6986
-SW_SM_DATA_INCORRECT: Final = 0x6988
-SW_WRONG_DATA: Final = 0x6A80
-SW_FUNCTION_NOT_SUPPORTED: Final = 0x6A81
-SW_FILE_NOT_FOUND: Final = 0x6A82
-SW_RECORD_NOT_FOUND: Final = 0x6A83
-SW_WRONG_P1P2: Final = 0x6A86
-SW_REFERENCED_DATA_NOT_FOUND: Final = 0x6A88
-SW_INS_NOT_SUPPORTED: Final = 0x6D00
-SW_CLA_NOT_SUPPORTED: Final = 0x6E00
 
-# Status words (ISO/IEC 7816-4 5.1.3, EMV Book 1 / Book 3, JR/T 0025; card-terminal.md 1.3).
+class StatusWord(IntEnum):
+    """The status words with a fixed value, by name (``StatusWord.FILE_NOT_FOUND`` is ``6A82``).
+
+    One member per fixed entry of :data:`STATUS_WORDS` (a test checks both tables agree).
+    The families with a count in SW2 are built by :func:`more_data` (``61xx``),
+    :func:`wrong_le` (``6Cxx``) and :func:`tries_left` (``63Cx``).
+    """
+
+    OK = 0x9000
+    DATA_MAY_BE_CORRUPTED = 0x6281
+    SELECTED_FILE_INVALIDATED = 0x6283
+    AUTH_FAILED = 0x6300
+    EXECUTION_ERROR = 0x6400
+    MEMORY_FAILURE = 0x6581
+    WRONG_LENGTH = 0x6700
+    SM_NOT_SUPPORTED = 0x6882
+    INCOMPATIBLE_FILE_STRUCTURE = 0x6981
+    SECURITY_STATUS_NOT_SATISFIED = 0x6982
+    AUTH_METHOD_BLOCKED = 0x6983
+    DATA_INVALIDATED = 0x6984
+    CONDITIONS_NOT_SATISFIED = 0x6985
+    COMMAND_NOT_ALLOWED = 0x6986
+    SM_DATA_MISSING = 0x6987
+    SM_DATA_INCORRECT = 0x6988
+    WRONG_DATA = 0x6A80
+    FUNCTION_NOT_SUPPORTED = 0x6A81
+    FILE_NOT_FOUND = 0x6A82
+    RECORD_NOT_FOUND = 0x6A83
+    NOT_ENOUGH_MEMORY = 0x6A84
+    WRONG_P1P2 = 0x6A86
+    REFERENCED_DATA_NOT_FOUND = 0x6A88
+    WRONG_PARAMETERS = 0x6B00
+    INS_NOT_SUPPORTED = 0x6D00
+    CLA_NOT_SUPPORTED = 0x6E00
+    NO_PRECISE_DIAGNOSIS = 0x6F00
+    MAC_INVALID = 0x9302
+    APPLICATION_LOCKED = 0x9303
+    INSUFFICIENT_BALANCE = 0x9401
+    KEY_INDEX_NOT_SUPPORTED = 0x9403
+    MAC_NOT_AVAILABLE = 0x9406
+
+
+SW1_MORE_DATA: Final = 0x61
+"""SW1 of ``61xx``: xx more response bytes wait for GET RESPONSE (T=0)."""
+SW1_WRONG_LE: Final = 0x6C
+"""SW1 of ``6Cxx``: wrong Le, xx bytes are available (send the command again)."""
+_VERIFICATION_FAILED: Final = 0x63C0
+_GET_RESPONSE: Final = 0xC0
+
+
+def more_data(available: int) -> int:
+    """``61xx``: ``available`` response bytes still to fetch (256 is ``6100``)."""
+    return SW1_MORE_DATA << 8 | (available & 0xFF)
+
+
+def wrong_le(available: int) -> int:
+    """``6Cxx``: the Le was wrong, ``available`` bytes are there (256 is ``6C00``)."""
+    return SW1_WRONG_LE << 8 | (available & 0xFF)
+
+
+def tries_left(tries: int) -> int:
+    """``63Cx``: verification failed, ``tries`` left (more than 15 shows as 15)."""
+    return _VERIFICATION_FAILED | min(max(tries, 0), 15)
+
+
+# Status words (ISO/IEC 7816-4 5.1.3, EMV Book 1 / Book 3, JR/T 0025).
 # Patterns are four hex digits; "XX" is a byte and "X" a nibble filled in by describe_sw.
 STATUS_WORDS: Final[dict[str, tuple[str, str]]] = {
     "9000": ("normal processing", "正常处理"),
@@ -220,7 +256,7 @@ class ResponseApdu:
     @property
     def ok(self) -> bool:
         """Whether the status word is ``9000``."""
-        return self.sw == SW_OK
+        return self.sw == StatusWord.OK
 
     def encode(self) -> bytes:
         """Data then SW1 SW2."""
@@ -259,7 +295,7 @@ def describe_sw(sw: int) -> str:
     if entry is None:
         return f"{sw:04X}: unknown status word (未知状态字)"
     _, (english, chinese), n = entry
-    if n == 0 and sw >> 8 == 0x61:
+    if n == 0 and sw >> 8 == SW1_MORE_DATA:
         n = 256
     return f"{sw:04X}: {english.format(n=n)} ({chinese.format(n=n)})"
 
@@ -275,9 +311,9 @@ def transmit_t0(send: Callable[[bytes], bytes], command: CommandApdu) -> Respons
     for _ in range(MAX_T0_ROUNDS):
         response = ResponseApdu.decode(send(current.encode()))
         data += response.data
-        if response.sw1 == 0x61:
-            current = CommandApdu(0x00, 0xC0, 0x00, 0x00, le=response.sw2 or 256)
-        elif response.sw1 == 0x6C:
+        if response.sw1 == SW1_MORE_DATA:
+            current = CommandApdu(0x00, _GET_RESPONSE, 0x00, 0x00, le=response.sw2 or 256)
+        elif response.sw1 == SW1_WRONG_LE:
             current = CommandApdu(
                 current.cla, current.ins, current.p1, current.p2, current.data, response.sw2
             )

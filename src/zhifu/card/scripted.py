@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from zhifu.card.apdu import CommandApdu, ResponseApdu
+from zhifu.card.icc.base import CID
 from zhifu.card.image.model import n12
 from zhifu.codec import tlv
 from zhifu.crypto import emv
@@ -170,7 +171,7 @@ def contact_transaction(
     if pin is not None:
         term.send(0x00, 0x20, 0x00, 0x80, encode_pinblock_iso_2(pin), le=None)
     first = term.generate_ac(ask, 0x8C)
-    if not first.ok or term.trace.cid1 != 0x80:
+    if not first.ok or term.trace.cid1 != CID["ARQC"]:
         return term.trace
     if mk_ac is not None:
         cipher = Cipher.SM4 if sm else Cipher.TDES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,11 +13,14 @@ from hypothesis import strategies as st
 from zhifu.card.apdu import (
     MAX_T0_ROUNDS,
     STATUS_WORDS,
-    SW_OK,
     CommandApdu,
     ResponseApdu,
+    StatusWord,
     describe_sw,
+    more_data,
     transmit_t0,
+    tries_left,
+    wrong_le,
 )
 from zhifu.core.errors import DecodeError, UsageError
 
@@ -93,7 +97,7 @@ def test_repr_shows_lengths_not_data() -> None:
 
 def test_response_apdu() -> None:
     response = ResponseApdu.decode(bytes.fromhex("9F7906000000001000" + "9000"))
-    assert response.sw == SW_OK == 0x9000 and response.sw_hex == "9000" and response.ok
+    assert response.sw == StatusWord.OK == 0x9000 and response.sw_hex == "9000" and response.ok
     assert response.data == bytes.fromhex("9F7906000000001000")
     assert response.encode().hex().upper() == "9F79060000000010009000"
     assert ResponseApdu.from_sw(0x6A82) == ResponseApdu(b"", 0x6A, 0x82)
@@ -139,6 +143,62 @@ def test_status_word_table() -> None:
 )
 def test_describe_sw(sw: int, text: str) -> None:
     assert describe_sw(sw) == text
+
+
+def test_status_word_names_match_the_table() -> None:
+    fixed = {pattern for pattern in STATUS_WORDS if "X" not in pattern}
+    assert {f"{sw:04X}" for sw in StatusWord} == fixed
+    assert len({sw.value for sw in StatusWord}) == len(StatusWord)  # no aliases
+    assert all("unknown" not in describe_sw(sw) for sw in StatusWord)
+
+
+@pytest.mark.parametrize(
+    ("sw", "pattern", "expected"),
+    [
+        (more_data(0x10), "61XX", 0x6110),
+        (more_data(256), "61XX", 0x6100),
+        (wrong_le(8), "6CXX", 0x6C08),
+        (tries_left(2), "63CX", 0x63C2),
+        (tries_left(0), "63CX", 0x63C0),
+        (tries_left(99), "63CX", 0x63CF),
+    ],
+)
+def test_status_word_families(sw: int, pattern: str, expected: int) -> None:
+    assert sw == expected and pattern in STATUS_WORDS
+    assert "unknown" not in describe_sw(sw)
+
+
+CARD_PACKAGE = Path(__file__).resolve().parents[3] / "src" / "zhifu" / "card"
+# A status word written as a number or hex text: 0x6A82, "6A82", b"\x6a\x82", 0x63C0 | n...
+SW_LITERAL = re.compile(
+    r"0x(?:6[1-9A-F]|9[0-4])[0-9A-F]{2}\b|[\"'](?:6[1-9A-F]|90)[0-9A-F]{2}[\"']"
+    r"|\\x(?:6[1-9a-f]|9[0-4])\\x[0-9a-f]{2}",
+    re.IGNORECASE,
+)
+
+
+def _code_lines(path: Path) -> list[tuple[int, str]]:
+    """The lines of ``path`` outside docstrings and comments (docs may quote status words)."""
+    lines, in_doc = [], False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        quotes = line.count('"""')
+        if in_doc or quotes:
+            if quotes == 1:
+                in_doc = not in_doc
+            continue
+        lines.append((number, line.split("#", 1)[0]))
+    return lines
+
+
+def test_the_card_package_names_status_words_through_the_table() -> None:
+    hits = [
+        f"{path.relative_to(CARD_PACKAGE)}:{number}: {line.strip()}"
+        for path in sorted(CARD_PACKAGE.rglob("*.py"))
+        if path.name != "apdu.py"
+        for number, line in _code_lines(path)
+        if SW_LITERAL.search(line)
+    ]
+    assert hits == []
 
 
 def test_describe_sw_refuses_non_status_words() -> None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hmac
 
-from zhifu.card.apdu import CommandApdu
+from zhifu.card.apdu import CommandApdu, StatusWord
 from zhifu.card.icc.base import (
     CID,
     AcType,
@@ -75,11 +75,11 @@ def generate_ac(ctx: CardContext, cmd: CommandApdu) -> bytes:
     """GENERATE AC (``80 AE P1 00 Lc CDOL-data 00``), first or second."""
     requested = _REQUESTED.get(cmd.p1 & 0xC0)
     if cmd.p2 or cmd.p1 & 0x2F or requested is None:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     app = selected_app(ctx)
     session = ctx.session
     if session.path in (None, "qpboc") or session.done:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     if session.ac1 is None:
         return _first(ctx, app, requested, cmd.data)
     return _second(ctx, app, requested, cmd.data)
@@ -88,7 +88,7 @@ def generate_ac(ctx: CardContext, cmd: CommandApdu) -> bytes:
 def _cdol_values(app: Application, tag: int, data: bytes) -> dict[int, bytes]:
     cdol = app.internal(tag)
     if cdol is None:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     return dol_values(cdol, data)
 
 
@@ -133,7 +133,7 @@ def _first_decision(ctx: CardContext, app: Application, requested: AcType) -> Ac
 
 def _second(ctx: CardContext, app: Application, requested: AcType, data: bytes) -> bytes:
     if requested == "ARQC":
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     session, state = ctx.session, app.state
     values = _cdol_values(app, 0x8D, data)
     session.values.update(values)
@@ -199,7 +199,7 @@ def _check_arpc(ctx: CardContext, app: Application, data: bytes) -> bool:
 def external_authenticate(ctx: CardContext, cmd: CommandApdu) -> bytes:
     """EXTERNAL AUTHENTICATE with tag 91 data (ARPC ‖ ARC)."""
     if cmd.p1 or cmd.p2:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     app = selected_app(ctx)
     session = ctx.session
     if (
@@ -209,9 +209,9 @@ def external_authenticate(ctx: CardContext, cmd: CommandApdu) -> bytes:
         or session.issuer_auth is not None
         or session.arqc is None
     ):
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     if len(cmd.data) != 10:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
     if not _check_arpc(ctx, app, cmd.data):
-        raise CardStatus(0x6300)
+        raise CardStatus(StatusWord.AUTH_FAILED)
     return b""

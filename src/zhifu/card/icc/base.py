@@ -42,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from zhifu.card.apdu import StatusWord
 from zhifu.card.image.model import Application, CardImage, n12_value
 from zhifu.codec import tlv
 from zhifu.core.rng import RandomSource
@@ -152,7 +153,7 @@ class CardContext(Protocol):
 def selected_app(ctx: CardContext) -> Application:
     """The selected application, else 6985 (conditions of use not satisfied)."""
     if ctx.session.app is None or ctx.session.directory is not None:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     return ctx.session.app
 
 
@@ -174,7 +175,7 @@ def card_key(ctx: CardContext, which: Literal["mk_ac", "mk_smi", "mk_smc"]) -> b
     app = selected_app(ctx)
     family = app.keys.get("sm4" if ctx.session.sm else "tdes")
     if family is None:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     key: bytes = getattr(family, which)
     return key
 
@@ -190,7 +191,7 @@ def dol_values(dol: bytes, data: bytes) -> dict[int, bytes]:
     try:
         return tlv.split_dol_data(dol, data)
     except ValueError:  # DecodeError
-        raise CardStatus(0x6700) from None
+        raise CardStatus(StatusWord.WRONG_LENGTH) from None
 
 
 def cvr_bytes(*, ac1: AcType | None, ac2: AcType | None, flags: int) -> bytes:
@@ -255,7 +256,7 @@ def amount_of(values: dict[int, bytes], tag: int = 0x9F02) -> int:
         return 0
     amount = n12_value(raw)
     if amount is None:
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     return amount
 
 

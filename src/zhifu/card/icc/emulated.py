@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from zhifu.card.apdu import CommandApdu
+from zhifu.card.apdu import CommandApdu, StatusWord, wrong_le
 from zhifu.card.icc import ac as icc_ac
 from zhifu.card.icc import gpo as icc_gpo
 from zhifu.card.icc import pin as icc_pin
@@ -159,10 +159,10 @@ class EmulatedCard:
         except CardStatus as status:
             data, sw = b"", status.sw
         except OSError:
-            data, sw = b"", 0x6581
+            data, sw = b"", StatusWord.MEMORY_FAILURE
             self._forget_unsaved()
         except Exception:  # the chip answers every command, whatever happens inside
-            data, sw = b"", 0x6F00
+            data, sw = b"", StatusWord.NO_PRECISE_DIAGNOSIS
         return data + sw.to_bytes(2, "big")
 
     def _forget_unsaved(self) -> None:
@@ -175,21 +175,23 @@ class EmulatedCard:
         try:
             cmd = CommandApdu.decode(apdu)
         except (DecodeError, ValueError):
-            raise CardStatus(0x6700) from None
+            raise CardStatus(StatusWord.WRONG_LENGTH) from None
         if cmd.cla not in _KNOWN_CLA:
-            raise CardStatus(0x6E00)
+            raise CardStatus(StatusWord.CLA_NOT_SUPPORTED)
         session = self.session
         blocked = self.image.card_blocked and session.app is None
         if cmd.ins == 0xA4 and cmd.cla == 0x00:
             return icc_select.select(self, cmd)
         if blocked and cmd.ins in _KNOWN_INS:
-            raise CardStatus(0x6A81)
+            raise CardStatus(StatusWord.FUNCTION_NOT_SUPPORTED)
         handler = _HANDLERS.get((cmd.cla, cmd.ins))
         if handler is None:
             if cmd.ins in icc_script.SCRIPT_COMMANDS and cmd.cla in (0x00, 0x80):
-                raise CardStatus(0x6982)
-            raise CardStatus(0x6E00 if cmd.ins in _KNOWN_INS else 0x6D00)
+                raise CardStatus(StatusWord.SECURITY_STATUS_NOT_SATISFIED)
+            if cmd.ins in _KNOWN_INS:  # a known instruction under another class
+                raise CardStatus(StatusWord.CLA_NOT_SUPPORTED)
+            raise CardStatus(StatusWord.INS_NOT_SUPPORTED)
         data = handler(self, cmd)
         if cmd.le is not None and cmd.le < 256 and len(data) > cmd.le:
-            return b"", 0x6C00 | (len(data) & 0xFF)
-        return data, 0x9000
+            return b"", wrong_le(len(data))
+        return data, StatusWord.OK

@@ -34,8 +34,9 @@ True
 from __future__ import annotations
 
 from zhifu.card import personalise
-from zhifu.card.apdu import CommandApdu
+from zhifu.card.apdu import CommandApdu, StatusWord
 from zhifu.card.icc.base import (
+    CID,
     AcType,
     CardContext,
     CardStatus,
@@ -72,13 +73,13 @@ def choose_sm(pdol: bytes, values: dict[int, bytes], *, has_sm4: bool) -> bool:
 
 def _command_data(cmd: CommandApdu) -> bytes:
     if not cmd.data:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
     try:
         items = tlv.decode(cmd.data)
     except ValueError:  # DecodeError: the 83 length does not match
-        raise CardStatus(0x6700) from None
+        raise CardStatus(StatusWord.WRONG_LENGTH) from None
     if len(items) != 1 or items[0].tag != 0x83 or cmd.data[0] != 0x83:
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     return items[0].value
 
 
@@ -99,26 +100,26 @@ def _choose_path(ctx: CardContext, app: Application, values: dict[int, bytes]) -
         return "ec"
     if "dc" in app.paths:
         return "dc"
-    raise CardStatus(0x6985)
+    raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
 
 
 def get_processing_options(ctx: CardContext, cmd: CommandApdu) -> bytes:
     """GPO (``80 A8 00 00 Lc 83 L PDOL-data 00``)."""
     if cmd.p1 or cmd.p2:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     app = selected_app(ctx)
     session = ctx.session
     if app.state.blocked or session.path is not None:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     pdol = _pdol(ctx, app)
     values = dol_values(pdol, _command_data(cmd))
     amount_of(values)  # a 9F02 that is not BCD answers 6A80 before anything changes
     if app.state.atc >= 0xFFFF:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     path = _choose_path(ctx, app, values)
     sm = choose_sm(pdol, values, has_sm4="sm4" in app.keys)
     if ("sm4" if sm else "tdes") not in app.keys:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     session.path = path
     session.sm, session.values = sm, values
     session.prior_flags = prior_flags(app)
@@ -166,7 +167,7 @@ def _qpboc(ctx: CardContext, app: Application, path: GpoPath, afl: bytes) -> byt
         tlv.Tlv(0x94, afl),
         tlv.Tlv(0x9F36, app.state.atc.to_bytes(2, "big")),
         tlv.Tlv(0x9F26, ac),
-        tlv.Tlv(0x9F27, bytes([{"TC": 0x40, "ARQC": 0x80, "AAC": 0x00}[decision]])),
+        tlv.Tlv(0x9F27, bytes([CID[decision]])),
         tlv.Tlv(0x9F10, iad),
     ]
     for tag in (0x57, 0x5F34):

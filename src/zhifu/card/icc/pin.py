@@ -26,7 +26,7 @@ from __future__ import annotations
 import hmac
 
 from zhifu.card import personalise
-from zhifu.card.apdu import CommandApdu
+from zhifu.card.apdu import CommandApdu, StatusWord, tries_left
 from zhifu.card.icc.base import CardContext, CardStatus, selected_app
 from zhifu.card.image.model import Application
 from zhifu.codec import tlv
@@ -49,22 +49,22 @@ def pin_of(block: bytes) -> str | None:
 def verify(ctx: CardContext, cmd: CommandApdu) -> bytes:
     """VERIFY offline PIN."""
     if cmd.p1 or cmd.p2 not in (0x80, 0x88):
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     app = selected_app(ctx)
     if app.pin_block is None:
-        raise CardStatus(0x6A88)
+        raise CardStatus(StatusWord.REFERENCED_DATA_NOT_FOUND)
     if app.state.pin_tries == 0:
-        raise CardStatus(0x6983)
+        raise CardStatus(StatusWord.AUTH_METHOD_BLOCKED)
     if cmd.p2 == 0x80:
         if len(cmd.data) != 8:
-            raise CardStatus(0x6700)
+            raise CardStatus(StatusWord.WRONG_LENGTH)
         block = cmd.data
     else:
         block = _decipher(ctx, app, cmd.data)
     pin = pin_of(block)
     stored = pin_of(app.pin_block)
     if pin is None or stored is None:
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     session = ctx.session
     session.pin_performed = True
     if hmac.compare_digest(pin.encode(), stored.encode()):
@@ -76,28 +76,28 @@ def verify(ctx: CardContext, cmd: CommandApdu) -> bytes:
     session.pin_failed = True
     app.state.pin_tries -= 1
     ctx.commit()
-    raise CardStatus(0x63C0 | min(app.state.pin_tries, 15))
+    raise CardStatus(tries_left(app.state.pin_tries))
 
 
 def _decipher(ctx: CardContext, app: Application, data: bytes) -> bytes:
     challenge, ctx.session.challenge = ctx.session.challenge, None
     if challenge is None:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     try:
         plain = personalise.decipher_pin(app, ctx.session.sm, data)
     except LookupError:
-        raise CardStatus(0x6985) from None
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED) from None
     except ValueError:
-        raise CardStatus(0x6A80) from None
+        raise CardStatus(StatusWord.WRONG_DATA) from None
     if len(plain) < 17 or plain[0] != 0x7F or not hmac.compare_digest(plain[9:17], challenge):
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     return plain[1:9]
 
 
 def internal_authenticate(ctx: CardContext, cmd: CommandApdu) -> bytes:
     """INTERNAL AUTHENTICATE for DDA."""
     if cmd.p1 or cmd.p2:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     app = selected_app(ctx)
     ddol = app.internal(0x9F49) or DEFAULT_DDOL
     try:
@@ -105,9 +105,9 @@ def internal_authenticate(ctx: CardContext, cmd: CommandApdu) -> bytes:
     except ValueError:
         needed = 4
     if len(cmd.data) != needed:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
     sdad = personalise.sign_dda(app, ctx.session.sm, ctx.random.bytes(8), cmd.data)
     if sdad is None:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     ctx.session.dda_performed = True
     return tlv.Tlv(0x80, sdad).encode()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from zhifu.card.apdu import CommandApdu
+from zhifu.card.apdu import CommandApdu, StatusWord
 from zhifu.card.icc.base import (
     CardContext,
     CardStatus,
@@ -55,9 +55,9 @@ def issuer_script(ctx: CardContext, cmd: CommandApdu) -> bytes:
     app = selected_app(ctx)
     session = ctx.session
     if session.arqc is None or session.path in (None, "qpboc"):
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     if len(cmd.data) < MAC_LENGTH:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
     body, mac = cmd.data[:-MAC_LENGTH], cmd.data[-MAC_LENGTH:]
     header = bytes([cmd.cla, cmd.ins, cmd.p1, cmd.p2, len(cmd.data)])
     expected = emv.generate_script_mac(
@@ -72,7 +72,7 @@ def issuer_script(ctx: CardContext, cmd: CommandApdu) -> bytes:
     app.state.last_scripts += 1
     try:
         if not hmac.compare_digest(expected, mac):
-            raise CardStatus(0x6988)
+            raise CardStatus(StatusWord.SM_DATA_INCORRECT)
         SCRIPT_COMMANDS[cmd.ins](ctx, app, cmd, body)
     except CardStatus:
         app.state.last_script_failed = True
@@ -89,23 +89,23 @@ def _put_data(ctx: CardContext, app: Application, cmd: CommandApdu, body: bytes)
         return
     current = app.data.get(tag)
     if current is None or tag in (0x9F4F, 0xDF4F):
-        raise CardStatus(0x6A88)
+        raise CardStatus(StatusWord.REFERENCED_DATA_NOT_FOUND)
     if len(body) != len(current):
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
     if tag in N12_TAGS and n12_value(body) is None:
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     app.data[tag] = body
 
 
 def _load(ctx: CardContext, app: Application, cmd: CommandApdu, body: bytes) -> None:
     if not has_ecash(app):
-        raise CardStatus(0x6A88)
+        raise CardStatus(StatusWord.REFERENCED_DATA_NOT_FOUND)
     if len(body) != 6:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
     total = n12_value(body)
     limit = n12_value(app.data.get(0x9F77, b""))
     if total is None or (limit is not None and total > limit):
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     before = app.state.ec_balance
     app.state.ec_balance = total
     load = bytes([cmd.p1, cmd.p2]) + n12(before) + n12(total)
@@ -114,25 +114,25 @@ def _load(ctx: CardContext, app: Application, cmd: CommandApdu, body: bytes) -> 
 
 def _update_record(ctx: CardContext, app: Application, cmd: CommandApdu, body: bytes) -> None:
     if cmd.p1 == 0 or cmd.p2 & 0x07 != 0x04:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     key = (cmd.p2 >> 3, cmd.p1)
     if key not in app.records:
         known_sfi = any(sfi == key[0] for sfi, _ in app.records)
-        raise CardStatus(0x6A83 if known_sfi else 0x6A82)
+        raise CardStatus(StatusWord.RECORD_NOT_FOUND if known_sfi else StatusWord.FILE_NOT_FOUND)
     try:
         items = tlv.decode(body)
     except ValueError:
-        raise CardStatus(0x6A80) from None
+        raise CardStatus(StatusWord.WRONG_DATA) from None
     if len(items) != 1 or items[0].tag != 0x70 or body[0] != 0x70:
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     app.set_record(key, body)
 
 
 def _no_body(cmd: CommandApdu, body: bytes) -> None:
     if cmd.p1 or cmd.p2:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     if body:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
 
 
 def _application_block(ctx: CardContext, app: Application, cmd: CommandApdu, body: bytes) -> None:
@@ -152,20 +152,20 @@ def _card_block(ctx: CardContext, app: Application, cmd: CommandApdu, body: byte
 
 def _pin_change(ctx: CardContext, app: Application, cmd: CommandApdu, body: bytes) -> None:
     if cmd.p1 or cmd.p2 not in (0x00, 0x01):
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     if app.pin_block is None:
-        raise CardStatus(0x6985)
+        raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     if cmd.p2 == 0x00:
         if body:
-            raise CardStatus(0x6700)
+            raise CardStatus(StatusWord.WRONG_LENGTH)
         app.state.pin_tries = app.pin_try_limit
         return
     try:
         block = emv.decrypt_script_data(cipher_of(ctx), session_key(ctx, "mk_smc"), body)
     except ZhifuError:
-        raise CardStatus(0x6A80) from None
+        raise CardStatus(StatusWord.WRONG_DATA) from None
     if len(block) != 8 or pin_of(block) is None:
-        raise CardStatus(0x6A80)
+        raise CardStatus(StatusWord.WRONG_DATA)
     app.pin_block = block
     app.state.pin_tries = app.pin_try_limit
 

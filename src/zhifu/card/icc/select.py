@@ -16,7 +16,7 @@ and SELECT PSE to contact; an application answers with the FCI of the session's 
 
 from __future__ import annotations
 
-from zhifu.card.apdu import CommandApdu
+from zhifu.card.apdu import CommandApdu, StatusWord, wrong_le
 from zhifu.card.icc.base import (
     CardContext,
     CardStatus,
@@ -32,27 +32,25 @@ __all__ = ["PPSE", "PSE", "get_challenge", "get_data", "read_record", "select"]
 
 PSE = b"1PAY.SYS.DDF01"
 PPSE = b"2PAY.SYS.DDF01"
-SW_OK = 0x9000
-SW_BLOCKED_APP = 0x6283
 
 
 def _no_data(cmd: CommandApdu) -> None:
     if cmd.data:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
 
 
 def select(ctx: CardContext, cmd: CommandApdu) -> tuple[bytes, int]:
     """SELECT by DF name (``00 A4 04 00|02``): PSE, PPSE or an application (partial AID)."""
     if cmd.p1 != 0x04 or cmd.p2 not in (0x00, 0x02):
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     name = cmd.data
     if not name:
-        raise CardStatus(0x6700)
+        raise CardStatus(StatusWord.WRONG_LENGTH)
     if ctx.image.card_blocked:
-        raise CardStatus(0x6A81)
+        raise CardStatus(StatusWord.FUNCTION_NOT_SUPPORTED)
     session = ctx.session
     if name in (PSE, PPSE):
-        return _select_directory(ctx, "pse" if name == PSE else "ppse"), SW_OK
+        return _select_directory(ctx, "pse" if name == PSE else "ppse"), StatusWord.OK
     start = 0
     if cmd.p2 == 0x02 and session.selection is not None and session.selection[0] == name:
         start = session.selection[1] + 1
@@ -60,12 +58,13 @@ def select(ctx: CardContext, cmd: CommandApdu) -> tuple[bytes, int]:
         app for app in ctx.image.applications if app.aid.startswith(name) and app_fci(ctx, app)
     ]
     if start >= len(candidates):
-        raise CardStatus(0x6A82)
+        raise CardStatus(StatusWord.FILE_NOT_FOUND)
     app = candidates[start]
     session.reset_transaction()
     session.app, session.directory, session.selection = app, None, (name, start)
     fci = app_fci(ctx, app) or b""
-    return fci, SW_BLOCKED_APP if app.state.blocked else SW_OK
+    status = StatusWord.SELECTED_FILE_INVALIDATED if app.state.blocked else StatusWord.OK
+    return fci, status
 
 
 def _select_directory(ctx: CardContext, which: str) -> bytes:
@@ -73,7 +72,7 @@ def _select_directory(ctx: CardContext, which: str) -> bytes:
     fci = ctx.image.pse_fci if which == "pse" else ctx.image.ppse_fci
     wanted = "contact" if which == "pse" else "contactless"
     if fci is None or (not ctx.session.auto_interface and session.interface != wanted):
-        raise CardStatus(0x6A82)
+        raise CardStatus(StatusWord.FILE_NOT_FOUND)
     session.reset_transaction()
     session.interface = "contact" if which == "pse" else "contactless"
     session.app, session.selection = None, None
@@ -84,27 +83,29 @@ def _select_directory(ctx: CardContext, which: str) -> bytes:
 def read_record(ctx: CardContext, cmd: CommandApdu) -> bytes:
     """READ RECORD (``00 B2 rec SFI<<3|4``): application records, logs or PSE directory."""
     if cmd.p1 == 0 or cmd.p2 & 0x07 != 0x04 or cmd.p2 >> 3 == 0:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     _no_data(cmd)
     sfi, number = cmd.p2 >> 3, cmd.p1
     session = ctx.session
     if session.directory == "pse":
         return _pse_record(ctx, sfi, number)
     if session.directory == "ppse" or session.app is None:
-        raise CardStatus(0x6985 if session.app is None and session.directory is None else 0x6A82)
+        if session.app is None and session.directory is None:
+            raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
+        raise CardStatus(StatusWord.FILE_NOT_FOUND)
     app = session.app
     for entry_tag, log in ((0x9F4D, app.state.transaction_log), (0xDF4D, app.state.load_log)):
         entry = log_entry(app, entry_tag)
         if entry is not None and entry[0] == sfi:
             if number > min(len(log), entry[1]):
-                raise CardStatus(0x6A83)
+                raise CardStatus(StatusWord.RECORD_NOT_FOUND)
             return log[number - 1]
     record = app.records.get((sfi, number))
     if record is not None:
         return record
     if any(key[0] == sfi for key in app.records):
-        raise CardStatus(0x6A83)
-    raise CardStatus(0x6A82)
+        raise CardStatus(StatusWord.RECORD_NOT_FOUND)
+    raise CardStatus(StatusWord.FILE_NOT_FOUND)
 
 
 def _pse_record(ctx: CardContext, sfi: int, number: int) -> bytes:
@@ -112,10 +113,10 @@ def _pse_record(ctx: CardContext, sfi: int, number: int) -> bytes:
     item = tlv.find(tlv.decode(fci), 0x88)
     directory_sfi = item.value[0] if item is not None and len(item.value) == 1 else 1
     if sfi != directory_sfi:
-        raise CardStatus(0x6A82)
+        raise CardStatus(StatusWord.FILE_NOT_FOUND)
     record = ctx.image.pse_records.get(number)
     if record is None:
-        raise CardStatus(0x6A83)
+        raise CardStatus(StatusWord.RECORD_NOT_FOUND)
     return record
 
 
@@ -128,7 +129,7 @@ def get_data(ctx: CardContext, cmd: CommandApdu) -> bytes:
     if value is None:
         value = app.data.get(tag)
     if value is None:
-        raise CardStatus(0x6A88)
+        raise CardStatus(StatusWord.REFERENCED_DATA_NOT_FOUND)
     return tlv.Tlv(tag, value).encode()
 
 
@@ -148,9 +149,9 @@ def _dynamic_value(app: Application, tag: int) -> bytes | None:
 def get_challenge(ctx: CardContext, cmd: CommandApdu) -> bytes:
     """GET CHALLENGE (``00 84 00 00 08``): 8 random bytes, kept for enciphered PIN."""
     if cmd.p1 or cmd.p2:
-        raise CardStatus(0x6A86)
+        raise CardStatus(StatusWord.WRONG_P1P2)
     _no_data(cmd)
     if cmd.le not in (None, 8, 256):
-        raise CardStatus(0x6C08)
+        raise CardStatus(wrong_le(8))
     ctx.session.challenge = ctx.random.bytes(8)
     return ctx.session.challenge

@@ -41,7 +41,7 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self
 
-from zhifu.card.apdu import SW_WRONG_LENGTH
+from zhifu.card.apdu import StatusWord
 from zhifu.card.readers.base import ReaderError
 from zhifu.core.errors import DecodeError, UsageError
 
@@ -292,7 +292,7 @@ class VpcdCardServer:
         if length > self.max_frame:
             _discard(sock, length, deadline)
             log.warning("vpcd frame of %d bytes over the %d allowed: 6700", length, self.max_frame)
-            self._send(sock, SW_WRONG_LENGTH.to_bytes(2, "big"))
+            self._send(sock, StatusWord.WRONG_LENGTH.to_bytes(2, "big"))
             return
         payload = _recv_exact(sock, length, deadline, "vpcd payload")
         response = answer(self.card, payload)
