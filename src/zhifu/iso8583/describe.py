@@ -25,7 +25,7 @@ from zhifu.core.errors import UsageError, ZhifuError
 from zhifu.iso8583 import fields_62 as f62
 from zhifu.iso8583.codec import decode, encode
 from zhifu.iso8583.fields_55 import describe_icc_data
-from zhifu.iso8583.fields_60 import describe_field_60
+from zhifu.iso8583.fields_60 import DOWNLOAD_CODES, QUERY_CODES, describe_field_60
 from zhifu.iso8583.fields_pos import (
     PAN_ENTRY_MODES,
     PIN_ALGORITHMS,
@@ -48,8 +48,6 @@ __all__ = ["Form", "describe_frame", "describe_message", "encode_description"]
 
 Form = Literal["frame", "no-length", "bare"]
 FORMS: tuple[Form, ...] = ("frame", "no-length", "bare")
-_QUERY_CODES = frozenset({"362", "372", "373", "382"})
-_DOWNLOAD_CODES = frozenset({"360", "370", "380", "390", "394", "396", "398"})
 
 
 def describe_frame(
@@ -230,8 +228,8 @@ def _d62(value: str, message: Message, reveal: bool) -> dict[str, Any]:
                 shown[name + "_cv"] = cv.hex().upper()
         shown["mak_single_length"] = keys.mak_single_length
         return {"sign_on_keys": shown}
-    if message.mti in ("0830", "0810") and network_code in _QUERY_CODES | _DOWNLOAD_CODES:
-        if network_code in _QUERY_CODES:
+    if message.mti in ("0830", "0810") and network_code in QUERY_CODES | DOWNLOAD_CODES:
+        if network_code in QUERY_CODES:
             status, records = f62.parse_query_response(data)
         else:
             status, record = f62.parse_download_response(data)

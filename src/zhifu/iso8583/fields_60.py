@@ -26,9 +26,11 @@ from typing import Final
 from zhifu.core.errors import DecodeError, EncodeError
 
 __all__ = [
+    "DOWNLOAD_CODES",
     "FIELD_60_WIDTHS",
     "IC_CONDITIONS",
     "NETWORK_CODES",
+    "QUERY_CODES",
     "READING_CAPABILITIES",
     "SIGN_ON_CODES",
     "TDK_SIGN_ON_CODES",
@@ -120,6 +122,10 @@ SIGN_ON_CODES: Final = frozenset({"001", "003", "004", "005", "006"})
 """60.3 values of a sign-on: field 62 of the 0810 carries working keys."""
 TDK_SIGN_ON_CODES: Final = frozenset({"004", "006"})
 """Sign-ons that also deliver a track key (TDK)."""
+QUERY_CODES: Final = frozenset({"362", "372", "373", "382"})
+"""60.3 values of a parameter query: field 62 of the answer is a status and a list of records."""
+DOWNLOAD_CODES: Final = frozenset({"360", "370", "380", "390", "394", "396", "398"})
+"""60.3 values of a parameter download: field 62 of the answer is a status and one record."""
 
 READING_CAPABILITIES: Final[dict[str, str]] = {
     "0": "unknown",

@@ -223,6 +223,11 @@ def test_field_60_tables() -> None:
     assert f60.TXN_TYPES["22"] == "sale" and f60.TXN_TYPES["23"] == "sale void"
     assert {"001", "003", "004", "005", "006"} == f60.SIGN_ON_CODES
     assert f60.TDK_SIGN_ON_CODES <= f60.SIGN_ON_CODES
+    meanings = f60.NETWORK_CODES
+    assert all(meanings[code].startswith("sign-on:") for code in f60.SIGN_ON_CODES)
+    queries = {c for c, text in meanings.items() if text.startswith("query:")}
+    downloads = {c for c, text in meanings.items() if text.startswith("download:")}
+    assert queries == f60.QUERY_CODES and downloads == f60.DOWNLOAD_CODES
     assert all(len(code) == 3 and code.isdigit() for code in f60.NETWORK_CODES)
     assert all(len(code) == 2 and code.isdigit() for code in f60.TXN_TYPES)
     assert sum(width for *_, width in f60.FIELD_60_WIDTHS) == 17

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from zhifu.card.icc import ac as card_ac
 from zhifu.iso8583.response_codes import (
     APPROVED_CODES,
     RESPONSE_CODES,
@@ -69,3 +70,12 @@ def test_unknown_code() -> None:
 
 def test_reversal_reasons() -> None:
     assert set(REVERSAL_REASONS) == {"98", "96", "A0", "06"}
+
+
+def test_the_card_reads_the_authorisation_response_code_as_the_table_does() -> None:
+    """The emulated card (which sits below iso8583) names its ARCs; they mean what 39 says."""
+    assert {arc.decode() for arc in card_ac.ARC_APPROVED} <= APPROVED_CODES
+    assert all(lookup(arc.decode()).approved for arc in card_ac.ARC_APPROVED)
+    approve, decline = card_ac.ARC_UNABLE_APPROVE.decode(), card_ac.ARC_UNABLE_DECLINE.decode()
+    assert "offline approved" in lookup(approve).meaning_en
+    assert "offline declined" in lookup(decline).meaning_en

@@ -59,11 +59,20 @@ from zhifu.card.image.model import Application, n12_value
 from zhifu.codec import tlv
 from zhifu.crypto import emv
 
-__all__ = ["external_authenticate", "format1", "generate_ac"]
+__all__ = [
+    "ARC_APPROVED",
+    "ARC_UNABLE_APPROVE",
+    "ARC_UNABLE_DECLINE",
+    "external_authenticate",
+    "format1",
+    "generate_ac",
+]
 
 _REQUESTED: dict[int, AcType] = {0x00: "AAC", 0x40: "TC", 0x80: "ARQC"}
+# Authorisation response codes (8A, the issuer's field 39) the card acts on.
 ARC_APPROVED = (b"00", b"10", b"11")
-ARC_UNABLE_APPROVE = b"Y3"
+ARC_UNABLE_APPROVE = b"Y3"  # unable to go online, offline approved
+ARC_UNABLE_DECLINE = b"Z3"  # unable to go online, offline declined
 
 
 def format1(cid: bytes, atc: bytes, ac: bytes, iad: bytes) -> bytes:
@@ -144,7 +153,7 @@ def _second(ctx: CardContext, app: Application, requested: AcType, data: bytes) 
     decision: AcType = "AAC"
     if requested == "TC" and not state.blocked and not ctx.image.card_blocked:
         decision = _second_decision(ctx, app, arc)
-    session.unable_online = arc in (ARC_UNABLE_APPROVE, b"Z3")
+    session.unable_online = arc in (ARC_UNABLE_APPROVE, ARC_UNABLE_DECLINE)
     session.ac2, session.done = decision, True
     state.online_pending = False
     cvr = cvr_bytes(ac1="ARQC", ac2=decision, flags=cvr_flags(ctx))
