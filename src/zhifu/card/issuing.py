@@ -1,21 +1,9 @@
-"""Issuing emulated cards: issuer master keys, card keys (EMV option A) and the card file.
+"""Issuing emulated cards: a profile, the issuer's keys and a PAN make a card file.
 
-The issuer side keeps its own key file (``"format": "zhifu-issuer-keys/1"``), separate from
-the cards: the issuer master keys IMK-AC, IMK-SMI and IMK-SMC of each algorithm family
-(3DES and SM4) and the seed of its test ODA keys (issuer RSA/SM2 keys certified by the
-built-in TEST CA, RSA index 80 / SM2 index 81, one issuer key per 6-digit BIN).
-:meth:`IssuerKeys.test` is the built-in test issuer (the values below, TEST ONLY)::
-
-    3DES  IMK-AC  0123456789ABCDEFFEDCBA9876543210   IMK-SMI  FEDCBA98765432100123456789ABCDEF
-          IMK-SMC 89ABCDEF01234567FEDCBA9876543210
-    SM4   IMK-AC  00112233445566778899AABBCCDDEEFF   IMK-SMI  FFEEDDCCBBAA99887766554433221100
-          IMK-SMC 0F1E2D3C4B5A69788796A5B4C3D2E1F0
-    ODA seed 20130101
-
-A card's MK-AC/MK-SMI/MK-SMC = :func:`zhifu.crypto.emv.derive_icc_mk_a` (option A over PAN
-and PAN sequence number) of the matching IMK. A profile may instead fix the card keys
-(``pboc-reference`` carries the keys of card-terminal.md 1.9, KCVs 97DCB0 CE4E2C B37DF3);
-such a profile keeps its own PAN.
+Card keys come from the issuer's master keys (:class:`~zhifu.card.issuer.IssuerKeys`, EMV
+option A over PAN and PAN sequence number) unless the profile fixes them: ``pboc-reference``
+carries the keys of the public reference PBOC test card (KCVs 97DCB0 CE4E2C B37DF3) and so
+keeps its own PAN.
 
 >>> image = issue_card("debit", "6228000000000011", None)
 >>> image.applications[0].aid.hex().upper(), image.applications[0].state.pin_tries
@@ -24,11 +12,9 @@ such a profile keeps its own PAN.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from zhifu.card import personalise, profile
 from zhifu.card.image.model import (
@@ -39,111 +25,30 @@ from zhifu.card.image.model import (
     GpoPath,
     KeySet,
     n12_value,
-    write_atomic,
 )
+from zhifu.card.issuer import ISSUER_FORMAT, IssuerKeys
+from zhifu.card.oda.keys import IccKey
+from zhifu.card.profile import ApplicationSpec, CardSpec, PinSpec, ProfileSpec
 from zhifu.codec import tlv
 from zhifu.codec.pan import generate_pan, is_luhn_valid
 from zhifu.codec.tracks import Track2, track2_equivalent_encode
 from zhifu.core.clock import SystemClock
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.core.rng import RandomSource, SystemRandomSource
-from zhifu.crypto import emv, rsa
-from zhifu.crypto.cipher import Cipher
+from zhifu.crypto import rsa
 from zhifu.crypto.pinblock import encode_pinblock_iso_2
 
 __all__ = ["ISSUER_FORMAT", "IssuerKeys", "issue_card", "reference_image"]
 
-ISSUER_FORMAT = "zhifu-issuer-keys/1"
 PSE_NAME, PPSE_NAME = b"1PAY.SYS.DDF01", b"2PAY.SYS.DDF01"
-_CIPHERS = {"tdes": Cipher.TDES, "sm4": Cipher.SM4}
-_TEST_IMK = {
-    "tdes": (
-        "0123456789ABCDEFFEDCBA9876543210",
-        "FEDCBA98765432100123456789ABCDEF",
-        "89ABCDEF01234567FEDCBA9876543210",
-    ),
-    "sm4": (
-        "00112233445566778899AABBCCDDEEFF",
-        "FFEEDDCCBBAA99887766554433221100",
-        "0F1E2D3C4B5A69788796A5B4C3D2E1F0",
-    ),
-}
-TEST_ODA_SEED = 20130101
-
-
-@dataclass(frozen=True, repr=False)
-class IssuerKeys:
-    """An issuer's master keys per family and the seed of its test ODA keys."""
-
-    imk: dict[str, KeySet]
-    oda_seed: int
-
-    def __repr__(self) -> str:
-        return f"IssuerKeys(families={sorted(self.imk)}, <masked>)"
-
-    @classmethod
-    def test(cls) -> IssuerKeys:
-        """The built-in TEST issuer (module docstring)."""
-        imk = {f: KeySet(*(bytes.fromhex(k) for k in keys)) for f, keys in _TEST_IMK.items()}
-        return cls(imk, TEST_ODA_SEED)
-
-    @classmethod
-    def generate(cls, random: RandomSource | None = None) -> IssuerKeys:
-        """A new issuer with random master keys (still a test issuer: keys live in a file)."""
-        source = random or SystemRandomSource()
-        imk = {f: KeySet(source.bytes(16), source.bytes(16), source.bytes(16)) for f in _CIPHERS}
-        return cls(imk, int.from_bytes(source.bytes(4), "big"))
-
-    def to_json(self) -> dict[str, Any]:
-        """The issuer key file object."""
-        return {
-            "format": ISSUER_FORMAT,
-            "imk": {f: keys.to_json() for f, keys in self.imk.items()},
-            "oda_seed": self.oda_seed,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> IssuerKeys:
-        """Load an issuer key file object (DecodeError naming the bad field)."""
-        if not isinstance(data, dict) or data.get("format") != ISSUER_FORMAT:
-            raise DecodeError(f"not a {ISSUER_FORMAT} file", field="format")
-        imk_json = data.get("imk")
-        if not isinstance(imk_json, dict):
-            raise DecodeError("expected an object", field="imk")
-        imk = {f: KeySet.from_json(v, f"imk.{f}") for f, v in imk_json.items() if f in _CIPHERS}
-        seed = data.get("oda_seed")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise DecodeError("expected a non-negative integer", field="oda_seed")
-        return cls(imk, seed)
-
-    def save(self, path: Path | str) -> None:
-        """Write the issuer key file atomically (mode 0600)."""
-        write_atomic(Path(path), (json.dumps(self.to_json(), indent=1) + "\n").encode())
-
-    @classmethod
-    def load(cls, path: Path | str) -> IssuerKeys:
-        """Read an issuer key file."""
-        try:
-            return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-        except OSError as exc:
-            raise UsageError(f"cannot read ({exc.strerror})", argument="issuer") from None
-        except ValueError as exc:
-            if isinstance(exc, DecodeError):
-                raise
-            raise DecodeError("not JSON", field="issuer") from None
-
-    def card_keys(self, family: str, pan: str, psn: str) -> KeySet:
-        """MK-AC, MK-SMI and MK-SMC of one card (option A of the family's IMKs)."""
-        imk, cipher = self.imk[family], _CIPHERS[family]
-        return KeySet(
-            *(emv.derive_icc_mk_a(cipher, k, pan, psn) for k in (imk.mk_ac, imk.mk_smi, imk.mk_smc))
-        )
+FAMILIES = ("tdes", "sm4")
+DEFAULT_IAD = "07010103000000010A01000000000000000000"
 
 
 # ------------------------------------------------------------------------------ helpers
 
 
-def _card_date(spec: Any, today: date, where: str) -> str:
+def _card_date(spec: object, today: date, where: str) -> str:
     """``YYMMDD``, ``today`` or ``+Ny`` / ``-Ny`` (the last day of that month, N years on)."""
     if not isinstance(spec, str):
         raise DecodeError("expected a date string", field=where)
@@ -159,7 +64,7 @@ def _card_date(spec: Any, today: date, where: str) -> str:
     raise DecodeError("expected YYMMDD, today or +Ny", field=where)
 
 
-def _choose_pan(card: dict[str, Any], pan: str | None, fixed: bool, random: RandomSource) -> str:
+def _choose_pan(card: CardSpec, pan: str | None, fixed: bool, random: RandomSource) -> str:
     own = card.get("pan")
     if pan is not None:
         if not (pan.isascii() and pan.isdigit() and 12 <= len(pan) <= 19 and is_luhn_valid(pan)):
@@ -168,68 +73,68 @@ def _choose_pan(card: dict[str, Any], pan: str | None, fixed: bool, random: Rand
             raise UsageError("this profile fixes its card keys and its PAN", argument="pan")
         return pan
     if own:
-        return str(own)
-    return generate_pan(str(card.get("bin", "622800")), int(card.get("pan_length", 16)), random)
+        return own
+    return generate_pan(card.get("bin", "622800"), card.get("pan_length", 16), random)
 
 
-def _personal_values(card: dict[str, Any], pan: str, today: date) -> dict[str, bytes | None]:
+def _personal_values(card: CardSpec, pan: str, today: date) -> dict[str, bytes | None]:
     expiry = _card_date(card.get("expiry", "+5y"), today, "card.expiry")
     effective = _card_date(card.get("effective", "today"), today, "card.effective")
-    service = str(card.get("service_code", "220"))
-    psn = str(card.get("psn", "01"))
-    track2 = Track2(pan, expiry[:4], service, str(card.get("discretionary", "0000000000")))
+    service = card.get("service_code", "220")
+    psn = card.get("psn", "01")
+    track2 = Track2(pan, expiry[:4], service, card.get("discretionary", "0000000000"))
     return {
         "pan": bytes.fromhex(pan + "F" * (len(pan) % 2)),
         "track2": track2_equivalent_encode(track2),
         "expiry": bytes.fromhex(expiry),
         "effective": bytes.fromhex(effective),
         "psn": bytes.fromhex(psn),
-        "name": str(card.get("name", "ZHIFU TEST CARD")).encode("ascii"),
+        "name": card.get("name", "ZHIFU TEST CARD").encode("ascii"),
         "service_code": bytes.fromhex("0" + service),
-        "track1_dd": str(card.get("track1_discretionary", "0000000000")).encode("ascii"),
+        "track1_dd": card.get("track1_discretionary", "0000000000").encode("ascii"),
         "expiry_mmyy": bytes.fromhex(expiry[2:4] + expiry[:2]),
     }
 
 
-def _pin(spec: Any) -> tuple[bytes | None, int]:
-    if not isinstance(spec, dict):
+def _pin(spec: PinSpec | None) -> tuple[bytes | None, int]:
+    if spec is None:
         return None, 3
-    limit = int(spec.get("try_limit", 3))
+    limit = spec.get("try_limit", 3)
     if "pin" in spec:
-        return encode_pinblock_iso_2(str(spec["pin"])), limit
+        return encode_pinblock_iso_2(spec["pin"]), limit
     block = spec.get("block")
-    return (bytes.fromhex(block) if isinstance(block, str) else None), limit
+    return (None if block is None else bytes.fromhex(block)), limit
 
 
-def _fixed_keys(spec: Any) -> dict[str, KeySet] | None:
-    if not isinstance(spec, dict):
+def _fixed_keys(spec: ProfileSpec) -> dict[str, KeySet] | None:
+    keys = spec.get("keys")
+    if keys is None:
         return None
-    return {f: KeySet.from_json(v, f"keys.{f}") for f, v in spec.items() if f in _CIPHERS}
+    return {f: KeySet.from_json(v, f"keys.{f}") for f, v in keys.items() if f in FAMILIES}
 
 
 # ------------------------------------------------------------------------------ building
 
 
 def _oda(
-    app_spec: dict[str, Any],
+    app_spec: ApplicationSpec,
     records: dict[tuple[int, int], bytes],
     paths: dict[str, GpoPath],
     values: dict[str, bytes | None],
     ctx: _Issue,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, IccKey]:
     """Create the ODA material of each family the profile asks for; fills ``values``."""
-    icc_keys: dict[str, dict[str, Any]] = {}
+    icc_keys: dict[str, IccKey] = {}
     if not personalise.ODA_AVAILABLE or not paths:
         return icc_keys
     path = paths.get("dc") or next(iter(paths.values()))
-    own_keys = ctx.data.get("icc_key")
-    fixed = own_keys.get("rsa") if isinstance(own_keys, dict) else None
+    fixed = ctx.data.get("icc_key", {}).get("rsa")
     for alg in app_spec.get("oda", ctx.data.get("oda", ["rsa", "sm2"])):
         afl = path.afl_sm if alg == "sm2" and path.afl_sm is not None else path.afl
         data = personalise.static_data(records, afl)
         issuer = personalise.issuer_key(alg, ctx.pan[:6], ctx.issuer.oda_seed)
         key = None
-        if alg == "rsa" and isinstance(fixed, dict):
+        if alg == "rsa" and fixed is not None:
             key = rsa.private_key_from_primes(
                 int(fixed["p"], 16), int(fixed["q"], 16), int(fixed.get("e", "010001"), 16)
             )
@@ -245,14 +150,16 @@ def _oda(
 
 @dataclass
 class _Issue:
-    data: dict[str, Any]
+    data: ProfileSpec
     pan: str
     issuer: IssuerKeys
     keys: dict[str, KeySet]
     values: dict[str, bytes | None]
 
 
-def _tag_values(spec: Any, values: dict[str, bytes | None], where: str) -> dict[int, bytes]:
+def _tag_values(
+    spec: dict[str, str] | None, values: dict[str, bytes | None], where: str
+) -> dict[int, bytes]:
     out: dict[int, bytes] = {}
     for name, value in (spec or {}).items():
         rendered = profile.render_value(value, values, f"{where}.{name}")
@@ -261,25 +168,26 @@ def _tag_values(spec: Any, values: dict[str, bytes | None], where: str) -> dict[
     return out
 
 
-def _state(app_spec: dict[str, Any], data: dict[int, bytes], ctx: _Issue, limit: int) -> AppState:
-    spec = profile.merge(ctx.data.get("state", {}), app_spec.get("state", {}))
+def _state(app_spec: ApplicationSpec, data: dict[int, bytes], ctx: _Issue, limit: int) -> AppState:
+    spec = ctx.data.get("state", {}) | app_spec.get("state", {})
     balance = n12_value(data.pop(0x9F79, bytes(6))) or 0
     atc = int.from_bytes(data.pop(0x9F36, b"\x00"), "big")
     last_online = int.from_bytes(data.pop(0x9F13, b"\x00"), "big")
-    if spec.get("ec_balance") == "limit":
+    wanted = spec.get("ec_balance")
+    if wanted == "limit":
         balance = n12_value(data.get(0x9F77, bytes(6))) or 0
-    elif isinstance(spec.get("ec_balance"), int):
-        balance = spec["ec_balance"]
+    elif wanted is not None:
+        balance = wanted
     return AppState(
-        atc=int(spec.get("atc", atc)),
-        last_online_atc=int(spec.get("last_online_atc", last_online)),
-        pin_tries=int(spec.get("pin_tries", limit)),
+        atc=spec.get("atc", atc),
+        last_online_atc=spec.get("last_online_atc", last_online),
+        pin_tries=spec.get("pin_tries", limit),
         ec_balance=balance,
-        blocked=bool(spec.get("blocked", False)),
+        blocked=spec.get("blocked", False),
     )
 
 
-def _application(app_spec: dict[str, Any], ctx: _Issue) -> Application:
+def _application(app_spec: ApplicationSpec, ctx: _Issue) -> Application:
     aid = bytes.fromhex(app_spec["aid"])
     values = dict(ctx.values)
     paths = {
@@ -300,7 +208,7 @@ def _application(app_spec: dict[str, Any], ctx: _Issue) -> Application:
         aid=aid,
         fci=fci,
         paths=paths,
-        iad=bytes.fromhex(app_spec.get("iad", "07010103000000010A01000000000000000000")),
+        iad=bytes.fromhex(app_spec.get("iad", DEFAULT_IAD)),
         records=records,
         data=data,
         qpboc_data=_tag_values(app_spec.get("qpboc_data"), values, "qpboc_data"),
@@ -328,7 +236,7 @@ def _directory_entry(app: Application, interface: str) -> bytes:
     return tlv.Tlv(0x61, entry).encode()
 
 
-def _directories(image: CardImage, data: dict[str, Any]) -> None:
+def _directories(image: CardImage, data: ProfileSpec) -> None:
     values: dict[str, bytes | None] = {}
     pse, ppse = data.get("pse", "auto"), data.get("ppse", "auto")
     contact = [a for a in image.applications if "contact" in a.fci]
@@ -340,8 +248,8 @@ def _directories(image: CardImage, data: dict[str, Any]) -> None:
             image.pse_records[int(number)] = record
     elif pse == "auto" and contact:
         image.pse_fci = profile.render_fci([["88", "01"], ["5F2D", "ascii:zh"]], PSE_NAME, {})
-        for number, app in enumerate(contact, 1):
-            image.pse_records[number] = tlv.Tlv(0x70, _directory_entry(app, "contact")).encode()
+        for index, app in enumerate(contact, 1):
+            image.pse_records[index] = tlv.Tlv(0x70, _directory_entry(app, "contact")).encode()
     if isinstance(ppse, dict):
         image.ppse_fci = profile.render_fci(ppse["fci"], PPSE_NAME, values, "ppse.fci")
     elif ppse == "auto" and contactless:
@@ -370,7 +278,7 @@ def issue_card(
     source = random or SystemRandomSource()
     day = today or SystemClock().now().date()
     card = data.get("card", {})
-    fixed = _fixed_keys(data.get("keys"))
+    fixed = _fixed_keys(data)
     chosen = _choose_pan(card, pan, fixed is not None, source)
     values = _personal_values(card, chosen, day)
     psn = (values["psn"] or b"\x00").hex()
@@ -383,9 +291,9 @@ def issue_card(
         raise DecodeError(f"incomplete application entry ({exc})", field="applications") from None
     if not apps:
         raise DecodeError("a profile needs at least one application", field="applications")
-    atr = bytes.fromhex(data["atr"]) if isinstance(data.get("atr"), str) else DEFAULT_ATR
-    image = CardImage(str(data.get("name", profile_source)), atr, apps)
-    image.card_blocked = bool(data.get("state", {}).get("card_blocked", False))
+    atr = bytes.fromhex(data["atr"]) if "atr" in data else DEFAULT_ATR
+    image = CardImage(data.get("name", str(profile_source)), atr, apps)
+    image.card_blocked = data.get("state", {}).get("card_blocked", False)
     _directories(image, data)
     image = CardImage.from_json(image.to_json())  # the same checks as a loaded card file
     if out is not None:
@@ -394,5 +302,5 @@ def issue_card(
 
 
 def reference_image() -> CardImage:
-    """The ``pboc-reference`` card (card-terminal.md 1.9), issued in memory."""
+    """The ``pboc-reference`` card (the public reference PBOC test card), issued in memory."""
     return issue_card("pboc-reference", None, None)

@@ -17,12 +17,10 @@ UN`` (17 bytes, C1‖C3‖C2) to the ICC SM2 public key.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-from zhifu.card.image.model import Application
+from zhifu.card.image.model import Application, JsonObject
 from zhifu.card.oda import methods as oda
 from zhifu.card.oda import rsa as oda_rsa
 from zhifu.codec import tlv
@@ -58,7 +56,7 @@ class OdaMaterial:
     """The ODA objects of one family for a card: placeholder values and the ICC key."""
 
     values: dict[str, bytes]
-    icc_key: dict[str, Any]
+    icc_key: oda.IccKey
 
 
 def static_data(records: dict[tuple[int, int], bytes], afl: bytes) -> bytes:
@@ -134,30 +132,20 @@ def oda_material(
         "icc_exponent": icc.exponent_9f47,
         "ssad": oda.sign_static_data(issuer, data, aip=aip),
     }
-    return OdaMaterial(values, icc.to_dict())
+    return OdaMaterial(values, icc)
 
 
-def capk_table() -> list[dict[str, Any]]:
-    """The CAPK records a terminal needs for cards issued here (test CA RSA 80, SM2 81)."""
-    return [oda.builtin_test_ca(alg).capk_record() for alg in ("rsa", "sm2")]
+def capk_table() -> list[JsonObject]:
+    """The CAPK records a terminal needs for cards issued here (test CA RSA 80, SM2 81), as
+    the JSON objects a terminal's parameter file or the acquirer's download table holds."""
+    return [dict(oda.builtin_test_ca(alg).capk_record()) for alg in ("rsa", "sm2")]
 
 
 # ------------------------------------------------------------------------------ card side
 
 
-@lru_cache(maxsize=64)
-def _icc_key(alg: str, text: str) -> oda.IccKey:
-    return oda.IccKey.from_dict(json.loads(text))
-
-
 def _icc(app: Application, sm: bool) -> oda.IccKey | None:
-    data = app.icc_key.get("sm2" if sm else "rsa")
-    if not data:
-        return None
-    try:
-        return _icc_key("sm2" if sm else "rsa", json.dumps(data, sort_keys=True))
-    except (ZhifuError, ValueError, KeyError, TypeError):
-        return None
+    return app.icc_key.get("sm2" if sm else "rsa")
 
 
 def sign_dda(app: Application, sm: bool, dynamic_number: bytes, ddol_data: bytes) -> bytes | None:

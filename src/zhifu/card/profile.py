@@ -38,14 +38,22 @@ import json
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal, TypedDict, cast
 
 from zhifu.codec import tlv
 from zhifu.core.errors import DecodeError, UsageError
 
 __all__ = [
     "PROFILE_FORMAT",
+    "ApplicationSpec",
+    "CardSpec",
+    "DirectorySpec",
+    "PinSpec",
+    "ProfileSpec",
+    "StateSpec",
+    "Template",
     "builtin_profiles",
+    "check_profile",
     "load_profile",
     "merge",
     "render_fci",
@@ -56,7 +64,113 @@ __all__ = [
 
 PROFILE_FORMAT = "zhifu-card-profile/1"
 Values = Mapping[str, bytes | None]
+Template = str | list[Any]
+"""An FCI or record template: hex of the whole object, or its content as [tag, value] pairs."""
 _MAX_EXTENDS = 8
+
+
+class CardSpec(TypedDict, total=False):
+    """``card``: the cardholder data the placeholders are made of."""
+
+    pan: str
+    bin: str
+    pan_length: int
+    psn: str
+    expiry: str
+    effective: str
+    service_code: str
+    name: str
+    discretionary: str
+    track1_discretionary: str
+
+
+class PinSpec(TypedDict, total=False):
+    """``pin``: the offline PIN (``pin`` digits or a format 2 ``block``) and its try limit."""
+
+    pin: str
+    block: str
+    try_limit: int
+
+
+class StateSpec(TypedDict, total=False):
+    """``state`` of the card or of one application, as issued."""
+
+    card_blocked: bool
+    blocked: bool
+    pin_tries: int
+    ec_balance: int | Literal["limit"]
+    atc: int
+    last_online_atc: int
+
+
+class DirectorySpec(TypedDict, total=False):
+    """``pse`` / ``ppse`` given in full: the FCI and (PSE) the directory records."""
+
+    fci: Template
+    records: dict[str, Template]
+
+
+class ApplicationSpec(TypedDict, total=False):
+    """One entry of ``applications``."""
+
+    aid: str
+    fci: dict[str, Template]
+    paths: dict[str, dict[str, Any]]
+    iad: str
+    records: dict[str, Template]
+    data: dict[str, str]
+    qpboc_data: dict[str, str]
+    algorithms: list[str]
+    oda: list[str]
+    state: StateSpec
+
+
+class ProfileSpec(TypedDict, total=False):
+    """A whole profile after :func:`load_profile` (``extends`` merged in, shapes checked)."""
+
+    format: str
+    name: str
+    description: str
+    card: CardSpec
+    algorithms: list[str]
+    oda: list[str]
+    keys: dict[str, dict[str, Any]]
+    icc_key: dict[str, dict[str, str]]
+    pin: PinSpec | None
+    atr: str
+    pse: Literal["auto"] | DirectorySpec | None
+    ppse: Literal["auto"] | DirectorySpec | None
+    applications: list[ApplicationSpec]
+    state: StateSpec
+
+
+# What each key of a profile object must hold (checked by _check_keys).
+Kinds = type | tuple[type, ...]
+_TEXT, _NUMBER, _FLAG, _OBJECT, _LIST = str, int, bool, dict, list
+_KIND_NAMES: Final[dict[type, str]] = {
+    str: "text", int: "an integer", bool: "true or false", dict: "an object", list: "a list",
+    type(None): "null",
+}  # fmt: skip
+_CARD_KEYS: Final[dict[str, Kinds]] = {
+    "pan": _TEXT, "bin": _TEXT, "pan_length": _NUMBER, "psn": _TEXT, "expiry": _TEXT,
+    "effective": _TEXT, "service_code": _TEXT, "name": _TEXT, "discretionary": _TEXT,
+    "track1_discretionary": _TEXT,
+}  # fmt: skip
+_PIN_KEYS: Final[dict[str, Kinds]] = {"pin": _TEXT, "block": _TEXT, "try_limit": _NUMBER}
+_STATE_KEYS: Final[dict[str, Kinds]] = {
+    "card_blocked": _FLAG, "blocked": _FLAG, "pin_tries": _NUMBER, "ec_balance": (_NUMBER, _TEXT),
+    "atc": _NUMBER, "last_online_atc": _NUMBER,
+}  # fmt: skip
+_APPLICATION_KEYS: Final[dict[str, Kinds]] = {
+    "aid": _TEXT, "fci": _OBJECT, "paths": _OBJECT, "iad": _TEXT, "records": _OBJECT,
+    "data": _OBJECT, "qpboc_data": _OBJECT, "algorithms": _LIST, "oda": _LIST, "state": _OBJECT,
+}  # fmt: skip
+_PROFILE_KEYS: Final[dict[str, Kinds]] = {
+    "name": _TEXT, "description": _TEXT, "card": _OBJECT, "algorithms": _LIST, "oda": _LIST,
+    "keys": _OBJECT, "icc_key": _OBJECT, "pin": (_OBJECT, type(None)), "atr": _TEXT,
+    "pse": (_TEXT, _OBJECT, type(None)), "ppse": (_TEXT, _OBJECT, type(None)),
+    "applications": _LIST, "state": _OBJECT,
+}  # fmt: skip
 
 
 def builtin_profiles() -> list[str]:
@@ -70,12 +184,13 @@ def _read(source: str | Path) -> dict[str, Any]:
         text = (resources.files("zhifu.card") / "profiles" / f"{source}.json").read_text("utf-8")
     else:
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            raw = Path(source).read_bytes()
         except OSError:
             names = ", ".join(builtin_profiles())
             raise UsageError(
                 f"not a built-in profile ({names}) nor a readable file", argument="profile"
             ) from None
+        text = raw.decode("utf-8", errors="replace")  # not UTF-8: then not JSON either
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -83,6 +198,53 @@ def _read(source: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
         raise DecodeError(f"not a {PROFILE_FORMAT} profile", field="format")
     return data
+
+
+def _check_keys(data: Mapping[str, Any], kinds: Mapping[str, Kinds], where: str) -> None:
+    for key, kind in kinds.items():
+        if key not in data:
+            continue
+        wanted = kind if isinstance(kind, tuple) else (kind,)
+        value = data[key]
+        if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
+            names = " or ".join(_KIND_NAMES[k] for k in wanted)
+            raise DecodeError(f"expected {names}", field=where + key)
+
+
+def _check_texts(data: Mapping[str, Any], where: str) -> None:
+    for key in ("algorithms", "oda"):
+        if not all(isinstance(item, str) for item in data.get(key, [])):
+            raise DecodeError("expected a list of names", field=where + key)
+
+
+def _check_state(data: Mapping[str, Any], where: str) -> None:
+    state = data.get("state", {})
+    _check_keys(state, _STATE_KEYS, f"{where}state.")
+    if isinstance(state.get("ec_balance"), str) and state["ec_balance"] != "limit":
+        raise DecodeError('expected fen or "limit"', field=f"{where}state.ec_balance")
+
+
+def check_profile(data: dict[str, Any]) -> ProfileSpec:
+    """``data`` as a :class:`ProfileSpec` once every key it has holds the right kind of value
+    (DecodeError naming the first that does not); unknown keys are left alone."""
+    _check_keys(data, _PROFILE_KEYS, "")
+    _check_keys(data.get("card", {}), _CARD_KEYS, "card.")
+    _check_keys(data.get("pin") or {}, _PIN_KEYS, "pin.")
+    _check_state(data, "")
+    _check_texts(data, "")
+    for key in ("pse", "ppse"):
+        if isinstance(data.get(key), str) and data[key] != "auto":
+            raise DecodeError('expected "auto", null or an object', field=key)
+        if isinstance(data.get(key), dict) and "fci" not in data[key]:
+            raise DecodeError("expected the FCI template", field=f"{key}.fci")
+    for i, app in enumerate(data.get("applications", [])):
+        where = f"applications[{i}]."
+        if not isinstance(app, dict):
+            raise DecodeError("expected an object", field=where[:-1])
+        _check_keys(app, _APPLICATION_KEYS, where)
+        _check_state(app, where)
+        _check_texts(app, where)
+    return cast(ProfileSpec, data)
 
 
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,13 +258,14 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_profile(source: str | Path) -> dict[str, Any]:
-    """A profile by built-in name or file path, with its ``extends`` chain merged in."""
+def load_profile(source: str | Path) -> ProfileSpec:
+    """A profile by built-in name or file path, with its ``extends`` chain merged in and its
+    shape checked (:func:`check_profile`)."""
     data = _read(source)
     for _ in range(_MAX_EXTENDS):
         parent = data.get("extends")
         if not parent:
-            return data
+            return check_profile(data)
         if not isinstance(parent, str) or parent not in builtin_profiles():
             raise DecodeError("extends must name a built-in profile", field="extends")
         child = dict(data)

@@ -149,6 +149,62 @@ def test_custom_profile_file_extends_a_builtin(tmp_path: Path) -> None:
         issue_card(path, None, None)
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"card": {"pan_length": "16"}}, "card.pan_length"),
+        ({"card": {"psn": 1}}, "card.psn"),
+        ({"card": []}, "card"),
+        ({"pin": {"try_limit": True}}, "pin.try_limit"),
+        ({"state": {"ec_balance": "full"}}, "state.ec_balance"),
+        ({"state": {"blocked": 1}}, "state.blocked"),
+        ({"algorithms": ["tdes", 3]}, "algorithms"),
+        ({"pse": "yes"}, "pse"),
+        ({"pse": {"records": {}}}, "pse.fci"),
+        ({"applications": ["A000000333010101"]}, "applications[0]"),
+        ({"applications": [{"aid": 7}]}, "applications[0].aid"),
+        ({"applications": [{"aid": "A000000333010101", "state": {"atc": "1"}}]},
+         "applications[0].state.atc"),
+    ],
+)  # fmt: skip
+def test_profiles_of_the_wrong_shape_name_the_field(
+    tmp_path: Path, change: dict[str, object], field: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": "zhifu-card-profile/1", "extends": "debit", **change}))
+    with pytest.raises(DecodeError) as caught:
+        load_profile(path)
+    assert caught.value.field == field
+
+
+def test_card_file_icc_keys_are_checked_on_load(tmp_path: Path) -> None:
+    data = issue_card("debit", "6228000000000011", None, today=TODAY).to_json()
+    rsa = data["applications"][0]["icc_key"]["rsa"]
+    assert list(rsa) == [
+        "alg", "private_key", "pan", "expiry_mmyy", "serial", "cert_9f46", "remainder_9f48",
+        "exponent_9f47",
+    ]  # fmt: skip
+    image = CardImage.from_json(data)
+    assert image.applications[0].icc_key["rsa"].to_dict() == rsa
+    for name, bad in (("serial", "XY"), ("private_key", "00"), ("pan", None)):
+        broken = json.loads(json.dumps(data))
+        broken["applications"][0]["icc_key"]["rsa"][name] = bad
+        with pytest.raises(DecodeError) as caught:
+            CardImage.from_json(broken)
+        assert caught.value.field == f"applications[0].icc_key.rsa.{name}"
+
+
+def test_binary_files_are_decode_errors_not_crashes(tmp_path: Path) -> None:
+    path = tmp_path / "picture.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(DecodeError):
+        CardImage.load(path)
+    with pytest.raises(DecodeError):
+        IssuerKeys.load(path)
+    with pytest.raises(DecodeError):
+        load_profile(path)
+
+
 def test_magic_cards(tmp_path: Path) -> None:
     def card(name: str) -> EmulatedCard:
         path = tmp_path / f"{name}.json"

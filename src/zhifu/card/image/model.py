@@ -39,13 +39,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from zhifu.card.image.parts import (
     FAMILIES,
     PATHS,
     AppState,
     GpoPath,
+    JsonObject,
     KeySet,
     field_bytes,
     field_int,
@@ -58,6 +58,7 @@ from zhifu.card.image.parts import (
     record_name,
     write_atomic,
 )
+from zhifu.card.oda.keys import IccKey
 from zhifu.codec import tlv
 from zhifu.core.errors import DecodeError, UsageError
 
@@ -68,6 +69,7 @@ __all__ = [
     "Application",
     "CardImage",
     "GpoPath",
+    "JsonObject",
     "KeySet",
     "n12",
     "n12_value",
@@ -93,7 +95,7 @@ class Application:
     data: dict[int, bytes]
     qpboc_data: dict[int, bytes]
     keys: dict[str, KeySet]
-    icc_key: dict[str, dict[str, Any]]
+    icc_key: dict[str, IccKey]  # the ICC key pair and certificate per ODA family
     pin_block: bytes | None
     pin_try_limit: int
     state: AppState = field(default_factory=AppState)
@@ -132,7 +134,7 @@ class Application:
         self.records[key] = record
         self._index = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return {
             "aid": hexu(self.aid),
             "fci": {name: hexu(value) for name, value in self.fci.items()},
@@ -142,7 +144,7 @@ class Application:
             "data": {tlv.tag_hex(t): hexu(v) for t, v in self.data.items()},
             "qpboc_data": {tlv.tag_hex(t): hexu(v) for t, v in self.qpboc_data.items()},
             "keys": {name: keys.to_json() for name, keys in self.keys.items()},
-            "icc_key": self.icc_key,
+            "icc_key": {name: key.to_dict() for name, key in self.icc_key.items()},
             "pin": {
                 "block": None if self.pin_block is None else hexu(self.pin_block),
                 "try_limit": self.pin_try_limit,
@@ -150,7 +152,7 @@ class Application:
         }
 
     @classmethod
-    def from_json(cls, data: Any, where: str) -> Application:
+    def from_json(cls, data: object, where: str) -> Application:
         body = field_object(data, where)
         aid = field_bytes(body.get("aid"), f"{where}.aid")
         if not 5 <= len(aid) <= 16:
@@ -184,11 +186,7 @@ class Application:
                 for name, value in field_object(body.get("keys", {}), f"{where}.keys").items()
                 if name in FAMILIES
             },
-            icc_key={
-                name: field_object(value, f"{where}.icc_key.{name}")
-                for name, value in field_object(body.get("icc_key", {}), f"{where}.icc_key").items()
-                if name in ("rsa", "sm2")
-            },
+            icc_key=_icc_keys(body.get("icc_key", {}), f"{where}.icc_key"),
             pin_block=None,
             pin_try_limit=3,
         )
@@ -202,7 +200,19 @@ class Application:
         return app
 
 
-def _tag_map(data: Any, where: str) -> dict[int, bytes]:
+def _icc_keys(data: object, where: str) -> dict[str, IccKey]:
+    keys = {}
+    for name, value in field_object(data, where).items():
+        if name not in ("rsa", "sm2"):
+            continue
+        try:
+            keys[name] = IccKey.from_dict(field_object(value, f"{where}.{name}"))
+        except DecodeError as exc:
+            raise DecodeError(exc.reason, field=f"{where}.{name}.{exc.field}") from None
+    return keys
+
+
+def _tag_map(data: object, where: str) -> dict[int, bytes]:
     return {
         field_tag(name, f"{where}.{name}"): field_bytes(value, f"{where}.{name}")
         for name, value in field_object(data, where).items()
@@ -240,7 +250,7 @@ class CardImage:
     def __repr__(self) -> str:
         return f"CardImage(profile={self.profile!r}, applications={len(self.applications)})"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The JSON object of the card file."""
         pse = None
         if self.pse_fci is not None:
@@ -260,7 +270,7 @@ class CardImage:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> CardImage:
+    def from_json(cls, data: object) -> CardImage:
         """Check and load a card file object; any problem raises DecodeError naming the field."""
         body = field_object(data, "card")
         if body.get("format") != FORMAT:
@@ -303,12 +313,14 @@ class CardImage:
     def load(cls, path: Path | str) -> CardImage:
         """Read a card file; a missing file raises UsageError, a bad one DecodeError."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            raw = Path(path).read_bytes()
         except OSError as exc:
             reason = f"cannot read the card file ({exc.strerror})"
             raise UsageError(reason, argument="card") from None
         try:
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DecodeError("not UTF-8 text", field="card", offset=exc.start) from None
         except ValueError as exc:
             raise DecodeError("not JSON", field="card", offset=getattr(exc, "pos", None)) from None
         return cls.from_json(data)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypeAlias, TypedDict
 
 from zhifu.core.errors import DecodeError, UsageError
 
@@ -26,6 +26,8 @@ __all__ = [
     "PATHS",
     "AppState",
     "GpoPath",
+    "GpoPathRecord",
+    "JsonObject",
     "KeySet",
     "field_bytes",
     "field_int",
@@ -39,6 +41,10 @@ __all__ = [
     "write_atomic",
 ]
 
+JsonObject: TypeAlias = dict[str, Any]
+"""A JSON object read from or written to a file (card, profile, issuer keys, CAPK table): its
+shape is checked field by field where it is read, so its values are typed as they come."""
+
 PATHS = ("dc", "ec", "qpboc")
 FAMILIES = ("tdes", "sm4")
 N12_MAX = 999_999_999_999
@@ -46,7 +52,7 @@ N12_MAX = 999_999_999_999
 # ------------------------------------------------------------------------------ helpers
 
 
-def field_bytes(value: Any, where: str) -> bytes:
+def field_bytes(value: object, where: str) -> bytes:
     if not isinstance(value, str):
         raise DecodeError("expected a hex string", field=where)
     try:
@@ -66,13 +72,13 @@ def field_tag(text: str, where: str) -> int:
     return int.from_bytes(raw, "big")
 
 
-def field_int(value: Any, where: str, low: int = 0, high: int = 0xFFFF) -> int:
+def field_int(value: object, where: str, low: int = 0, high: int = 0xFFFF) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise DecodeError(f"expected an integer {low}..{high}", field=where)
     return value
 
 
-def field_object(value: Any, where: str) -> dict[str, Any]:
+def field_object(value: object, where: str) -> JsonObject:
     if not isinstance(value, dict):
         raise DecodeError("expected an object", field=where)
     return value
@@ -152,7 +158,7 @@ class KeySet:
         return {"mk_ac": hexu(self.mk_ac), "mk_smi": hexu(self.mk_smi), "mk_smc": hexu(self.mk_smc)}
 
     @classmethod
-    def from_json(cls, data: Any, where: str) -> KeySet:
+    def from_json(cls, data: object, where: str) -> KeySet:
         body = field_object(data, where)
         keys = [
             field_bytes(body.get(name), f"{where}.{name}") for name in ("mk_ac", "mk_smi", "mk_smc")
@@ -160,6 +166,15 @@ class KeySet:
         if any(len(key) != 16 for key in keys):
             raise DecodeError("card keys are 16 bytes", field=where)
         return cls(*keys)
+
+
+class GpoPathRecord(TypedDict):
+    """:meth:`GpoPath.to_json`: AIP and AFLs as upper-case hex."""
+
+    aip: str
+    afl: str
+    afl_sm: NotRequired[str]
+    online_only: NotRequired[bool]
 
 
 @dataclass
@@ -171,8 +186,8 @@ class GpoPath:
     afl_sm: bytes | None = None
     online_only: bool = False  # a TC asked on this path becomes an ARQC (pure e-cash DC path)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"aip": hexu(self.aip), "afl": hexu(self.afl)}
+    def to_json(self) -> GpoPathRecord:
+        out: GpoPathRecord = {"aip": hexu(self.aip), "afl": hexu(self.afl)}
         if self.afl_sm is not None:
             out["afl_sm"] = hexu(self.afl_sm)
         if self.online_only:
@@ -180,7 +195,7 @@ class GpoPath:
         return out
 
     @classmethod
-    def from_json(cls, data: Any, where: str) -> GpoPath:
+    def from_json(cls, data: object, where: str) -> GpoPath:
         body = field_object(data, where)
         aip = field_bytes(body.get("aip"), f"{where}.aip")
         afl = field_bytes(body.get("afl"), f"{where}.afl")
@@ -214,15 +229,15 @@ class AppState:
     _INTS = ("atc", "last_online_atc", "pin_tries", "offline_count", "last_scripts")
     _BOOLS = ("blocked", "online_pending", "issuer_auth_failed", "last_script_failed")
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {name: getattr(self, name) for name in (*self._INTS, *self._BOOLS)}
+    def to_json(self) -> JsonObject:
+        out: JsonObject = {name: getattr(self, name) for name in (*self._INTS, *self._BOOLS)}
         out["ec_balance"] = self.ec_balance
         out["transaction_log"] = [hexu(r) for r in self.transaction_log]
         out["load_log"] = [hexu(r) for r in self.load_log]
         return out
 
     @classmethod
-    def from_json(cls, data: Any, where: str) -> AppState:
+    def from_json(cls, data: object, where: str) -> AppState:
         body = field_object(data, where)
         state = cls()
         for name in cls._INTS:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 from zhifu.card.oda.base import HASH_SHA1, HASH_SM3, PK_RSA, PK_SM2, OdaError
 from zhifu.card.oda.data import (
@@ -51,10 +51,37 @@ from zhifu.crypto.rsa import RsaPrivateKey, RsaPublicKey, private_key_from_prime
 from zhifu.crypto.rsa import public_key_from_modulus as _rsa_public
 from zhifu.crypto.sm2 import Sm2PrivateKey, Sm2PublicKey
 
-__all__ = ["UNIONPAY_RID", "CaKey", "builtin_test_ca", "create_test_ca", "find_capk"]
+__all__ = [
+    "UNIONPAY_RID",
+    "CaKey",
+    "CaKeyRecord",
+    "CapkRecord",
+    "builtin_test_ca",
+    "create_test_ca",
+    "find_capk",
+]
 
 UNIONPAY_RID = bytes.fromhex("A000000333")
 _CAPK_KEYS = ("alg", "rid", "index", "hash_algorithm", "pk_algorithm", "modulus", "exponent")
+
+
+class CapkRecord(TypedDict):
+    """A CAPK table entry (:meth:`CaKey.capk_record`): bytes as upper-case hex."""
+
+    alg: Alg
+    rid: str
+    index: int
+    hash_algorithm: int
+    pk_algorithm: int
+    modulus: str
+    exponent: str
+    checksum: str
+
+
+class CaKeyRecord(CapkRecord):
+    """:meth:`CaKey.to_dict`: the CAPK entry and, for a test CA, its private key."""
+
+    private_key: NotRequired[str]
 
 
 def _check_pair(alg: Alg, key: PrivateKey | PublicKey, argument: str) -> None:
@@ -119,7 +146,7 @@ class CaKey:
         data = self.rid + bytes([self.index]) + self.modulus + self.exponent
         return digest(Hash.SHA1 if self.alg == "rsa" else Hash.SM3, data)
 
-    def capk_record(self) -> dict[str, Any]:
+    def capk_record(self) -> CapkRecord:
         """A JSON-ready CAPK table entry (hex strings, indicators and index as integers)."""
         return {
             "alg": self.alg,
@@ -133,19 +160,22 @@ class CaKey:
         }
 
     @classmethod
-    def from_capk_record(cls, record: Mapping[str, Any]) -> CaKey:
+    def from_capk_record(cls, record: Mapping[str, object]) -> CaKey:
         """A public-only key from :meth:`capk_record` output; the check value must match."""
         missing = [key for key in (*_CAPK_KEYS, "checksum") if key not in record]
         if missing:
             raise UsageError(f"the CAPK record lacks {', '.join(missing)}", argument="record")
         alg = check_alg(str(record["alg"]))
-        modulus, exponent = bytes.fromhex(record["modulus"]), bytes.fromhex(record["exponent"])
+        modulus, exponent = _hex_field(record, "modulus"), _hex_field(record, "exponent")
         public: PublicKey = (
             _rsa_public(modulus, exponent)
             if alg == "rsa"
             else Sm2PublicKey.from_bytes(b"\x04" + modulus)
         )
-        key = cls(alg, bytes.fromhex(record["rid"]), int(record["index"]), public)
+        index = record["index"]
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise UsageError("the index is an integer", argument="record")
+        key = cls(alg, _hex_field(record, "rid"), index, public)
         if key.checksum.hex().upper() != str(record["checksum"]).upper():
             raise OdaError("capk_checksum", f"CA public key {key.index:02X}")
         return key
@@ -154,20 +184,23 @@ class CaKey:
         """The same key without its private part."""
         return CaKey(self.alg, self.rid, self.index, self.public_key)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CaKeyRecord:
         """:meth:`capk_record` plus the private key (test CAs only)."""
-        record = self.capk_record()
+        record = cast(CaKeyRecord, dict(self.capk_record()))  # the same keys, one optional more
         if self.private_key is not None:
             record["private_key"] = private_to_hex(self.private_key)
         return record
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CaKey:
+    def from_dict(cls, data: Mapping[str, object]) -> CaKey:
         """The inverse of :meth:`to_dict`."""
         public = cls.from_capk_record(data)
-        if "private_key" not in data:
+        text = data.get("private_key")
+        if text is None:
             return public
-        private = private_from_hex(public.alg, data["private_key"])
+        if not isinstance(text, str):
+            raise UsageError("the private key is hex text", argument="private_key")
+        private = private_from_hex(public.alg, text)
         return cls(public.alg, public.rid, public.index, public.public_key, private)
 
     def __eq__(self, other: object) -> bool:  # the private part does not take part
@@ -200,7 +233,17 @@ def builtin_test_ca(alg: str) -> CaKey:
     return CaKey("sm2", UNIONPAY_RID, TEST_CA_SM2_INDEX, sm2_key.public_key, sm2_key)
 
 
-def find_capk(table: Iterable[CaKey | Mapping[str, Any]], rid: bytes, index_8f: int) -> CaKey:
+def _hex_field(record: Mapping[str, object], name: str) -> bytes:
+    value = record[name]
+    if not isinstance(value, str):
+        raise UsageError(f"{name} is hex text", argument="record")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise UsageError(f"{name} is not hexadecimal", argument="record") from None
+
+
+def find_capk(table: Iterable[CaKey | Mapping[str, object]], rid: bytes, index_8f: int) -> CaKey:
     """The terminal's CAPK lookup by RID (first 5 bytes of the AID) and 8F."""
     for entry in table:
         key = entry if isinstance(entry, CaKey) else CaKey.from_capk_record(entry)

@@ -20,10 +20,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import cached_property
+from typing import Literal, TypedDict
 
 from zhifu.card.oda.base import mask_pan
-from zhifu.core.errors import UsageError
+from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.core.rng import SeededRandom
 from zhifu.crypto.errors import InvalidKeyError
 from zhifu.crypto.hashes import sm3
@@ -40,7 +41,9 @@ from zhifu.crypto.sm2 import Sm2PrivateKey, Sm2PublicKey, generate_keypair
 __all__ = [
     "Alg",
     "IccKey",
+    "IccKeyRecord",
     "IssuerKey",
+    "IssuerKeyRecord",
     "PrivateKey",
     "PublicKey",
     "check_alg",
@@ -156,6 +159,34 @@ def private_from_hex(alg: str, text: str) -> PrivateKey:
 # ------------------------------------------------------------------- issuer and ICC keys
 
 
+class IssuerKeyRecord(TypedDict):
+    """:meth:`IssuerKey.to_dict`: byte values as upper-case hex, the private key included."""
+
+    alg: Alg
+    private_key: str
+    ca_rid: str
+    ca_index: int
+    issuer_id: str
+    expiry_mmyy: str
+    serial: str
+    cert_90: str
+    remainder_92: str
+    exponent_9f32: str
+
+
+class IccKeyRecord(TypedDict):
+    """:meth:`IccKey.to_dict`: byte values as upper-case hex, the private key included."""
+
+    alg: Alg
+    private_key: str
+    pan: str
+    expiry_mmyy: str
+    serial: str
+    cert_9f46: str
+    remainder_9f48: str
+    exponent_9f47: str
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class IssuerKey:
     """An issuer key pair with its certificate (90), remainder (92) and exponent (9F32).
@@ -174,20 +205,45 @@ class IssuerKey:
     remainder_92: bytes
     exponent_9f32: bytes
 
+    @cached_property
+    def _private_hex(self) -> str:  # serialised once: card files are saved on every commit
+        return private_to_hex(self.private_key)
+
     @property
     def public_key(self) -> PublicKey:
         """The issuer public key."""
         return self.private_key.public_key
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> IssuerKeyRecord:
         """JSON-ready form, private key included (issuing tool's own store)."""
-        return _to_dict(self, ("ca_rid", "serial", "cert_90", "remainder_92", "exponent_9f32"))
+        return {
+            "alg": self.alg,
+            "private_key": self._private_hex,
+            "ca_rid": _hex(self.ca_rid),
+            "ca_index": self.ca_index,
+            "issuer_id": self.issuer_id,
+            "expiry_mmyy": self.expiry_mmyy,
+            "serial": _hex(self.serial),
+            "cert_90": _hex(self.cert_90),
+            "remainder_92": _hex(self.remainder_92),
+            "exponent_9f32": _hex(self.exponent_9f32),
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> IssuerKey:
-        """The inverse of :meth:`to_dict`."""
+    def from_dict(cls, data: Mapping[str, object]) -> IssuerKey:
+        """The inverse of :meth:`to_dict` (DecodeError naming a missing or bad field)."""
+        alg = check_alg(_text(data, "alg"))
         return cls(
-            **_from_dict(data, ("ca_rid", "serial", "cert_90", "remainder_92", "exponent_9f32"))
+            alg,
+            _private(alg, data),
+            _bytes(data, "ca_rid"),
+            _int(data, "ca_index"),
+            _text(data, "issuer_id"),
+            _text(data, "expiry_mmyy"),
+            _bytes(data, "serial"),
+            _bytes(data, "cert_90"),
+            _bytes(data, "remainder_92"),
+            _bytes(data, "exponent_9f32"),
         )
 
     def __repr__(self) -> str:
@@ -207,34 +263,77 @@ class IccKey:
     remainder_9f48: bytes
     exponent_9f47: bytes
 
+    @cached_property
+    def _private_hex(self) -> str:  # serialised once: card files are saved on every commit
+        return private_to_hex(self.private_key)
+
     @property
     def public_key(self) -> PublicKey:
         """The ICC public key."""
         return self.private_key.public_key
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> IccKeyRecord:
         """JSON-ready form with the private key (the card file holds the card's own keys)."""
-        return _to_dict(self, ("serial", "cert_9f46", "remainder_9f48", "exponent_9f47"))
+        return {
+            "alg": self.alg,
+            "private_key": self._private_hex,
+            "pan": self.pan,
+            "expiry_mmyy": self.expiry_mmyy,
+            "serial": _hex(self.serial),
+            "cert_9f46": _hex(self.cert_9f46),
+            "remainder_9f48": _hex(self.remainder_9f48),
+            "exponent_9f47": _hex(self.exponent_9f47),
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> IccKey:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**_from_dict(data, ("serial", "cert_9f46", "remainder_9f48", "exponent_9f47")))
+    def from_dict(cls, data: Mapping[str, object]) -> IccKey:
+        """The inverse of :meth:`to_dict` (DecodeError naming a missing or bad field)."""
+        alg = check_alg(_text(data, "alg"))
+        return cls(
+            alg,
+            _private(alg, data),
+            _text(data, "pan"),
+            _text(data, "expiry_mmyy"),
+            _bytes(data, "serial"),
+            _bytes(data, "cert_9f46"),
+            _bytes(data, "remainder_9f48"),
+            _bytes(data, "exponent_9f47"),
+        )
 
     def __repr__(self) -> str:
         return f"IccKey({self.alg}, pan={mask_pan(self.pan)})"
 
 
-def _to_dict(key: IssuerKey | IccKey, hex_fields: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {name: getattr(key, name) for name in key.__dataclass_fields__}
-    out["private_key"] = private_to_hex(key.private_key)
-    out.update({name: getattr(key, name).hex().upper() for name in hex_fields})
-    return out
+def _hex(data: bytes) -> str:
+    return data.hex().upper()
 
 
-def _from_dict(data: Mapping[str, Any], hex_fields: tuple[str, ...]) -> dict[str, Any]:
-    out = dict(data)
-    out["alg"] = check_alg(str(out["alg"]))
-    out["private_key"] = private_from_hex(out["alg"], out["private_key"])
-    out.update({name: bytes.fromhex(out[name]) for name in hex_fields})
-    return out
+def _text(data: Mapping[str, object], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise DecodeError("expected text", field=name)
+    return value
+
+
+def _int(data: Mapping[str, object], name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DecodeError("expected an integer", field=name)
+    return value
+
+
+def _bytes(data: Mapping[str, object], name: str) -> bytes:
+    try:
+        return bytes.fromhex(_text(data, name))
+    except ValueError as exc:
+        if isinstance(exc, DecodeError):
+            raise
+        raise DecodeError("not hexadecimal", field=name) from None
+
+
+def _private(alg: Alg, data: Mapping[str, object]) -> PrivateKey:
+    text = _text(data, "private_key")
+    try:
+        return private_from_hex(alg, text)
+    except (ValueError, ZhifuError):
+        raise DecodeError(f"not an {alg} private key", field="private_key") from None

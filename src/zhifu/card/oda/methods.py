@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from zhifu.card.oda import rsa as oda_rsa
 from zhifu.card.oda import sm2 as oda_sm2
@@ -256,7 +255,7 @@ def sign_fdda(
 
 
 def recover_issuer_public_key(
-    ca: CaKey | Mapping[str, Any],
+    ca: CaKey | Mapping[str, object],
     cert_90: bytes,
     remainder_92: bytes,
     exponent_9f32: bytes,
