@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ def _encode(args: argparse.Namespace) -> Outcome:
 # ------------------------------------------------------------------------------------ text
 
 
-def render_description(desc: dict[str, Any]) -> list[str]:
+def render_description(desc: Mapping[str, Any]) -> list[str]:
     """The text lines of a :func:`~zhifu.iso8583.describe.describe_frame` result."""
     lines = []
     head = f"frame   {desc['form']}" if desc["form"] != "frame" else "frame  "
@@ -163,7 +163,7 @@ def render_description(desc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _render_field(number: str, entry: dict[str, Any]) -> list[str]:
+def _render_field(number: str, entry: Mapping[str, Any]) -> list[str]:
     name = entry["name"].partition(" ")[2]
     lines = [f"{number:>3}  {name}"]
     value = entry["value"]

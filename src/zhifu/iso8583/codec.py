@@ -27,7 +27,6 @@ zhifu.core.errors.DecodeError: field 63 at offset 46: Field data is 1 bytes, exp
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import iso8583
 
@@ -71,7 +70,7 @@ def decode(
 
 
 def _check_digits(
-    fields: Mapping[str, str], prof: Profile, doc_enc: Mapping[str, Any], base: int
+    fields: Mapping[str, str], prof: Profile, doc_enc: Mapping[str, Mapping[str, bytes]], base: int
 ) -> None:
     """Raise for the first numeric field holding a nibble that is not a digit."""
     for number, value in fields.items():

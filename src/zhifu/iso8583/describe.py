@@ -1,10 +1,11 @@
 """A decoded frame as data and as text (for ``zhifu iso8583 decode``), and the way back.
 
-:func:`describe_frame` decodes a frame (or a bare message) into a JSON-ready dict: framing,
-header, MTI, bitmap, every field with its name, field 55 as a tag tree, the sub-fields of 22,
-53, 60, 61, 62, 63 and the meaning of 39. Unless ``reveal`` is set, values are shown as
-:mod:`zhifu.iso8583.redact` prints them. :func:`encode_description` turns such a dict (made with
-``reveal``) back into the very same bytes; display-only keys are ignored.
+:func:`describe_frame` decodes a frame (or a bare message) into a JSON-ready
+:class:`~zhifu.iso8583.views.FrameView`: framing, header, MTI, bitmap, every field with its
+name, field 55 as a tag tree, the sub-fields of 22, 53, 60, 61, 62, 63 and the meaning of 39.
+Unless ``reveal`` is set, values are shown as :mod:`zhifu.iso8583.redact` prints them.
+:func:`encode_description` turns such a description (made with ``reveal``) back into the very
+same bytes; display-only keys are ignored.
 
 >>> raw = bytes.fromhex("0800" "0020000000C00012" "000001" "3232303033363030"
 ...                     "313034353132353431313130303031" "0011" "000000000030" "0003" "303031")
@@ -18,7 +19,6 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
 
 from zhifu.codec.tlv import describe as describe_tlv
 from zhifu.core.errors import UsageError, ZhifuError
@@ -43,39 +43,50 @@ from zhifu.iso8583.profiles import get_profile
 from zhifu.iso8583.redact import is_key_block, redact_field
 from zhifu.iso8583.response_codes import lookup
 from zhifu.iso8583.specs import MESSAGE_TYPES, field_name
+from zhifu.iso8583.views import (
+    FieldDetails,
+    FieldView,
+    Form,
+    FrameView,
+    FramingView,
+    HeaderView,
+    MessageView,
+    SignOnKeysView,
+    SubfieldView,
+    TlvTree,
+    TpduView,
+)
 
 __all__ = ["Form", "describe_frame", "describe_message", "encode_description"]
 
-Form = Literal["frame", "no-length", "bare"]
 FORMS: tuple[Form, ...] = ("frame", "no-length", "bare")
 
 
 def describe_frame(
     data: bytes, *, form: Form = "frame", profile: str | None = None, reveal: bool = False
-) -> dict[str, Any]:
+) -> FrameView:
     """Decode ``data`` (a whole frame, a frame without length, or a bare message) and describe."""
     prof = get_profile(profile)
-    out: dict[str, Any] = {"form": form, "profile": prof.name}
+    framing: FramingView = {}
     message_bytes = bytes(data)
     base = 0
     if form != "bare":
         framed = unframe(data, length_prefix=form == "frame")
         base = MESSAGE_OFFSET if form == "frame" else MESSAGE_OFFSET - 2
         if form == "frame":
-            out["length"] = len(data) - 2
-        out["tpdu"] = _describe_tpdu(framed.tpdu)
-        out["header"] = _describe_header(framed.header)
+            framing["length"] = len(data) - 2
+        framing["tpdu"] = _describe_tpdu(framed.tpdu)
+        framing["header"] = _describe_header(framed.header)
         message_bytes = framed.message
-    message = decode(message_bytes, prof, offset_base=base)
-    out.update(describe_message(message, reveal=reveal))
-    return out
+    message = describe_message(decode(message_bytes, prof, offset_base=base), reveal=reveal)
+    return {"form": form, "profile": prof.name, **framing, **message}
 
 
-def _describe_tpdu(tpdu: Tpdu) -> dict[str, str]:
+def _describe_tpdu(tpdu: Tpdu) -> TpduView:
     return {"hex": tpdu.hex, "id": tpdu.id, "destination": tpdu.destination, "source": tpdu.source}
 
 
-def _describe_header(header: Header) -> dict[str, str]:
+def _describe_header(header: Header) -> HeaderView:
     requirement = header.processing_requirement
     return {
         "hex": header.hex,
@@ -88,22 +99,19 @@ def _describe_header(header: Header) -> dict[str, str]:
     }
 
 
-def describe_message(message: Message, *, reveal: bool = False) -> dict[str, Any]:
+def describe_message(message: Message, *, reveal: bool = False) -> MessageView:
     """MTI, bitmap, fields (with names and sub-fields), pads and the list of masked fields."""
     names = MESSAGE_TYPES.get(message.mti, ("", "unknown message type"))
-    fields: dict[str, Any] = {}
+    fields: dict[str, FieldView] = {}
     masked = []
     for number in message:
         value = message[number]
         shown = value if reveal else redact_field(number, value, message)
         if shown != value:
             masked.append(number)
-        entry: dict[str, Any] = {"name": field_name(number), "value": shown}
-        extra = _details(number, value, message, reveal)
-        if extra:
-            entry.update(extra)
-        fields[number] = entry
-    out: dict[str, Any] = {
+        details = _details(number, value, message, reveal)
+        fields[number] = {"name": field_name(number), "value": shown, **details}
+    out: MessageView = {
         "mti": message.mti,
         "mti_name": f"{names[0]} {names[1]}".strip(),
         "bitmap": message.bitmap,
@@ -120,7 +128,7 @@ def _meaning(table: Mapping[str, str], value: str) -> str:
     return table.get(value, "unknown")
 
 
-def _details(number: str, value: str, message: Message, reveal: bool) -> dict[str, Any]:
+def _details(number: str, value: str, message: Message, reveal: bool) -> FieldDetails:
     handler = _DETAILS.get(number)
     if handler is None:
         return {}
@@ -130,7 +138,7 @@ def _details(number: str, value: str, message: Message, reveal: bool) -> dict[st
         return {"detail_error": str(exc)}
 
 
-def _d22(value: str, _: Message, __: bool) -> dict[str, Any]:
+def _d22(value: str, _: Message, __: bool) -> FieldDetails:
     return {
         "subfields": [
             {"id": "22.1", "value": value[:2], "meaning": _meaning(PAN_ENTRY_MODES, value[:2])},
@@ -139,18 +147,18 @@ def _d22(value: str, _: Message, __: bool) -> dict[str, Any]:
     }
 
 
-def _d25(value: str, _: Message, __: bool) -> dict[str, Any]:
+def _d25(value: str, _: Message, __: bool) -> FieldDetails:
     return {"meaning": _meaning(POS_CONDITION_CODES, value)}
 
 
-def _d39(value: str, message: Message, __: bool) -> dict[str, Any]:
+def _d39(value: str, message: Message, __: bool) -> FieldDetails:
     if message.mti in ("0400", "0420"):
         return {"meaning": "reversal reason"}
     code = lookup(value)
     return {"meaning": f"{code.meaning_cn} {code.meaning_en}", "action": code.action.value}
 
 
-def _d53(value: str, _: Message, __: bool) -> dict[str, Any]:
+def _d53(value: str, _: Message, __: bool) -> FieldDetails:
     control = parse_security_control(value)
     rows = (
         ("53.1", control.pin_format, PIN_FORMATS),
@@ -165,15 +173,15 @@ def _d53(value: str, _: Message, __: bool) -> dict[str, Any]:
     }
 
 
-def _d55(value: str, _: Message, reveal: bool) -> dict[str, Any]:
+def _d55(value: str, _: Message, reveal: bool) -> FieldDetails:
     return {"tlv": describe_icc_data(value, reveal=reveal)}
 
 
-def _d60(value: str, _: Message, __: bool) -> dict[str, Any]:
+def _d60(value: str, _: Message, __: bool) -> FieldDetails:
     return {"subfields": describe_field_60(value)}
 
 
-def _d61(value: str, _: Message, __: bool) -> dict[str, Any]:
+def _d61(value: str, _: Message, __: bool) -> FieldDetails:
     parsed = parse_field_61(value)
     names = (
         "61.1 original batch",
@@ -198,36 +206,28 @@ def _d61(value: str, _: Message, __: bool) -> dict[str, Any]:
     }
 
 
-def _d63(value: str, _: Message, __: bool) -> dict[str, Any]:
-    subfields = [{"id": "63.1", "value": value[:3]}]
+def _d63(value: str, _: Message, __: bool) -> FieldDetails:
+    subfields: list[SubfieldView] = [{"id": "63.1", "value": value[:3]}]
     if value[3:]:
         subfields.append({"id": "63.2", "value": value[3:]})
     return {"subfields": subfields}
 
 
-def _d64(value: str, _: Message, __: bool) -> dict[str, Any]:
+def _d64(value: str, _: Message, __: bool) -> FieldDetails:
     return _text_of(bytes.fromhex(value))
 
 
-def _text_of(data: bytes) -> dict[str, Any]:
+def _text_of(data: bytes) -> FieldDetails:
     if data and all(0x20 <= b < 0x7F for b in data):
         return {"text": data.decode("ascii")}
     return {}
 
 
-def _d62(value: str, message: Message, reveal: bool) -> dict[str, Any]:
+def _d62(value: str, message: Message, reveal: bool) -> FieldDetails:
     data = bytes.fromhex(value)
     network_code = (message.get("60") or "")[8:11]
     if is_key_block(message):
-        keys = f62.parse_sign_on_keys(data, network_code)
-        shown: dict[str, Any] = {}
-        for name in ("pik", "mak", "tdk"):
-            key, cv = getattr(keys, name), getattr(keys, name + "_cv")
-            if key is not None:
-                shown[name] = key.hex().upper() if reveal else f"<{len(key)} bytes>"
-                shown[name + "_cv"] = cv.hex().upper()
-        shown["mak_single_length"] = keys.mak_single_length
-        return {"sign_on_keys": shown}
+        return {"sign_on_keys": _sign_on_keys(f62.parse_sign_on_keys(data, network_code), reveal)}
     if message.mti in ("0830", "0810") and network_code in QUERY_CODES | DOWNLOAD_CODES:
         if network_code in QUERY_CODES:
             status, records = f62.parse_query_response(data)
@@ -238,7 +238,23 @@ def _d62(value: str, message: Message, reveal: bool) -> dict[str, Any]:
     return _text_of(data)
 
 
-def _name_record(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _sign_on_keys(keys: f62.SignOnKeys, reveal: bool) -> SignOnKeysView:
+    def shown(key: bytes) -> str:
+        return key.hex().upper() if reveal else f"<{len(key)} bytes>"
+
+    view: SignOnKeysView = {
+        "pik": shown(keys.pik),
+        "pik_cv": keys.pik_cv.hex().upper(),
+        "mak": shown(keys.mak),
+        "mak_cv": keys.mak_cv.hex().upper(),
+    }
+    if keys.tdk is not None and keys.tdk_cv is not None:
+        view["tdk"], view["tdk_cv"] = shown(keys.tdk), keys.tdk_cv.hex().upper()
+    view["mak_single_length"] = keys.mak_single_length
+    return view
+
+
+def _name_record(entries: TlvTree) -> TlvTree:
     """Names for the download-record tags the EMV dictionary does not know (DF05, DF02...)."""
     for entry in entries:
         name = f62.DOWNLOAD_TAG_NAMES.get(entry["tag"])
@@ -249,7 +265,7 @@ def _name_record(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return entries
 
 
-_DETAILS: dict[str, Callable[[str, Message, bool], dict[str, Any]]] = {
+_DETAILS: dict[str, Callable[[str, Message, bool], FieldDetails]] = {
     "22": _d22,
     "25": _d25,
     "39": _d39,
@@ -274,7 +290,7 @@ def _value_of(number: str, entry: object) -> str:
     return entry
 
 
-def _hex_part(data: Mapping[str, Any], key: str) -> str | None:
+def _hex_part(data: Mapping[str, object], key: str) -> str | None:
     part = data.get(key)
     if isinstance(part, Mapping):
         part = part.get("hex")
@@ -283,12 +299,13 @@ def _hex_part(data: Mapping[str, Any], key: str) -> str | None:
     return part
 
 
-def message_of_description(data: Mapping[str, Any]) -> Message:
+def message_of_description(data: Mapping[str, object]) -> Message:
     """The :class:`Message` a description stands for (values must not be masked)."""
     masked = data.get("masked_fields")
     if masked:
+        numbers = masked if isinstance(masked, list) else [masked]
         raise UsageError(
-            f"fields {', '.join(map(str, masked))} are masked: decode with --reveal",
+            f"fields {', '.join(map(str, numbers))} are masked: decode with --reveal",
             argument="JSON",
         )
     mti = data.get("mti")
@@ -303,7 +320,7 @@ def message_of_description(data: Mapping[str, Any]) -> Message:
 
 
 def encode_description(
-    data: Mapping[str, Any], *, sign: Callable[[Message, str], bytes] | None = None
+    data: Mapping[str, object], *, sign: Callable[[Message, str], bytes] | None = None
 ) -> bytes:
     """The bytes a description stands for (``form`` decides: frame, no-length or bare).
 
@@ -312,7 +329,10 @@ def encode_description(
     form = data.get("form", "frame" if "tpdu" in data else "bare")
     if form not in FORMS:
         raise UsageError(f"form must be one of {', '.join(FORMS)}", argument="JSON")
-    profile = get_profile(data.get("profile"))
+    name = data.get("profile")
+    if name is not None and not isinstance(name, str):
+        raise UsageError("profile must be the name of a profile", argument="JSON")
+    profile = get_profile(name)
     message = message_of_description(data)
     body = sign(message, profile.name) if sign else encode(message, profile)
     if form == "bare":

@@ -20,12 +20,13 @@ zhifu.core.errors.DecodeError: field 55: the ICC data is not whole bytes of hex
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Final
 
 from zhifu.codec.tlv import Tlv, describe, render_tree
 from zhifu.codec.tlv import decode as decode_tlv
 from zhifu.codec.tlv import encode as encode_tlv
 from zhifu.core.errors import DecodeError
+from zhifu.iso8583.views import TlvTree
 
 __all__ = [
     "REQUEST_TAGS",
@@ -81,7 +82,7 @@ def missing_tags(items: Sequence[Tlv], wanted: Iterable[str]) -> list[str]:
     return [tag for tag in wanted if tag not in present]
 
 
-def describe_icc_data(value: str | bytes, *, reveal: bool = False) -> list[dict[str, Any]]:
+def describe_icc_data(value: str | bytes, *, reveal: bool = False) -> TlvTree:
     """A JSON-ready tag tree with names (PAN, track 2 and names masked unless ``reveal``)."""
     return describe(parse_icc_data(value), reveal=reveal)
 

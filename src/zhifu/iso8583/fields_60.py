@@ -24,6 +24,7 @@ import dataclasses
 from typing import Final
 
 from zhifu.core.errors import DecodeError, EncodeError
+from zhifu.iso8583.views import SubfieldView
 
 __all__ = [
     "DOWNLOAD_CODES",
@@ -202,7 +203,7 @@ def build_field_60(field: Field60) -> str:
     return "".join(out)
 
 
-def describe_field_60(value: str) -> list[dict[str, str]]:
+def describe_field_60(value: str) -> list[SubfieldView]:
     """The sub-fields for people: id, name, value and meaning where the tables know it."""
     parsed = parse_field_60(value)
     meanings = {
@@ -216,7 +217,7 @@ def describe_field_60(value: str) -> list[dict[str, str]]:
         piece = getattr(parsed, attribute)
         if piece is None:
             break
-        row = {"id": sub, "name": name, "value": piece}
+        row: SubfieldView = {"id": sub, "name": name, "value": piece}
         meaning = meanings.get(attribute, {}).get(piece)
         if meaning:
             row["meaning"] = meaning

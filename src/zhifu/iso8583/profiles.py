@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, Final
+from typing import Final, NotRequired, TypedDict
 
 from zhifu.core.errors import UsageError
 from zhifu.iso8583.specs import FIELDS, Align, FieldSpec
@@ -56,7 +56,21 @@ __all__ = [
     "get_profile",
 ]
 
-PyisoSpec = dict[str, dict[str, Any]]
+
+class PyisoField(TypedDict):
+    """One field of a pyiso8583 spec (the keys its module docstring defines)."""
+
+    data_enc: str
+    len_enc: str
+    len_type: int
+    max_len: int
+    desc: str
+    len_count: NotRequired[str]
+    left_pad: NotRequired[str]
+    right_pad: NotRequired[str]
+
+
+PyisoSpec = dict[str, PyisoField]
 
 PASS, DIGITS, ODD_FIXED, TRACK = 0, 1, 2, 3
 """Codec plans: text/binary as is; digits checked; odd-length fixed BCD (22, 23); track data."""
@@ -89,14 +103,15 @@ class Profile:
         """The effective field specs of this profile, by number."""
         result = {}
         for number, base in FIELDS.items():
-            changes: dict[str, Any] = {}
-            if number in self.pads:
-                changes["pad"] = self.pads[number]
-            if number in self.aligns:
-                changes["align"] = self.aligns[number]
-            if number in self.max_lens:
-                changes["max_len"] = self.max_lens[number]
-            result[number] = dataclasses.replace(base, **changes) if changes else base
+            overridden = number in self.pads or number in self.aligns or number in self.max_lens
+            result[number] = base
+            if overridden:
+                result[number] = dataclasses.replace(
+                    base,
+                    pad=self.pads.get(number, base.pad),
+                    align=self.aligns.get(number, base.align),
+                    max_len=self.max_lens.get(number, base.max_len),
+                )
         return result
 
     def spec(self, number: str) -> FieldSpec:
@@ -170,36 +185,32 @@ class Profile:
         return {}
 
 
-def _frame_part(size: int, desc: str) -> dict[str, Any]:
+def _frame_part(size: int, desc: str) -> PyisoField:
     return {"data_enc": "b", "len_enc": "b", "len_type": 0, "max_len": size, "desc": desc}
 
 
-def _pyiso_field(spec: FieldSpec, pad: str) -> dict[str, Any]:
+def _pyiso_field(spec: FieldSpec, pad: str) -> PyisoField:
     """The pyiso8583 field spec of one dialect field.
 
     Fixed BCD fields are handled as binary (their odd-length padding is done by the codec);
     variable BCD fields count nibbles and let pyiso8583 add and strip the pad nibble.
     """
     length_type = spec.prefix_bytes
-    field: dict[str, Any] = {
+    field: PyisoField = {
+        "data_enc": (spec.charset or "ascii") if spec.is_text else "b",
         "len_enc": "bcd" if length_type else "b",
         "len_type": length_type,
+        "max_len": spec.max_len,
         "desc": spec.name_en,
     }
-    if spec.is_bcd:
-        field["data_enc"] = "b"
-        if length_type:
-            field["max_len"] = spec.max_len
-            field["len_count"] = "nibbles"
-            field["right_pad" if spec.align == "left" else "left_pad"] = pad
+    if spec.is_bcd and length_type:
+        field["len_count"] = "nibbles"
+        if spec.align == "left":
+            field["right_pad"] = pad
         else:
-            field["max_len"] = (spec.max_len + 1) // 2
-    elif spec.is_text:
-        field["data_enc"] = spec.charset or "ascii"
-        field["max_len"] = spec.max_len
-    else:
-        field["data_enc"] = "b"
-        field["max_len"] = spec.max_len
+            field["left_pad"] = pad
+    elif spec.is_bcd:
+        field["max_len"] = (spec.max_len + 1) // 2
     return field
 
 

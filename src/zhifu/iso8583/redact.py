@@ -25,7 +25,6 @@ Everything else (amounts, STAN, RRN, response code, MAC, field 53) is not secret
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from zhifu.codec.pan import mask_pan
 from zhifu.codec.tlv import decode as decode_tlv
@@ -33,6 +32,7 @@ from zhifu.codec.tlv import describe
 from zhifu.core.errors import DecodeError
 from zhifu.iso8583.fields_60 import SIGN_ON_CODES
 from zhifu.iso8583.message import Message
+from zhifu.iso8583.views import TlvTree
 
 __all__ = ["is_key_block", "mask_track", "redact", "redact_field"]
 
@@ -51,7 +51,7 @@ def mask_track(value: str) -> str:
     return mask_pan(head) + sep + "*" * len(tail)
 
 
-def _flatten(entries: list[dict[str, Any]]) -> list[str]:
+def _flatten(entries: TlvTree) -> list[str]:
     parts = []
     for entry in entries:
         if "children" in entry:
