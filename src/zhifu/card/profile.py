@@ -40,6 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, TypedDict, cast
 
+from zhifu.card.image.parts import JsonObject
 from zhifu.codec import tlv
 from zhifu.core.errors import DecodeError, UsageError
 
@@ -115,7 +116,7 @@ class ApplicationSpec(TypedDict, total=False):
 
     aid: str
     fci: dict[str, Template]
-    paths: dict[str, dict[str, Any]]
+    paths: dict[str, JsonObject]
     iad: str
     records: dict[str, Template]
     data: dict[str, str]
@@ -134,7 +135,7 @@ class ProfileSpec(TypedDict, total=False):
     card: CardSpec
     algorithms: list[str]
     oda: list[str]
-    keys: dict[str, dict[str, Any]]
+    keys: dict[str, JsonObject]
     icc_key: dict[str, dict[str, str]]
     pin: PinSpec | None
     atr: str
@@ -179,7 +180,7 @@ def builtin_profiles() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
-def _read(source: str | Path) -> dict[str, Any]:
+def _read(source: str | Path) -> JsonObject:
     if isinstance(source, str) and source in builtin_profiles():
         text = (resources.files("zhifu.card") / "profiles" / f"{source}.json").read_text("utf-8")
     else:
@@ -224,7 +225,7 @@ def _check_state(data: Mapping[str, Any], where: str) -> None:
         raise DecodeError('expected fen or "limit"', field=f"{where}state.ec_balance")
 
 
-def check_profile(data: dict[str, Any]) -> ProfileSpec:
+def check_profile(data: JsonObject) -> ProfileSpec:
     """``data`` as a :class:`ProfileSpec` once every key it has holds the right kind of value
     (DecodeError naming the first that does not); unknown keys are left alone."""
     _check_keys(data, _PROFILE_KEYS, "")
@@ -247,7 +248,7 @@ def check_profile(data: dict[str, Any]) -> ProfileSpec:
     return cast(ProfileSpec, data)
 
 
-def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> JsonObject:
     """``over`` merged onto ``base``: objects merge key by key, anything else replaces."""
     out = dict(base)
     for key, value in over.items():
@@ -274,7 +275,7 @@ def load_profile(source: str | Path) -> ProfileSpec:
     raise DecodeError(f"more than {_MAX_EXTENDS} levels of extends", field="extends")
 
 
-def render_value(value: Any, values: Values, where: str = "value") -> bytes | None:
+def render_value(value: object, values: Values, where: str = "value") -> bytes | None:
     """One template value as bytes (None: a placeholder without value)."""
     if not isinstance(value, str):
         raise DecodeError("expected a string value", field=where)
@@ -288,7 +289,7 @@ def render_value(value: Any, values: Values, where: str = "value") -> bytes | No
         raise DecodeError("not hexadecimal", field=where) from None
 
 
-def render_items(items: Any, values: Values, where: str = "template") -> bytes:
+def render_items(items: object, values: Values, where: str = "template") -> bytes:
     """A list of ``[tag, value]`` pairs as encoded TLV objects."""
     if not isinstance(items, list):
         raise DecodeError("expected a list of [tag, value] pairs", field=where)
@@ -314,7 +315,7 @@ def render_items(items: Any, values: Values, where: str = "template") -> bytes:
     return out
 
 
-def _whole_or_content(template: Any, tag: int, values: Values, where: str) -> bytes:
+def _whole_or_content(template: object, tag: int, values: Values, where: str) -> bytes:
     if isinstance(template, str):
         data = render_value(template, values, where) or b""
         items = tlv.decode(data)
@@ -324,12 +325,12 @@ def _whole_or_content(template: Any, tag: int, values: Values, where: str) -> by
     return tlv.Tlv(tag, render_items(template, values, where)).encode()
 
 
-def render_record(template: Any, values: Values, where: str = "record") -> bytes:
+def render_record(template: object, values: Values, where: str = "record") -> bytes:
     """A record: hex of the whole 70 template, or the list of its content."""
     return _whole_or_content(template, 0x70, values, where)
 
 
-def render_fci(template: Any, df_name: bytes, values: Values, where: str = "fci") -> bytes:
+def render_fci(template: object, df_name: bytes, values: Values, where: str = "fci") -> bytes:
     """An FCI: hex of the whole 6F template, or the list of the A5 proprietary template."""
     if isinstance(template, str):
         return _whole_or_content(template, 0x6F, values, where)
