@@ -1,7 +1,8 @@
-"""Status words of each command (card-terminal.md 1.3), sequencing, blocking, scripts, ATC."""
+"""Status words of each command, sequencing, blocking, scripts, ATC."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.image.model import CardImage
 from zhifu.card.issuing import IssuerKeys, issue_card
+from zhifu.card.profile import load_profile
 from zhifu.card.scripted import Terminal, terminal_values
 from zhifu.codec import tlv
 from zhifu.crypto import emv
@@ -23,6 +25,10 @@ PAN = "6228000000000011"
 SELECT_DEBIT = "00A4040008A00000033301010100"
 REF_PDOL_DATA = "0156" + "00" + "000000001000" + "0156" + "00" * 20
 GPO_REF = "80A8000021831F" + REF_PDOL_DATA + "00"
+SELECT_PSE = "00A404000E315041592E5359532E444446303100"
+SELECT_PSE_NEXT = "00A404020E315041592E5359532E444446303100"
+SELECT_PPSE = "00A404000E325041592E5359532E444446303100"
+SELECT_PPSE_NEXT = "00A404020E325041592E5359532E444446303100"
 SRC = str(Path(__file__).resolve().parents[3] / "src")
 
 
@@ -48,6 +54,10 @@ def _run(image: CardImage, apdus: list[str]) -> list[str]:
         (["00A404000E325041592E5359532E444446303100"], "6A82"),  # PPSE on contact
         (["00A4040007A000000333010100"], "9000"),  # partial AID
         (["00A4040007A000000333010100", "00A4040207A000000333010100"], "6A82"),  # no next
+        ([SELECT_PSE, SELECT_PSE_NEXT], "6A82"),  # one PSE: no next occurrence
+        ([SELECT_PSE_NEXT], "9000"),  # nothing selected by that name yet: the first one
+        ([SELECT_PSE, SELECT_PSE_NEXT, "00B2010C00"], "9000"),  # the PSE is still selected
+        ([SELECT_DEBIT, SELECT_PSE_NEXT], "9000"),  # the last selection was by another name
         (["12CA9F7900"], "6E00"),  # unknown class
         (["80FF000000"], "6D00"),  # unknown instruction
         (["00CA9F7900"], "6E00"),  # GET DATA with class 00
@@ -263,3 +273,34 @@ def test_interfaces(tmp_path: Path) -> None:
     auto = EmulatedCard.load(path)
     auto.transmit(bytes.fromhex("00A404000E325041592E5359532E444446303100"))
     assert auto.session.interface == "contactless"
+
+
+def test_select_next_occurrence_ends_with_6a82(tmp_path: Path) -> None:
+    """Partial AID A0000003330101 over two applications, then the PSE and the PPSE."""
+    first = load_profile("debit")["applications"][0]
+    second = json.loads(json.dumps(first)) | {"aid": "A000000333010106"}
+    path = tmp_path / "two.json"
+    profile = {"format": "zhifu-card-profile/1", "extends": "debit"}
+    path.write_text(json.dumps(profile | {"applications": [first, second]}))
+    image = issue_card(path, PAN, None, today=TODAY)
+    card = EmulatedCard(image, interface="contact")
+    answers = [
+        card.transmit(bytes.fromhex(apdu))
+        for apdu in (
+            "00A4040007A000000333010100",
+            "00A4040207A000000333010100",
+            "00A4040207A000000333010100",
+            "80CA9F7900",
+        )
+    ]
+    assert bytes.fromhex("A000000333010101") in answers[0] and answers[0][-2:] == b"\x90\x00"
+    assert bytes.fromhex("A000000333010106") in answers[1] and answers[1][-2:] == b"\x90\x00"
+    assert answers[2] == b"\x6a\x82"  # no third one: 6A82, and nothing else changes
+    assert card.session.app is image.applications[1] and answers[3][-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex(SELECT_PSE))[-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex(SELECT_PSE_NEXT)) == b"\x6a\x82"
+    assert card.session.directory == "pse"
+    contactless = EmulatedCard(image, interface="contactless")
+    assert contactless.transmit(bytes.fromhex(SELECT_PPSE))[-2:] == b"\x90\x00"
+    assert contactless.transmit(bytes.fromhex(SELECT_PPSE_NEXT)) == b"\x6a\x82"
+    assert contactless.session.directory == "ppse"

@@ -2,7 +2,10 @@
 
 Status words: SELECT with P1 other than ``04`` (by name) or P2 other than ``00``/``02``
 (first/next occurrence) -> ``6A86``; empty name -> ``6700``; unknown name -> ``6A82``;
-blocked card -> ``6A81``; blocked application -> its FCI with ``6283``. READ RECORD with P1
+blocked card -> ``6A81``; blocked application -> its FCI with ``6283``. Next occurrence
+(P2 ``02``) goes on after the last file this session selected by the same name (from the
+first when there is none) and answers ``6A82`` when no further one matches: at once for the
+PSE and the PPSE (there is one of each), after the last matching AID for a partial name. READ RECORD with P1
 ``00`` or P2 not ``SFI<<3 | 4`` -> ``6A86``; unknown SFI -> ``6A82``; missing record ->
 ``6A83``; nothing selected -> ``6985``. GET DATA of an unknown tag -> ``6A88``.
 
@@ -49,11 +52,13 @@ def select(ctx: CardContext, cmd: CommandApdu) -> tuple[bytes, int]:
     if ctx.image.card_blocked:
         raise CardStatus(StatusWord.FUNCTION_NOT_SUPPORTED)
     session = ctx.session
-    if name in (PSE, PPSE):
-        return _select_directory(ctx, "pse" if name == PSE else "ppse"), StatusWord.OK
     start = 0
     if cmd.p2 == 0x02 and session.selection is not None and session.selection[0] == name:
         start = session.selection[1] + 1
+    if name in (PSE, PPSE):
+        if start:  # one directory of each name: there is no next occurrence
+            raise CardStatus(StatusWord.FILE_NOT_FOUND)
+        return _select_directory(ctx, "pse" if name == PSE else "ppse"), StatusWord.OK
     candidates = [
         app for app in ctx.image.applications if app.aid.startswith(name) and app_fci(ctx, app)
     ]
@@ -75,7 +80,7 @@ def _select_directory(ctx: CardContext, which: str) -> bytes:
         raise CardStatus(StatusWord.FILE_NOT_FOUND)
     session.reset_transaction()
     session.interface = "contact" if which == "pse" else "contactless"
-    session.app, session.selection = None, None
+    session.app, session.selection = None, (PSE if which == "pse" else PPSE, 0)
     session.directory = "pse" if which == "pse" else "ppse"
     return fci
 
