@@ -7,8 +7,9 @@ that it never meets a system ``pcscd``; the client library is pointed at it with
 ``PCSCLITE_CSOCK_NAME``. Without a namespace it runs on the default socket, if no other
 ``pcscd`` holds it.
 
-When something is missing (``pcscd``, the vpcd driver, ``pyscard``) the tests are skipped,
-except with ``CI=true``, where they fail: ``make test`` installs all of it.
+When something is missing (``pcscd``, the vpcd driver, ``pyscard``, OpenSC's ``opensc-tool``)
+the tests are skipped, except with ``CI=true``, where they fail: ``make test`` installs all of
+it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ DRIVER_GLOBS = (
     "/usr/local/lib/pcsc/drivers/serial/libifdvpcd.so*",
     "/usr/lib/*/pcsc/drivers/serial/libifdvpcd.so*",
 )
-PACKAGES = "pcscd vsmartcard-vpcd libpcsclite-dev"
+PACKAGES = "pcscd vsmartcard-vpcd libpcsclite-dev opensc"
 # In the namespace: a private /run/pcscd (or a private /run when /run/pcscd cannot be made).
 NAMESPACE_SCRIPT = """
 ipc=$1; conf=$2
@@ -202,6 +203,15 @@ def _wait_ready(daemon: PrivatePcscd) -> None:
             daemon.stop()
             raise AssertionError(f"pcscd did not start:\n{daemon.log_tail()}")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def opensc_tool() -> str:
+    """OpenSC's ``opensc-tool``: a second PC/SC client, independent of pyscard and of zhifu."""
+    tool = shutil.which("opensc-tool")
+    if tool is None:
+        unavailable(f"opensc-tool is not installed (apt-get install {PACKAGES})")
+    return tool
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Issue 3, acceptance 5: the emulated card through real pcscd (vsmartcard vpcd) and pyscard.
+"""The emulated card through real pcscd (vsmartcard vpcd), read by two independent clients.
 
 The card is served to a private pcscd (see conftest.py) by VpcdCardServer, in this process
-or through ``zhifu card serve-vpcd`` in a child process; the terminal side is PcscReader.
+or through ``zhifu card serve-vpcd`` in a child process; the terminal side is PcscReader
+(pyscard) and, as a second client that shares no code with zhifu, OpenSC's ``opensc-tool``.
 Every wait is bounded (WAIT seconds). One test function, so that pytest-xdist never starts
 two daemons at once.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,7 +134,61 @@ def _cli_server(private_pcscd: PrivatePcscd, tmp_path: Path) -> None:
     assert b"241234" not in err and b"serving" in err  # progress only, no APDU data
 
 
-def test_card_through_pcscd_and_vpcd(private_pcscd: PrivatePcscd, tmp_path: Path) -> None:
+RECEIVED = re.compile(r"Received \(SW1=0x([0-9A-F]{2}), SW2=0x([0-9A-F]{2})\)", re.IGNORECASE)
+READ_RECORD_1_SFI_1 = "00B2010C00"
+SELECT_PSE_NEXT = "00A404020E315041592E5359532E444446303100"
+
+
+def _opensc_answers(output: str) -> list[tuple[str, bytes]]:
+    """(SW, data) of each "Received" block of ``opensc-tool --send-apdu`` output.
+
+    The data follows as a hex dump, 16 bytes a line in the first 48 columns, then ASCII.
+    """
+    answers: list[tuple[str, bytearray]] = []
+    for line in output.splitlines():
+        found = RECEIVED.match(line)
+        if found:
+            answers.append(((found[1] + found[2]).upper(), bytearray()))
+        elif answers and line.strip() and not line.startswith("Sending:"):
+            answers[-1][1].extend(bytes.fromhex(line[:48]))
+    return [(sw, bytes(data)) for sw, data in answers]
+
+
+def _run_tool(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=WAIT, check=False)
+
+
+def _opensc_client(private_pcscd: PrivatePcscd, tool: str, tmp_path: Path) -> None:
+    """opensc-tool on reader 0: ATR, SELECT PSE, its directory record, SELECT next (6A82),
+    SELECT the application, READ RECORD; each answer as the card file says."""
+    card_path = tmp_path / "reference.json"
+    issue_card("pboc-reference", None, card_path)
+    card = EmulatedCard.load(card_path)
+    app = card.image.applications[0]
+    select_aid = "00A4040008" + app.aid.hex().upper() + "00"
+    apdus = [SELECT_PSE, READ_RECORD_1_SFI_1, SELECT_PSE_NEXT, select_aid, READ_RECORD_1_SFI_1]
+    with VpcdCardServer(card, port=private_pcscd.port, connect_timeout=WAIT) as server:
+        assert server.wait_connected(WAIT), f"no vpcd: {server.error}"
+        assert PcscReader(private_pcscd.reader_name(0)).wait_for_card(WAIT)
+        atr = _run_tool([tool, "--reader", "0", "--atr"])
+        sends = [arg for apdu in apdus for arg in ("--send-apdu", apdu)]
+        done = _run_tool([tool, "--reader", "0", *sends])
+    assert atr.returncode == 0, atr.stderr
+    assert atr.stdout.strip().replace(":", "").upper() == card.image.atr.hex().upper()
+    assert done.returncode == 0, done.stderr
+    assert _opensc_answers(done.stdout) == [
+        ("9000", card.image.pse_fci),
+        ("9000", card.image.pse_records[1]),
+        ("6A82", b""),  # one PSE: no next occurrence
+        ("9000", app.fci["contact"]),
+        ("9000", app.records[(1, 1)]),
+    ]
+
+
+def test_card_through_pcscd_and_vpcd(
+    private_pcscd: PrivatePcscd, opensc_tool: str, tmp_path: Path
+) -> None:
     _empty_reader(private_pcscd)
     _in_process_server(private_pcscd, tmp_path)
     _cli_server(private_pcscd, tmp_path)
+    _opensc_client(private_pcscd, opensc_tool, tmp_path)
