@@ -120,7 +120,9 @@ class IssuerKeys:
             raise UsageError(f"cannot read ({exc.strerror})", argument="issuer") from None
         try:
             data = json.loads(raw.decode("utf-8"))
-        except ValueError:  # not UTF-8, not JSON
+        except UnicodeDecodeError as exc:
+            raise DecodeError("not UTF-8 text", field="issuer", offset=exc.start) from None
+        except ValueError:
             raise DecodeError("not JSON", field="issuer") from None
         return cls.from_json(data)
 

@@ -191,7 +191,10 @@ def _read(source: str | Path) -> JsonObject:
             raise UsageError(
                 f"not a built-in profile ({names}) nor a readable file", argument="profile"
             ) from None
-        text = raw.decode("utf-8", errors="replace")  # not UTF-8: then not JSON either
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError("not UTF-8 text", field="profile", offset=exc.start) from None
     try:
         data = json.loads(text)
     except ValueError as exc:

@@ -1,5 +1,6 @@
 """``zhifu card issue|apdu|show|profiles`` and ``zhifu emv tlv`` (registered on a local parser
-the same way cli/main.py wires them)."""
+the same way cli/main.py wires them), and the one-line errors of ``zhifu`` itself for files and
+folders that are not what an option wants."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from zhifu.card.image.model import CardImage
+from zhifu.card.issuer import IssuerKeys
 from zhifu.cli.card.commands import register, register_emv
 from zhifu.cli.common import emit
+from zhifu.cli.main import main
 
 SRC = str(Path(__file__).resolve().parents[3] / "src")
 RUNNER = (
@@ -110,11 +113,11 @@ def test_apdu_from_stdin_answers_each_line_before_the_next(card: Path) -> None:
 
 
 def test_show_masks_the_pan_and_hides_keys(card: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out = run(capsys, "card", "show", str(card))
+    status, out = run(capsys, "card", "show", "--card", str(card))
     assert status == 0 and "622800******1117" in out
     for secret in ("6228000100001117", "11223344006677881122334455007788", "241234FFFFFFFFFF"):
         assert secret not in out
-    status, out = run(capsys, "card", "show", str(card), "--json")
+    status, out = run(capsys, "card", "show", "--card", str(card), "--json")
     data = json.loads(out)
     text = json.dumps(data)
     assert "6228000100001117" not in text and "8B4F854F0831FBF2635A212E4DDDB92A" not in text
@@ -140,9 +143,9 @@ def test_show_masks_the_pan_inside_sm2_certificates(
         str(path),
     )
     for extra in ((), ("--json",)):
-        status, out = run(capsys, "card", "show", str(path), *extra)
+        status, out = run(capsys, "card", "show", "--card", str(path), *extra)
         assert status == 0 and "6228000000000011" not in out and "622800******0011" in out
-    assert "'UnionPay Debit'" in run(capsys, "card", "show", str(path))[1]
+    assert "'UnionPay Debit'" in run(capsys, "card", "show", "--card", str(path))[1]
 
 
 def test_profiles_and_emv_tlv(capsys: pytest.CaptureFixture[str]) -> None:
@@ -152,3 +155,91 @@ def test_profiles_and_emv_tlv(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0 and "622800******1117" in out and out.startswith("70")
     status, out = run(capsys, "emv", "tlv", "--json", "--reveal", "700A5A086228000100001117")
     assert json.loads(out)["tlv"][0]["children"][0]["value"] == "6228000100001117"
+
+
+# ------------------------------------------------------------------------------ usage errors
+
+ISSUE = ["card", "issue", "--profile", "pboc-reference"]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    """A folder with a card, an issuer key file, some JSON, a PNG and a damaged card."""
+    assert main([*ISSUE, "--out", str(tmp_path / "ref.card")]) == 0
+    IssuerKeys.test().save(tmp_path / "issuer.json")
+    (tmp_path / "some.json").write_text('{"name": "not a card"}')
+    (tmp_path / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    damaged = json.loads((tmp_path / "ref.card").read_text())
+    damaged["applications"][0]["aid"] = "A0"
+    (tmp_path / "damaged.card").write_text(json.dumps(damaged))
+    return tmp_path
+
+
+# (argv with {dir} for the folder, exit status, what the one line on stderr says)
+USAGE_CASES = [
+    ([*ISSUE, "--out", "{dir}/missing/new.card"], 2,
+     "--out: the folder {dir}/missing does not exist"),
+    ([*ISSUE, "--out", "{dir}/ref.card"], 2, "--out: {dir}/ref.card exists (give --force"),
+    ([*ISSUE, "--out", "{dir}"], 2, "--out: {dir} is a folder"),
+    ([*ISSUE, "--out", "{dir}/ref.card", "--force"], 0, ""),
+    (["card", "issue", "--profile", "{dir}/ref.card", "--out", "{dir}/new.card"], 2,
+     "--profile: {dir}/ref.card is a card file, not a card profile"),
+    (["card", "issue", "--profile", "{dir}/picture.png", "--out", "{dir}/new.card"], 2,
+     "--profile: {dir}/picture.png is not a card profile (not text)"),
+    ([*ISSUE, "--issuer", "{dir}/ref.card", "--out", "{dir}/new.card"], 2,
+     "--issuer: {dir}/ref.card is a card file, not an issuer key file"),
+    ([*ISSUE, "--issuer", "{dir}/picture.png", "--out", "{dir}/new.card"], 2,
+     "--issuer: {dir}/picture.png is not an issuer key file (not text)"),
+    ([*ISSUE, "--issuer", "{dir}/missing/issuer.json", "--out", "{dir}/new.card"], 2,
+     "--issuer: the folder {dir}/missing does not exist"),
+    (["card", "apdu", "--card", "{dir}/issuer.json", "00A4040000"], 2,
+     "--card: {dir}/issuer.json is an issuer key file, not a card file"),
+    (["card", "apdu", "--card", "{dir}/some.json", "00A4040000"], 2,
+     "--card: {dir}/some.json is not a card file (JSON, but none of the files zhifu writes)"),
+    (["card", "apdu", "--card", "{dir}/picture.png", "00A4040000"], 2,
+     "--card: {dir}/picture.png is not a card file (not text)"),
+    (["card", "apdu", "--card", "{dir}/damaged.card", "00A4040000"], 2,
+     "--card: {dir}/damaged.card is a damaged card file (an AID is 5 to 16 bytes in "
+     "applications[0].aid)"),
+    (["card", "apdu", "--card", "{dir}/missing.card", "00A4040000"], 2,
+     "--card: cannot read the card file (No such file or directory)"),
+    (["card", "apdu", "--card", "{dir}", "00A4040000"], 2, "--card: cannot read the card file"),
+    (["card", "show", "--card", "{dir}/issuer.json"], 2,
+     "--card: {dir}/issuer.json is an issuer key file, not a card file"),
+    (["card", "show", "--card", "{dir}/picture.png"], 2,
+     "--card: {dir}/picture.png is not a card file (not text)"),
+    (["card", "show"], 2, "--card: the card file is required"),
+    (["card", "show", "--card", "{dir}/ref.card", "{dir}/ref.card"], 2,
+     "--card: give the card once"),
+    (["card", "show", "{dir}/ref.card"], 0,
+     "zhifu: warning: 'card show CARD' is deprecated, use --card CARD"),
+    (["card", "show", "--card", "{dir}/ref.card"], 0, ""),
+    (["card", "serve-vpcd", "--card", "{dir}/picture.png", "--port", "1"], 2,
+     "--card: {dir}/picture.png is not a card file (not text)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "status", "says"), USAGE_CASES)
+def test_usage_errors_name_the_option_in_one_line(
+    files: Path, capsys: pytest.CaptureFixture[str], argv: list[str], status: int, says: str
+) -> None:
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in files.iterdir()}
+    assert main([arg.format(dir=files) for arg in argv]) == status
+    err = capsys.readouterr().err
+    expected = says.format(dir=files)
+    if status == 2:
+        assert err.startswith(f"zhifu: error: {expected}") and err.count("\n") == 1, err
+    else:
+        assert err.startswith(expected)
+    for leaked in ("internal error", "Traceback", "field ", "zhifu-card/1", "format"):
+        assert leaked not in err
+    if status:  # refused: nothing was written or changed
+        assert {p.name: p.read_bytes() for p in files.iterdir()} == before
+
+
+def test_force_replaces_the_card(files: Path) -> None:
+    card = files / "ref.card"
+    first = CardImage.load(card).applications[0].icc_key["rsa"].serial
+    assert main([*ISSUE, "--out", str(card), "--force"]) == 0
+    assert CardImage.load(card).applications[0].icc_key["rsa"].serial != first  # a new card

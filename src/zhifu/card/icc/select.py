@@ -5,9 +5,9 @@ Status words: SELECT with P1 other than ``04`` (by name) or P2 other than ``00``
 blocked card -> ``6A81``; blocked application -> its FCI with ``6283``. Next occurrence
 (P2 ``02``) goes on after the last file this session selected by the same name (from the
 first when there is none) and answers ``6A82`` when no further one matches: at once for the
-PSE and the PPSE (there is one of each), after the last matching AID for a partial name. READ RECORD with P1
-``00`` or P2 not ``SFI<<3 | 4`` -> ``6A86``; unknown SFI -> ``6A82``; missing record ->
-``6A83``; nothing selected -> ``6985``. GET DATA of an unknown tag -> ``6A88``.
+PSE and the PPSE (there is one of each), after the last matching AID for a partial name.
+READ RECORD with P1 ``00`` or P2 not ``SFI<<3 | 4`` -> ``6A86``; unknown SFI -> ``6A82``;
+missing record -> ``6A83``; nothing selected -> ``6985``. GET DATA of an unknown tag -> ``6A88``.
 
 Interfaces: in ``auto`` mode (the default) SELECT PPSE switches the session to contactless
 and SELECT PSE to contact; an application answers with the FCI of the session's interface

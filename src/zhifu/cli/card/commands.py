@@ -6,6 +6,10 @@ reads one APDU per line from standard input (blank lines and ``#`` comments skip
 prints and flushes each response before reading the next line: one power-on session that a
 script can drive. The card file is updated as the card commits its state.
 
+A file that is not what the option wants (a key file or a PNG given as ``--card``), a folder
+that does not exist for ``--out``, or a card already there (without ``--force``) is a
+one-line error naming the option, exit status 2 (:mod:`zhifu.cli.card.files`).
+
 >>> import os, tempfile
 >>> from zhifu.cli.common import emit
 >>> parser = argparse.ArgumentParser(prog="zhifu")
@@ -30,13 +34,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.image.model import Application, CardImage
 from zhifu.card.issuing import IssuerKeys, issue_card
 from zhifu.card.profile import builtin_profiles
+from zhifu.cli.card.files import check_out, profile_error, read_card, read_issuer
 from zhifu.cli.card.serve import register_serve
+from zhifu.cli.card.show import show_card
 from zhifu.cli.common import Outcome, SubParsers, hexu, leaf, parse_hex
 from zhifu.codec import tlv
 from zhifu.codec.pan import mask_pan
@@ -57,6 +63,7 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--profile", required=True, metavar="NAME|FILE", help=f"one of {names}")
     p.add_argument("--pan", help="the PAN (default: the profile's, or a test-BIN PAN)")
     p.add_argument("--out", required=True, metavar="CARD", help="the card file to write")
+    p.add_argument("--force", action="store_true", help="replace the card file if it exists")
     p.add_argument(
         "--issuer",
         metavar="FILE",
@@ -75,7 +82,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("apdus", nargs="*", metavar="HEX", help="command APDUs, in hex")
 
     p = leaf(cmds, "show", _show, "the personalisation, PAN masked, without key material")
-    p.add_argument("card", metavar="CARD", help="the card file")
+    p.add_argument("--card", metavar="CARD", help="the card file")
+    p.add_argument("legacy_card", nargs="?", metavar="CARD", help=argparse.SUPPRESS)
 
     leaf(cmds, "profiles", _profiles, "list the built-in profiles")
     register_serve(cmds)
@@ -95,25 +103,45 @@ def register_emv(sub: SubParsers) -> None:
 # ------------------------------------------------------------------------------ issue
 
 
-def _issuer(path: str | None) -> tuple[IssuerKeys, str]:
+def _issuer(path: str | None) -> tuple[IssuerKeys, str, bool]:
+    """The issuer, how to say where it comes from, and whether it is new (to be saved)."""
     if path is None:
-        return IssuerKeys.test(), "the built-in test issuer"
+        return IssuerKeys.test(), "the built-in test issuer", False
     if Path(path).exists():
-        return IssuerKeys.load(path), f"issuer keys {path}"
-    issuer = IssuerKeys.generate()
-    issuer.save(path)
-    return issuer, f"new issuer keys written to {path}"
+        return read_issuer(path), f"issuer keys {path}", False
+    if not Path(path).parent.is_dir():
+        raise UsageError(f"the folder {Path(path).parent} does not exist", argument="issuer")
+    return IssuerKeys.generate(), f"new issuer keys written to {path}", True
+
+
+def _save(what: IssuerKeys | CardImage, path: str, argument: str) -> None:
+    try:
+        what.save(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path} ({exc.strerror})", argument=argument) from None
 
 
 def _issue(args: argparse.Namespace) -> Outcome:
-    issuer, source = _issuer(args.issuer)
-    image = issue_card(args.profile, args.pan, Path(args.out), issuer=issuer)
+    check_out(args.out, force=args.force)
+    issuer, source, new_issuer = _issuer(args.issuer)
+    try:
+        image = issue_card(args.profile, args.pan, None, issuer=issuer)
+    except DecodeError as exc:
+        raise profile_error(args.profile, exc) from None
+    if new_issuer:  # written once the card can be issued: a failed issue leaves no file
+        _save(issuer, args.issuer, "issuer")
+    _save(image, args.out, "out")
     pans = [_pan(app) for app in image.applications]
     aids = [hexu(app.aid) for app in image.applications]
     shown = pans[0] or "-"
     data = {"profile": image.profile, "pan": shown, "aids": aids, "card": args.out}
     data["issuer"] = source
     return Outcome(data, f"issued a {image.profile} card, PAN {shown}, {', '.join(aids)}")
+
+
+def _pan(app: Application) -> str | None:
+    value = app.internal(0x5A)
+    return None if value is None else mask_pan(value.hex().upper().rstrip("F"))
 
 
 def _profiles(args: argparse.Namespace) -> Outcome:
@@ -134,10 +162,10 @@ def _answer(card: EmulatedCard, apdu: bytes, as_json: bool, out: TextIO) -> None
 
 def _apdu(args: argparse.Namespace) -> Outcome:
     apdus = [parse_hex("HEX", text) for text in args.apdus]
-    card = EmulatedCard.load(args.card, interface=args.interface)
-    card.power_on()
+    card = EmulatedCard(read_card(args.card), args.card, interface=args.interface)
     as_json, status = bool(args.json), 0
     args.json = False  # the responses are printed here, one line each, as they come
+    card.power_on()
     if apdus:
         for apdu in apdus:
             _answer(card, apdu, as_json, sys.stdout)
@@ -159,119 +187,16 @@ def _apdu(args: argparse.Namespace) -> Outcome:
 # ------------------------------------------------------------------------------ show
 
 
-def _pan(app: Application) -> str | None:
-    value = app.internal(0x5A)
-    if value is None:
-        return None
-    return mask_pan(value.hex().upper().rstrip("F"))
-
-
-def _tree(data: bytes) -> list[dict[str, Any]]:
-    try:
-        return tlv.describe(tlv.decode(data))
-    except DecodeError:
-        return [{"length": len(data), "error": "not BER-TLV"}]
-
-
-def _app_view(app: Application) -> dict[str, Any]:
-    state = app.state
-    return {
-        "aid": hexu(app.aid),
-        "pan": _pan(app),
-        "expiry": (app.internal(0x5F24) or b"").hex(),
-        "algorithms": sorted(app.keys),
-        "oda": sorted(app.icc_key),
-        "offline_pin": app.pin_block is not None,
-        "pin_try_limit": app.pin_try_limit,
-        "fci": {name: _tree(fci) for name, fci in app.fci.items()},
-        "paths": {name: path.to_json() for name, path in app.paths.items()},
-        "iad": hexu(app.iad),
-        "records": {f"{k[0]}.{k[1]}": _tree(app.records[k]) for k in sorted(app.records)},
-        "data": {tlv.tag_hex(t): hexu(v) for t, v in app.data.items()},
-        "qpboc_data": _tree(b"".join(tlv.Tlv(t, v).encode() for t, v in app.qpboc_data.items())),
-        "state": {
-            "atc": state.atc,
-            "last_online_atc": state.last_online_atc,
-            "pin_tries": state.pin_tries,
-            "ec_balance": state.ec_balance,
-            "blocked": state.blocked,
-            "offline_count": state.offline_count,
-            "online_pending": state.online_pending,
-            "transaction_log": len(state.transaction_log),
-            "load_log": len(state.load_log),
-        },
-    }
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def _label(app: Application) -> bytes:
-    for fci in app.fci.values():
-        item = tlv.find(tlv.decode(fci), 0x50)
-        if item is not None:
-            return item.value
-    return b""
-
-
-def _scrub(value: Any, digits: str, masked: str) -> Any:
-    """Mask the PAN wherever it still shows in clear (e.g. inside an SM2 ICC certificate)."""
-    if isinstance(value, str):
-        return value.replace(digits, masked)
-    if isinstance(value, list):
-        return [_scrub(item, digits, masked) for item in value]
-    if isinstance(value, dict):
-        return {key: _scrub(item, digits, masked) for key, item in value.items()}
-    return value
-
-
-def _app_lines(app: Application, view: dict[str, Any]) -> list[str]:
-    state, label = app.state, _label(app)
-    lines = [
-        f"application {view['aid']} {label.decode('ascii', 'replace')!r}",
-        f"  PAN {view['pan'] or '-'}, expiry {view['expiry'] or '-'}, "
-        f"algorithms {'+'.join(view['algorithms']) or '-'}, ODA {'+'.join(view['oda']) or '-'}",
-        f"  ATC {state.atc}, last online ATC {state.last_online_atc}, PIN tries "
-        f"{state.pin_tries}/{app.pin_try_limit}{'' if app.pin_block else ' (no offline PIN)'}, "
-        f"blocked {'yes' if state.blocked else 'no'}",
-    ]
-    limit = app.data.get(0x9F77)
-    if limit is not None:
-        lines.append(
-            f"  e-cash balance {_yuan(state.ec_balance)} (limit {_yuan(int(limit.hex()))}), "
-            f"{len(state.transaction_log)} transaction log, {len(state.load_log)} load log records"
-        )
-    for name, path in app.paths.items():
-        sm = f" (SM {hexu(path.afl_sm)})" if path.afl_sm else ""
-        lines.append(f"  path {name}: AIP {hexu(path.aip)} AFL {hexu(path.afl)}{sm}")
-    for key in sorted(app.records):
-        lines.append(f"  record {key[0]}.{key[1]}")
-        tree = tlv.render_tree(tlv.decode(app.records[key]))
-        lines += ["    " + row for row in tree.splitlines()]
-    return lines
-
-
 def _show(args: argparse.Namespace) -> Outcome:
-    image = CardImage.load(args.card)
-    views = [_app_view(app) for app in image.applications]
-    data = {
-        "profile": image.profile,
-        "atr": hexu(image.atr),
-        "card_blocked": image.card_blocked,
-        "applications": views,
-    }
-    lines = [f"card {image.profile}, ATR {hexu(image.atr)}"]
-    if image.card_blocked:
-        lines.append("CARD BLOCKED")
-    for app, view in zip(image.applications, views, strict=True):
-        lines += _app_lines(app, view)
-    for app in image.applications:
-        pan = app.internal(0x5A)
-        if pan is not None:
-            digits = pan.hex().upper().rstrip("F")
-            masked = mask_pan(digits)
-            data, lines = _scrub(data, digits, masked), _scrub(lines, digits, masked)
+    path = args.card
+    if args.legacy_card is not None:
+        if path is not None:
+            raise UsageError("give the card once, as --card CARD", argument="card")
+        print("zhifu: warning: 'card show CARD' is deprecated, use --card CARD", file=sys.stderr)
+        path = args.legacy_card
+    if path is None:
+        raise UsageError("the card file is required", argument="card")
+    data, lines = show_card(read_card(path))
     return Outcome(data, lines)
 
 

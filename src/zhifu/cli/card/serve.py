@@ -26,6 +26,7 @@ from types import FrameType
 
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.readers.vpcd import DEFAULT_HOST, VPCD_PORT, VpcdCardServer
+from zhifu.cli.card.files import read_card
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
 
@@ -88,7 +89,7 @@ def _serve_vpcd(args: argparse.Namespace) -> Outcome:
         raise UsageError("must be a TCP port, 1 to 65535", argument="port")
     if args.wait is not None and args.wait < 0:
         raise UsageError("must not be negative", argument="wait")
-    card = EmulatedCard.load(args.card, interface=args.interface)
+    card = EmulatedCard(read_card(args.card), args.card, interface=args.interface)
     server = VpcdCardServer(card, args.host, args.port, reconnect=True, connect_timeout=args.wait)
     print(
         f"zhifu: serving {args.card} to vpcd at {args.host}:{args.port} (Ctrl-C to stop)",
