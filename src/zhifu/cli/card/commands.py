@@ -4,7 +4,8 @@
 (``--json``: one JSON object per line, ``{"data": .., "sw": ..}``). Without HEX arguments it
 reads one APDU per line from standard input (blank lines and ``#`` comments skipped) and
 prints and flushes each response before reading the next line: one power-on session that a
-script can drive. The card file is updated as the card commits its state.
+script can drive. At a terminal it is a console instead (:mod:`zhifu.cli.card.console`).
+The card file is updated as the card commits its state.
 
 A file that is not what the option wants (a key file or a PNG given as ``--card``), a folder
 that does not exist for ``--out``, or a card already there (without ``--force``) is a
@@ -40,6 +41,7 @@ from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.image.model import Application, CardImage
 from zhifu.card.issuing import IssuerKeys, issue_card
 from zhifu.card.profile import builtin_profiles
+from zhifu.cli.card.console import run_console, terminal_reader
 from zhifu.cli.card.files import check_out, profile_error, read_card, read_issuer
 from zhifu.cli.card.serve import register_serve
 from zhifu.cli.card.show import show_card
@@ -49,6 +51,16 @@ from zhifu.codec.pan import mask_pan
 from zhifu.core.errors import DecodeError, UsageError
 
 __all__ = ["register", "register_emv"]
+
+APDU_EPILOG = """\
+Without HEX arguments the APDUs come from standard input, one a line (blank lines and
+# comments skipped), each answered before the next line is read.
+
+At a terminal (standard input a tty, no --json) this is a console for people instead: a
+prompt with line editing and a history of the session (not saved: APDUs can carry PIN
+blocks); each answer is decoded (the status word's meaning, the data as a TLV tree with tag
+names; PAN and track 2 masked unless --reveal). Type help for its commands, quit or exit to
+leave, or press Ctrl-D; Ctrl-C drops the line being typed."""
 
 
 def register(sub: SubParsers) -> None:
@@ -71,7 +83,9 @@ def register(sub: SubParsers) -> None:
         "default: the built-in test issuer)",
     )
 
-    p = leaf(cmds, "apdu", _apdu, "power the card up and send APDUs (arguments or stdin)")
+    p = leaf(cmds, "apdu", _apdu, "power the card up and send APDUs (arguments, stdin, console)")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = APDU_EPILOG
     p.add_argument("--card", required=True, metavar="CARD", help="the card file")
     p.add_argument(
         "--interface",
@@ -79,6 +93,7 @@ def register(sub: SubParsers) -> None:
         default="auto",
         help="auto (default): SELECT PSE/PPSE decides",
     )
+    p.add_argument("--reveal", action="store_true", help="console: do not mask PAN, track 2")
     p.add_argument("apdus", nargs="*", metavar="HEX", help="command APDUs, in hex")
 
     p = leaf(cmds, "show", _show, "the personalisation, PAN masked, without key material")
@@ -160,11 +175,19 @@ def _answer(card: EmulatedCard, apdu: bytes, as_json: bool, out: TextIO) -> None
     out.flush()
 
 
+def _write(line: str) -> None:
+    print(line, flush=True)
+
+
 def _apdu(args: argparse.Namespace) -> Outcome:
     apdus = [parse_hex("HEX", text) for text in args.apdus]
     card = EmulatedCard(read_card(args.card), args.card, interface=args.interface)
     as_json, status = bool(args.json), 0
     args.json = False  # the responses are printed here, one line each, as they come
+    if not apdus and not as_json and sys.stdin.isatty():
+        title = f"{card.image.profile} card {args.card}"
+        status = run_console(card, terminal_reader(), _write, reveal=args.reveal, title=title)
+        return Outcome({}, [], status)
     card.power_on()
     if apdus:
         for apdu in apdus:
