@@ -243,3 +243,23 @@ def test_force_replaces_the_card(files: Path) -> None:
     first = CardImage.load(card).applications[0].icc_key["rsa"].serial
     assert main([*ISSUE, "--out", str(card), "--force"]) == 0
     assert CardImage.load(card).applications[0].icc_key["rsa"].serial != first  # a new card
+
+
+def test_check_says_whether_the_card_conforms(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card = files / "ref.card"
+    capsys.readouterr()
+    assert main(["card", "check", "--card", str(card)]) == 0
+    assert "every data element as the dictionary gives it" in capsys.readouterr().out
+    data = json.loads(card.read_text())
+    data["applications"][0]["records"]["3.3"] = "70045F280156"  # 5F28 one byte short
+    card.write_text(json.dumps(data))
+    assert main(["card", "check", "--card", str(card), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["findings"] == [
+        {
+            "where": "A000000333010101 record 3.3",
+            "tag": "5F28",
+            "problem": "length 1, the dictionary gives 2",
+        }
+    ]

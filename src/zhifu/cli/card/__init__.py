@@ -1,1 +1,2 @@
-"""``zhifu card`` and ``zhifu emv``: emulated cards, APDUs, TLV; ``zhifu card serve-vpcd``."""
+"""``zhifu card`` and ``zhifu emv``: emulated cards (issue, APDUs and the console, show, check,
+``serve-vpcd``) and BER-TLV with tag names."""

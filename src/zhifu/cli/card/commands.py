@@ -37,6 +37,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from zhifu.card.conformance import check_card
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.image.model import Application, CardImage
 from zhifu.card.issuing import IssuerKeys, issue_card
@@ -99,6 +100,9 @@ def register(sub: SubParsers) -> None:
     p = leaf(cmds, "show", _show, "the personalisation, PAN masked, without key material")
     p.add_argument("--card", metavar="CARD", help="the card file")
     p.add_argument("legacy_card", nargs="?", metavar="CARD", help=argparse.SUPPRESS)
+
+    p = leaf(cmds, "check", _check, "check a card against the EMV/PBOC data dictionary")
+    p.add_argument("--card", required=True, metavar="CARD", help="the card file")
 
     leaf(cmds, "profiles", _profiles, "list the built-in profiles")
     register_serve(cmds)
@@ -221,6 +225,19 @@ def _show(args: argparse.Namespace) -> Outcome:
         raise UsageError("the card file is required", argument="card")
     data, lines = show_card(read_card(path))
     return Outcome(data, lines)
+
+
+# ------------------------------------------------------------------------------ check
+
+
+def _check(args: argparse.Namespace) -> Outcome:
+    """Exit status 1 (a negative answer) when the card departs from the dictionary."""
+    findings = check_card(read_card(args.card))
+    data = {"card": args.card, "findings": [finding._asdict() for finding in findings]}
+    if not findings:
+        text = "every data element as the dictionary gives it; PAN, expiry, service code agree"
+        return Outcome(data, f"{args.card}: {text}")
+    return Outcome(data, [str(finding) for finding in findings], 1)
 
 
 # ------------------------------------------------------------------------------ emv tlv
