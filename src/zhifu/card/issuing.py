@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from zhifu.card import personalise, profile
+from zhifu.card.icc.select import PPSE, PSE
 from zhifu.card.image.model import (
     DEFAULT_ATR,
     Application,
@@ -26,6 +27,7 @@ from zhifu.card.image.model import (
     KeySet,
     n12_value,
 )
+from zhifu.card.image.parts import DEFAULT_IAD
 from zhifu.card.issuer import ISSUER_FORMAT, IssuerKeys
 from zhifu.card.oda.keys import IccKey
 from zhifu.card.profile import ApplicationSpec, CardSpec, PinSpec, ProfileSpec
@@ -40,9 +42,7 @@ from zhifu.crypto.pinblock import encode_pinblock_iso_2
 
 __all__ = ["ISSUER_FORMAT", "IssuerKeys", "issue_card", "reference_image"]
 
-PSE_NAME, PPSE_NAME = b"1PAY.SYS.DDF01", b"2PAY.SYS.DDF01"
 FAMILIES = ("tdes", "sm4")
-DEFAULT_IAD = "07010103000000010A01000000000000000000"
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -242,20 +242,20 @@ def _directories(image: CardImage, data: ProfileSpec) -> None:
     contact = [a for a in image.applications if "contact" in a.fci]
     contactless = [a for a in image.applications if "contactless" in a.fci]
     if isinstance(pse, dict):
-        image.pse_fci = profile.render_fci(pse["fci"], PSE_NAME, values, "pse.fci")
+        image.pse_fci = profile.render_fci(pse["fci"], PSE, values, "pse.fci")
         for number, template in pse.get("records", {}).items():
             record = profile.render_record(template, values, f"pse.records.{number}")
             image.pse_records[int(number)] = record
     elif pse == "auto" and contact:
-        image.pse_fci = profile.render_fci([["88", "01"], ["5F2D", "ascii:zh"]], PSE_NAME, {})
+        image.pse_fci = profile.render_fci([["88", "01"], ["5F2D", "ascii:zh"]], PSE, {})
         for index, app in enumerate(contact, 1):
             image.pse_records[index] = tlv.Tlv(0x70, _directory_entry(app, "contact")).encode()
     if isinstance(ppse, dict):
-        image.ppse_fci = profile.render_fci(ppse["fci"], PPSE_NAME, values, "ppse.fci")
+        image.ppse_fci = profile.render_fci(ppse["fci"], PPSE, values, "ppse.fci")
     elif ppse == "auto" and contactless:
         entries = b"".join(_directory_entry(app, "contactless") for app in contactless)
         a5 = tlv.Tlv(0xA5, tlv.Tlv(0xBF0C, entries).encode()).encode()
-        image.ppse_fci = tlv.Tlv(0x6F, tlv.Tlv(0x84, PPSE_NAME).encode() + a5).encode()
+        image.ppse_fci = tlv.Tlv(0x6F, tlv.Tlv(0x84, PPSE).encode() + a5).encode()
 
 
 def issue_card(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from zhifu.card.apdu import CommandApdu, ResponseApdu
 from zhifu.card.icc.base import CID
+from zhifu.card.icc.select import PSE
 from zhifu.card.image.model import n12
 from zhifu.codec import tlv
 from zhifu.crypto import emv
@@ -161,7 +162,7 @@ def contact_transaction(
     values = terminal_values(amount, sm=sm)
     values[0x8A] = arc
     term = Terminal(send, values)
-    term.select(b"1PAY.SYS.DDF01")
+    term.select(PSE)
     fci, _ = term.select(aid)
     pdol_item = tlv.find(tlv.decode(fci), 0x9F38) if fci else None
     term.gpo(pdol_item.value if pdol_item is not None else b"")

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zhifu.card.image.parts import (
+    DEFAULT_IAD,
     FAMILIES,
     PATHS,
     AppState,
@@ -175,9 +176,7 @@ class Application:
             aid=aid,
             fci=fci,
             paths=paths,
-            iad=field_bytes(
-                body.get("iad", "07010103000000010A01000000000000000000"), f"{where}.iad"
-            ),
+            iad=field_bytes(body.get("iad", DEFAULT_IAD), f"{where}.iad"),
             records=records,
             data=_tag_map(body.get("data", {}), f"{where}.data"),
             qpboc_data=_tag_map(body.get("qpboc_data", {}), f"{where}.qpboc_data"),

@@ -21,6 +21,7 @@ from typing import Any, NotRequired, TypeAlias, TypedDict
 from zhifu.core.errors import DecodeError, UsageError
 
 __all__ = [
+    "DEFAULT_IAD",
     "FAMILIES",
     "N12_MAX",
     "PATHS",
@@ -46,6 +47,7 @@ JsonObject: TypeAlias = dict[str, Any]
 shape is checked field by field where it is read, so its values are typed as they come."""
 
 PATHS = ("dc", "ec", "qpboc")
+DEFAULT_IAD = "07010103000000010A01000000000000000000"  # 9F10 template: PBOC layout, CVN 01
 FAMILIES = ("tdes", "sm4")
 N12_MAX = 999_999_999_999
 
