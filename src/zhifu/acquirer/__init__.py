@@ -1,4 +1,4 @@
-"""The acquirer host: UnionPay POS ISO 8583 over TCP, management plane (issue 5).
+"""The acquirer host: UnionPay POS ISO 8583 over TCP, management plane.
 
 * :mod:`~zhifu.acquirer.server` — asyncio TCP front door (:func:`serve_acquirer`,
   :func:`run_acquirer`); :mod:`~zhifu.acquirer.background` runs it beside the web app;
