@@ -265,7 +265,7 @@ def _decode_level(data: bytes, base: int, depth: int, rules: _Rules) -> list[Tlv
         length, pos = _read_length(data, pos, base, where, rules.max_length_bytes)
         if length > len(data) - pos:
             raise DecodeError(
-                f"length {length} exceeds the {len(data) - pos} bytes left",
+                f"length {length} runs past the data ({len(data) - pos} left)",
                 field=where,
                 offset=base + start,
             )
@@ -301,7 +301,7 @@ def decode(
     >>> decode(bytes.fromhex("9F0206"))
     Traceback (most recent call last):
     ...
-    zhifu.core.errors.DecodeError: field 9F02 at offset 0: length 6 exceeds the 0 bytes left
+    zhifu.core.errors.DecodeError: field 9F02 at offset 0: length 6 runs past the data (0 left)
     >>> decode(bytes.fromhex("5A83000001FF"), max_length_bytes=2)
     Traceback (most recent call last):
     ...
