@@ -34,6 +34,8 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from zhifu.codec.home import HOME_ENV
+from zhifu.codec.home import data_home as zhifu_home
 from zhifu.core.errors import UsageError
 from zhifu.security.store import LMK_ENV, LMK_FILE_ENV, KeyStore
 
@@ -47,7 +49,6 @@ __all__ = [
 ]
 
 DEFAULT_PORT = 5800
-HOME_ENV = "ZHIFU_HOME"
 DB_FILE, KEY_STORE_FILE, LMK_FILE = "acquirer.db", "keys.db", "lmk.key"
 LOCAL_LMK_WARNING = (
     "no LMK configured ({env} / {file_env}): created a local one at {path} for this "
@@ -117,12 +118,6 @@ class AcquirerConfig:
     def home(self) -> Path | None:
         """The data directory (that of the database file), None when in memory."""
         return None if self.db_path == ":memory:" else Path(self.db_path).parent
-
-
-def zhifu_home(environ: Mapping[str, str] | None = None) -> Path:
-    """The data directory: ``ZHIFU_HOME``, else ``var`` under the working directory."""
-    env = os.environ if environ is None else environ
-    return Path(env.get(HOME_ENV) or "var")
 
 
 def ensure_local_lmk(home: str | Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -24,7 +24,7 @@ def test_local_layout(tmp_path: Path) -> None:
     assert config.key_store_path == str(tmp_path / "keys.db")
     assert config.home == tmp_path and config.port == 0
     assert AcquirerConfig().home is None
-    assert zhifu_home({}) == Path("var")
+    assert zhifu_home({}) == zhifu_home({"ZHIFU_HOME": ""}) == Path("var")
     assert AcquirerConfig.local(environ={"ZHIFU_HOME": str(tmp_path)}).home == tmp_path
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zhifu.barcode.registry import SIMULATED
 from zhifu.cli.common import Handler, SubParsers, leaf
+from zhifu.codec.home import data_home
 from zhifu.core.errors import UsageError
 from zhifu.core.money import CNY, Money
 
@@ -39,13 +40,12 @@ if TYPE_CHECKING:
     from zhifu.barcode.api.signing import PublicKey
     from zhifu.barcode.platform.system import BarcodeSystem
 
-HOME_ENV: Final = "ZHIFU_HOME"
 _IDENT: Final = re.compile(r"[A-Za-z0-9_\-]{1,32}")  # the API's identifiers (barcode_schemas)
 
 
 def default_home() -> Path:
     """``$ZHIFU_HOME/barcode`` (``var/barcode``): where the web server keeps the platform."""
-    return Path(os.environ.get(HOME_ENV, "var")) / "barcode"
+    return data_home() / "barcode"
 
 
 def home_of(args: argparse.Namespace) -> Path:

@@ -104,9 +104,9 @@ def _calendar(args: argparse.Namespace) -> Outcome:
 def _home(text: str | None) -> Path:
     if text:
         return Path(text)
-    from zhifu.acquirer.config import zhifu_home  # noqa: PLC0415
+    from zhifu.codec.home import data_home  # noqa: PLC0415
 
-    return zhifu_home() / "clearing"
+    return data_home() / "clearing"
 
 
 def _start(text: str | None) -> date:
