@@ -38,9 +38,7 @@ def test_the_layers_are_the_contracts_layers() -> None:
 
 
 def test_the_tree_names_every_package_and_nothing_else() -> None:
-    packages = {
-        str(p.parent.relative_to(SRC)) for p in SRC.rglob("__init__.py") if p.parent != SRC
-    }
+    packages = {str(p.parent.relative_to(SRC)) for p in SRC.rglob("__init__.py") if p.parent != SRC}
     data_folders = {"card/profiles", "clearing/xsd"}
     assert _tree_paths() == packages | data_folders
 
