@@ -3,10 +3,13 @@
 ``make run`` starts the host with :meth:`AcquirerConfig.local`: everything lives in one data
 directory, ``var/`` under the working directory unless ``ZHIFU_HOME`` names another::
 
-    var/
+    var/            mode 0700 when zhifu creates it
       acquirer.db   merchants, terminals, parameter tables, message journal (SQLite)
       keys.db       the security module's key store (keys sealed under the LMK)
       lmk.key       local master key, created on first start ONLY when no LMK is configured
+
+Every file there has mode 0600, SQLite's ``-wal`` and ``-shm`` files included
+(:mod:`zhifu.core.files`).
 
 The LMK comes from ``ZHIFU_LMK`` (64 hex digits) or the file named by ``ZHIFU_LMK_FILE``. When
 neither is set, a local run creates ``var/lmk.key`` (mode 0600, 32 random bytes as hex) and
@@ -30,11 +33,11 @@ import dataclasses
 import logging
 import os
 import secrets
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 
 from zhifu.core.errors import UsageError
+from zhifu.core.files import private_file, private_folder
 from zhifu.security.store import LMK_ENV, LMK_FILE_ENV, KeyStore
 
 __all__ = [
@@ -135,16 +138,9 @@ def ensure_local_lmk(home: str | Path, environ: Mapping[str, str] | None = None)
     env = dict(os.environ if environ is None else environ)
     if env.get(LMK_ENV) or env.get(LMK_FILE_ENV):
         return env
-    root = Path(home)
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / LMK_FILE
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
+    path = private_folder(home) / LMK_FILE
+    if private_file(path, (secrets.token_hex(32) + "\n").encode("ascii")):
         log.warning(LOCAL_LMK_WARNING.format(env=LMK_ENV, file_env=LMK_FILE_ENV, path=path))
-    elif stat.S_IMODE(path.stat().st_mode) & 0o077:
-        log.warning("the LMK file %s is readable by others: chmod 600 it", path)
     env[LMK_FILE_ENV] = str(path)
     return env
 
@@ -153,5 +149,5 @@ def open_key_store(config: AcquirerConfig, environ: Mapping[str, str] | None = N
     """The key store of ``config``: in memory, or on disk with the LMK of a local run."""
     if config.key_store_path == ":memory:":
         return KeyStore.in_memory()
-    home = Path(config.key_store_path).parent
+    home = private_folder(Path(config.key_store_path).parent)
     return KeyStore.open(config.key_store_path, environ=ensure_local_lmk(home, environ))
