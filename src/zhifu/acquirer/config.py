@@ -65,10 +65,13 @@ class AcquirerConfig:
     """Everything the host needs to know; the defaults suit tests (all in memory).
 
     ``max_frame_length`` bounds one frame body; ``queue_size`` bounds the frames read ahead
-    on one connection (pipelining); ``idle_timeout_seconds`` closes a connection that sends
-    nothing; ``page_size`` is the number of records in one CAPK/AID query response;
-    ``mak_double_length`` gives 003/004 sign-ons a true double-length MAK instead of the
-    single-length MAK terminals expect in practice (iso8583-cup.md 3.3).
+    on one connection (pipelining). A new connection is refused past ``max_connections`` in
+    all or ``max_connections_per_address`` from its source address; it is closed when its
+    first frame has not arrived within ``first_frame_timeout_seconds``, and later when a
+    frame takes longer than ``idle_timeout_seconds``. ``page_size`` is the number of records
+    in one CAPK/AID query response; ``mak_double_length`` gives 003/004 sign-ons a true
+    double-length MAK instead of the single-length MAK terminals expect in practice
+    (``docs/acquirer.md``, "Sign-on keys").
     """
 
     host: str = "127.0.0.1"
@@ -80,7 +83,9 @@ class AcquirerConfig:
     max_frame_length: int = 8192
     queue_size: int = 16
     idle_timeout_seconds: float = 120.0
+    first_frame_timeout_seconds: float = 10.0
     max_connections: int = 1024
+    max_connections_per_address: int = 32
     workers: int = 4
     page_size: int = 10
     mak_double_length: bool = False
@@ -90,11 +95,12 @@ class AcquirerConfig:
             raise UsageError(f"must be 0 to 65535, got {self.port}", argument="port")
         if not 64 <= self.max_frame_length <= 0xFFFF:
             raise UsageError("must be 64 to 65535 bytes", argument="max_frame_length")
-        for name in ("queue_size", "max_connections", "workers"):
+        for name in ("queue_size", "max_connections", "max_connections_per_address", "workers"):
             if getattr(self, name) < 1:
                 raise UsageError("must be at least 1", argument=name)
-        if self.idle_timeout_seconds <= 0:
-            raise UsageError("must be positive", argument="idle_timeout_seconds")
+        for name in ("idle_timeout_seconds", "first_frame_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                raise UsageError("must be positive", argument=name)
         if not 1 <= self.page_size <= 20:
             raise UsageError(
                 "must be 1 to 20 records (field 62 is 512 bytes)", argument="page_size"

@@ -35,7 +35,10 @@ def test_local_layout(tmp_path: Path) -> None:
     ("settings", "argument"),
     [({"port": -1}, "port"), ({"max_frame_length": 10}, "max_frame_length"),
      ({"queue_size": 0}, "queue_size"), ({"idle_timeout_seconds": 0}, "idle_timeout_seconds"),
-     ({"page_size": 21}, "page_size"), ({"institution_id": "ABC"}, "institution_id")],
+     ({"page_size": 21}, "page_size"), ({"institution_id": "ABC"}, "institution_id"),
+     ({"first_frame_timeout_seconds": 0}, "first_frame_timeout_seconds"),
+     ({"first_frame_timeout_seconds": float("nan")}, "first_frame_timeout_seconds"),
+     ({"max_connections_per_address": 0}, "max_connections_per_address")],
 )  # fmt: skip
 def test_bad_settings_name_the_argument(settings: dict[str, object], argument: str) -> None:
     with pytest.raises(UsageError) as caught:
