@@ -27,7 +27,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -323,10 +323,18 @@ class KeyStore:
                 raise KeyNotFoundError(handle_id)
             self._audit_row("delete", handle_id, detail)
 
-    def handles(self) -> list[str]:
-        """The handle ids in the store, oldest first."""
+    def handles(self, usages: Iterable[KeyUsage] | None = None) -> list[str]:
+        """The handle ids in the store (only those of ``usages`` when given), oldest first.
+
+        The filter reads the usage column without unsealing a key: check what matters with
+        :meth:`info` before acting on a handle.
+        """
+        where, params = "", tuple(usage.value for usage in usages or ())
+        if usages is not None:
+            where = f" WHERE usage IN ({', '.join('?' * len(params))})"
+        sql = f"SELECT handle FROM keys{where} ORDER BY created, handle"  # noqa: S608
         with self._lock:
-            rows = self._db.execute("SELECT handle FROM keys ORDER BY created, handle").fetchall()
+            rows = self._db.execute(sql, params).fetchall()
         return [str(row[0]) for row in rows]
 
     # --- audit --------------------------------------------------------------------------------

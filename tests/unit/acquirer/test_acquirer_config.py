@@ -110,8 +110,8 @@ def test_the_data_directory_is_private(tmp_path: Path) -> None:
         host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={})
         register_terminal(host.services.registry, host.services.hsm, MID, "10000001")
         names = sorted(p.name for p in home.iterdir())
-        assert names == ["acquirer.db", "acquirer.db-shm", "acquirer.db-wal", "keys.db",
-                         "keys.db-shm", "keys.db-wal", "lmk.key"]  # fmt: skip
+        assert names == ["acquirer.db", "acquirer.db-shm", "acquirer.db-wal", "acquirer.lock",
+                         "keys.db", "keys.db-shm", "keys.db-wal", "lmk.key"]  # fmt: skip
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()}
         assert modes == dict.fromkeys(names, 0o600)
         assert stat.S_IMODE(home.stat().st_mode) == 0o700
@@ -131,5 +131,5 @@ def test_a_configured_lmk_in_a_new_data_directory(tmp_path: Path) -> None:
     home = tmp_path / "new"
     host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={"ZHIFU_LMK": LMK})
     host.close()
-    assert sorted(p.name for p in home.iterdir()) == ["acquirer.db", "keys.db"]
+    assert sorted(p.name for p in home.iterdir()) == ["acquirer.db", "acquirer.lock", "keys.db"]
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

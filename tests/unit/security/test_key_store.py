@@ -248,3 +248,15 @@ def test_store_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
         keep.close()
     finally:
         os.umask(old_umask)
+
+
+def test_handles_of_some_usages() -> None:
+    hsm = SoftHsm(KeyStore.in_memory())
+    pik = hsm.generate_key(KeyUsage.PIN, KeyAlgorithm.TDES)
+    kek = hsm.generate_key(KeyUsage.KEK, KeyAlgorithm.TDES)
+    mak = hsm.generate_key(KeyUsage.MAC, KeyAlgorithm.DES)
+    assert set(hsm.store.handles()) == {pik.id, kek.id, mak.id}
+    assert set(hsm.store.handles([KeyUsage.PIN, KeyUsage.MAC])) == {pik.id, mak.id}
+    assert hsm.store.handles([]) == []
+    hsm.delete_key(mak, reason="a test")
+    assert hsm.store.audit_trail()[-1].detail == "a test"
