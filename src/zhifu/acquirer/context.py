@@ -1,6 +1,6 @@
 """The per-transaction context: everything one request's participants share.
 
-Participants are flyweights (style.md section 2, jPOS): they keep no per-transaction state; the
+Participants are flyweights (as in jPOS): they keep no per-transaction state; the
 request, the terminal found for it, the outcome and the response being built all live in one
 :class:`TxnContext`. Outcomes are values of :class:`Result` (the host's canonical results),
 mapped to field 39 when the response is built.

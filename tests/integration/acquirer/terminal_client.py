@@ -158,7 +158,7 @@ class TestTerminal:
         return key
 
     def recover_keys(self, field_62: bytes, code: str) -> WorkingKeys:
-        """Decrypt each key with the TMK and check its CV (iso8583-cup.md 6.1)."""
+        """Decrypt each key with the TMK and check its 4-byte check value."""
         wrapped = parse_sign_on_keys(field_62, code)
         if code == "001":
             pik_cipher = mak_cipher = Cipher.DES

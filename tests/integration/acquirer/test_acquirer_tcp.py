@@ -1,4 +1,4 @@
-"""The acquirer over real TCP on 127.0.0.1 (issue 5 acceptance 2 and the robustness bullets).
+"""The acquirer over real TCP on 127.0.0.1: sign-on, downloads, and robustness.
 
 A test terminal forms its TMK from the printed components, signs on with each 60.3 variant,
 recovers the working keys, checks their check values, and downloads the CA public keys and
