@@ -113,7 +113,13 @@ class AcquirerServer:
             self._on_connection, self.config.host, self.config.port
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
-        log.info("acquirer listening on %s:%d", self.config.host, self._port)
+        config = self.config
+        log.info(
+            "acquirer listening on %s:%d (at most %d connections, %d per address; first frame "
+            "within %gs, then %gs per frame)",
+            config.host, self._port, config.max_connections, config.max_connections_per_address,
+            config.first_frame_timeout_seconds, config.idle_timeout_seconds,
+        )  # fmt: skip
 
     async def stop(self) -> None:
         """Stop listening, close every connection, release the worker threads."""

@@ -14,9 +14,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import pytest
 
 from zhifu.acquirer import AcquirerConfig, AcquirerHost
 from zhifu.acquirer.custody import WORKING_USAGES
@@ -28,6 +31,18 @@ LMK = "3C" * 32
 TERMINALS = 6
 PIPELINED = 4
 ATTEMPTS = 4
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left() -> Iterator[None]:
+    """Kill what a failing test left running (each process by its own handle)."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -39,13 +54,13 @@ def _env(home: Path) -> dict[str, str]:
 class Acquirer:
     """``zhifu acquirer run`` in a subprocess, its log in a file."""
 
-    def __init__(self, home: Path, attempt: int) -> None:
+    def __init__(self, home: Path, attempt: int, *options: str) -> None:
         self.log = home.parent / f"acquirer-{attempt}.log"
+        command = [sys.executable, "-m", "zhifu", "acquirer", "run", "--port", "0", *options]
         with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "zhifu", "acquirer", "run", "--port", "0"],
-                env=_env(home), stdout=subprocess.DEVNULL, stderr=out,
-            )  # fmt: skip
+            env = _env(home)
+            self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=out)
+        STARTED.append(self.process)
         self.port = self._wait_listening()
 
     def _wait_listening(self) -> int:
@@ -127,8 +142,9 @@ def test_sign_ons_cut_off_by_sigkill_leave_no_orphan_after_restart(
     assert after_kill["missing"] == 0
     assert after_kill["all"] == TERMINALS + after_kill["held"] + after_kill["orphans"]
 
-    restarted = Acquirer(home, ATTEMPTS)
+    restarted = Acquirer(home, ATTEMPTS, "--max-per-address", "8", "--first-frame-timeout", "2.5")
     restarted.stop(signal.SIGTERM)
+    assert "8 per address; first frame within 2.5s" in restarted.log.read_text()
     after_restart = _census(home)
     assert after_restart == {**after_kill, "all": TERMINALS + after_kill["held"], "orphans": 0}
     swept = f"at start: deleted {after_kill['orphans']} working keys no terminal held"
