@@ -52,6 +52,12 @@ __all__ = ["AcquirerServer", "run_acquirer", "serve_acquirer"]
 
 log = logging.getLogger("zhifu.acquirer.server")
 
+STATS = ("accepted", "refused_full", "refused_per_address", "closed_silent", "closed_idle")
+"""What :attr:`AcquirerServer.stats` counts: connections accepted; refused because the host
+holds ``max_connections`` or the address ``max_connections_per_address``; closed because no
+first frame came within ``first_frame_timeout_seconds`` or a later one within
+``idle_timeout_seconds``."""
+
 _Item = tuple[bytes, datetime, float]
 
 
@@ -72,7 +78,7 @@ class AcquirerServer:
             total=config.max_connections, per_address=config.max_connections_per_address
         )
         self._counts: Counter[str] = Counter()
-        self.throttled_log = ThrottledLog.of(log)
+        self._throttled = ThrottledLog.of(log)
 
     @property
     def port(self) -> int:
@@ -91,16 +97,14 @@ class AcquirerServer:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Connection counts since start: ``accepted``, ``refused_full``,
-        ``refused_per_address``, ``closed_silent`` (no first frame in time) and ``closed_idle``.
-        """
-        names = ("accepted", "refused_full", "refused_per_address", "closed_silent",
-                 "closed_idle")  # fmt: skip
-        return {name: self._counts[name] for name in names}
+        """Connection counts so far, by the names of :data:`STATS`."""
+        return {name: self._counts[name] for name in STATS}
 
-    def count(self, event: str) -> None:
-        """Add one to a connection count (see :attr:`stats`)."""
+    def count(self, event: str, log_line: str | None = None) -> None:
+        """Add one to a count of :data:`STATS`; log ``log_line`` at most once per ten seconds."""
         self._counts[event] += 1
+        if log_line is not None:
+            self._throttled.emit(event, log_line)
 
     async def start(self) -> None:
         """Listen on ``config.host:config.port`` (no-op when already listening)."""
@@ -172,15 +176,14 @@ class AcquirerServer:
 
     def _refuse(self, refusal: Refusal, address: str, peer: str) -> None:
         if refusal is Refusal.FULL:
-            self.count("refused_full")
-            why = f"{self._limits.open} connections open (max_connections)"
+            event, why = "refused_full", f"{self._limits.open} connections open (max_connections)"
         else:
-            self.count("refused_per_address")
+            event = "refused_per_address"
             why = (
                 f"{self._limits.from_address(address)} connections open from {address} "
                 "(max_connections_per_address)"
             )
-        self.throttled_log.emit(refusal.name, f"{peer} refused: {why}")
+        self.count(event, f"{peer} refused: {why}")
 
     async def call_host(
         self, body: bytes, peer: str, received_at: datetime, started: float
@@ -258,10 +261,8 @@ class _Connection:
             self._server.count("closed_idle")
             log.info("%s idle for %gs: closing", self._peer, timeout)
             return
-        self._server.count("closed_silent")
-        self._server.throttled_log.emit(
-            "silent", f"{self._peer} sent no frame within {timeout:g}s: closing"
-        )
+        line = f"{self._peer} sent no frame within {timeout:g}s: closing"
+        self._server.count("closed_silent", line)
 
     async def _work(self) -> None:
         while True:
