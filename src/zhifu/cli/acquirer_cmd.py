@@ -48,6 +48,18 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     p.add_argument("--db", metavar="PATH", help="acquirer database (default in ZHIFU_HOME)")
+    p.add_argument(
+        "--max-per-address",
+        type=int,
+        metavar="N",
+        help="connections one source address may hold (default 32)",
+    )
+    p.add_argument(
+        "--first-frame-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close a connection that sends no frame this long (default 10)",
+    )
     p.set_defaults(handler=_run, leaf_parser=p)
 
     p = leaf(cmds, "register-terminal", _register, "register a terminal; print its TMK "
@@ -88,7 +100,12 @@ def _run(args: argparse.Namespace) -> Outcome:
 
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=log_format)
-    run_acquirer(args.host, args.port, args.db)
+    limits = {
+        "max_connections_per_address": args.max_per_address,
+        "first_frame_timeout_seconds": args.first_frame_timeout,
+    }
+    settings = {name: value for name, value in limits.items() if value is not None}
+    run_acquirer(args.host, args.port, args.db, settings=settings)
     return Outcome({"stopped": True}, "acquirer stopped")
 
 
