@@ -1,0 +1,76 @@
+"""The OpenAPI page, served whole from the package: no CDN, so it works on a closed network.
+
+The document is generated from the route signatures (``/schema/openapi.json``). The page at
+``/schema`` is Litestar's Swagger UI template, pointed at the released Swagger UI files that
+zhifu ships under ``web/static/swagger-ui/`` (taken from the npm package ``swagger-ui-dist``,
+version :data:`SWAGGER_UI_VERSION`, with its licence). They are served under :data:`STATIC_PATH`
+with the rest of the package's static files.
+
+>>> config = openapi_config()
+>>> config.path, [plugin.paths for plugin in config.render_plugins]
+('/schema', [['/', '/swagger']])
+>>> swagger_ui_url("swagger-ui-bundle.js")
+'/static/swagger-ui/swagger-ui-bundle.js'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from litestar import Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+import zhifu
+from zhifu.web.routes.barcode import common as barcode_http
+
+SCHEMA_PATH: Final = "/schema"
+STATIC_PATH: Final = "/static"
+STATIC_DIR: Final = Path(__file__).parent / "static"
+SWAGGER_UI_VERSION: Final = "5.35.0"
+"""The ``swagger-ui-dist`` release in ``static/swagger-ui/`` (its README says how to update)."""
+
+SWAGGER_UI_FILES: Final = (
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "swagger-ui.css",
+    "favicon-32x32.png",
+)
+"""The files the page loads; the folder also holds their licence texts."""
+
+
+def swagger_ui_url(name: str) -> str:
+    """The URL path of one of the vendored Swagger UI files."""
+    return f"{STATIC_PATH}/swagger-ui/{name}"
+
+
+def static_router() -> Router:
+    """``GET /static/{path}``: the package's ``static/`` folder (never listed, never in the
+    OpenAPI document)."""
+    return create_static_files_router(path=STATIC_PATH, directories=[STATIC_DIR])
+
+
+def swagger_plugin() -> SwaggerRenderPlugin:
+    """Swagger UI at ``/schema`` and ``/schema/swagger``, every file from this server."""
+    return SwaggerRenderPlugin(
+        js_url=swagger_ui_url("swagger-ui-bundle.js"),
+        css_url=swagger_ui_url("swagger-ui.css"),
+        standalone_preset_js_url=swagger_ui_url("swagger-ui-standalone-preset.js"),
+        favicon=f'<link rel="icon" type="image/png" href="{swagger_ui_url("favicon-32x32.png")}">',
+        path=["/", "/swagger"],
+    )
+
+
+def openapi_config() -> OpenAPIConfig:
+    """Title "zhifu", the package version, Swagger UI at /schema, JSON at /schema/openapi.json."""
+    return OpenAPIConfig(
+        title="zhifu",
+        version=zhifu.__version__,
+        description="The zhifu payment stack: HTTP API generated from the code.",
+        path=SCHEMA_PATH,
+        render_plugins=[swagger_plugin()],
+        use_handler_docstrings=True,
+        components=[barcode_http.COMPONENTS],
+    )
