@@ -2,15 +2,16 @@
 
 The app is thin: routes call services and nothing else. It serves the OpenAPI document
 generated from the route signatures at ``/schema/openapi.json``, a Swagger UI at ``/schema``
-whose files come from the package (:mod:`zhifu.web.openapi`: it works offline), the package's
-static files under ``/static/`` and a redirect ``/docs`` -> ``/schema``. Errors come back as
+whose files come from the package (:mod:`zhifu.web.openapi`: it works offline), the error
+catalogue at ``/docs/errors``, the package's static files under ``/static/`` and a redirect
+``/docs`` -> ``/schema``. Errors come back as
 ``{"error": {...}}`` (see :mod:`zhifu.web.errors`). Why Litestar: docs/web-framework.md.
 
 >>> app = create_app()
 >>> app.openapi_config.title, app.openapi_config.version
 ('zhifu', '0.1.0')
 >>> sorted(r.path for r in app.routes if not r.path.startswith(("/schema", "/v1")))
-['/docs', '/healthz', '/static/{file_path:path}']
+['/docs', '/docs/errors', '/healthz', '/static/{file_path:path}']
 >>> len([r for r in app.routes if r.path.startswith("/v1/")]) > 5     # the barcode API
 True
 """
@@ -24,7 +25,7 @@ from litestar.response import Redirect
 
 from zhifu.web.errors import EXCEPTION_HANDLERS
 from zhifu.web.openapi import SCHEMA_PATH, openapi_config, static_router
-from zhifu.web.routes import clearing_centre, health
+from zhifu.web.routes import clearing_centre, error_docs, health
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
@@ -49,6 +50,7 @@ def create_app(*, barcode: Any = None, clearing: Any = None) -> Litestar:
         route_handlers=[
             *health.ROUTES,
             docs,
+            *error_docs.ROUTES,
             static_router(),
             *barcode_merchant.ROUTES,
             *barcode_wallet.ROUTES,

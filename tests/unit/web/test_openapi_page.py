@@ -68,11 +68,11 @@ def test_the_vendored_release_is_the_one_named_with_its_licence() -> None:
 
 
 def test_every_static_file_is_package_data() -> None:
-    """A wheel carries every file the pages load."""
+    """A wheel carries every file the pages load (and the error catalogue)."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["zhifu"]
     package = ROOT / "src" / "zhifu"
     shipped = {name for pattern in patterns for name in glob.glob(pattern, root_dir=package)}
-    files = [p for p in STATIC_DIR.rglob("*") if p.is_file()]
+    files = [p for p in STATIC_DIR.rglob("*") if p.is_file()] + [package / "web" / "errors.md"]
     missing = [f.relative_to(package).as_posix() for f in files]
     assert [name for name in missing if name not in shipped] == []
