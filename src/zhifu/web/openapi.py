@@ -6,6 +6,11 @@ zhifu ships under ``web/static/swagger-ui/`` (taken from the npm package ``swagg
 version :data:`SWAGGER_UI_VERSION`, with its licence). They are served under :data:`STATIC_PATH`
 with the rest of the package's static files.
 
+The examples of the barcode API's bodies are the field examples written in
+:mod:`zhifu.web.routes.barcode.schemas`. Litestar composes a whole example for every response
+body with ``polyfactory``, which by default ignores them and draws random strings;
+:func:`use_field_examples` registers a factory per body type that takes them instead.
+
 >>> config = openapi_config()
 >>> config.path, [plugin.paths for plugin in config.render_plugins]
 ('/schema', [['/', '/swagger']])
@@ -15,16 +20,20 @@ with the rest of the package's static files.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Final
 
+import msgspec
 from litestar import Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+from polyfactory.factories.msgspec_factory import MsgspecFactory
 
 import zhifu
 from zhifu.web.routes.barcode import common as barcode_http
+from zhifu.web.routes.barcode import schemas as barcode_schemas
 
 SCHEMA_PATH: Final = "/schema"
 STATIC_PATH: Final = "/static"
@@ -65,12 +74,36 @@ def swagger_plugin() -> SwaggerRenderPlugin:
 
 def openapi_config() -> OpenAPIConfig:
     """Title "zhifu", the package version, Swagger UI at /schema, JSON at /schema/openapi.json."""
+    use_field_examples()
     return OpenAPIConfig(
         title="zhifu",
         version=zhifu.__version__,
-        description="The zhifu payment stack: HTTP API generated from the code.",
+        description=(
+            "The zhifu payment stack: HTTP API generated from the code. "
+            "Error codes: [/docs/errors](/docs/errors)."
+        ),
         path=SCHEMA_PATH,
         render_plugins=[swagger_plugin()],
         use_handler_docstrings=True,
         components=[barcode_http.COMPONENTS],
     )
+
+
+def body_types() -> list[type[msgspec.Struct]]:
+    """The request and response bodies of the barcode API (the Structs of its schemas module)."""
+    return [
+        kind
+        for kind in vars(barcode_schemas).values()
+        if isinstance(kind, type)
+        and issubclass(kind, msgspec.Struct)
+        and kind.__module__ == barcode_schemas.__name__
+    ]
+
+
+@functools.cache
+def use_field_examples() -> None:
+    """Make polyfactory build the example of each body from its fields' examples (once)."""
+    for kind in body_types():
+        MsgspecFactory.create_factory(
+            kind, __use_examples__=True, __set_as_default_factory_for_type__=True
+        )
