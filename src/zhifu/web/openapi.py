@@ -80,7 +80,7 @@ def openapi_config() -> OpenAPIConfig:
         version=zhifu.__version__,
         description=(
             "The zhifu payment stack: HTTP API generated from the code. "
-            "Error codes: [/docs/errors](/docs/errors)."
+            "Error codes: [/docs/errors](/docs/errors); the landing page: [/](/)."
         ),
         path=SCHEMA_PATH,
         render_plugins=[swagger_plugin()],
