@@ -52,7 +52,8 @@ def _serve(args: argparse.Namespace) -> Outcome:
     clearing = None if args.no_clearing else _start_clearing(config)
     try:
         centre = None if clearing is None else clearing.centre
-        serve(host=args.host, port=args.port, app=create_asgi(clearing=centre))
+        address = None if acquirer is None else (args.host, acquirer.port)
+        serve(host=args.host, port=args.port, app=create_asgi(clearing=centre, acquirer=address))
     finally:
         if clearing is not None:
             clearing.stop()
