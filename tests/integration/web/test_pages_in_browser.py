@@ -4,7 +4,8 @@ Debian's Chromium, driven by Playwright, opens the landing page, the OpenAPI pag
 catalogue of a real ``zhifu serve`` (web app, acquirer host and BEPS centres) on 127.0.0.1. Every
 request that would leave 127.0.0.1 is aborted and recorded, and each test asserts there was
 none, that the page logged no error, and that it shows its content. Each test saves what the
-browser showed under ``docs/screenshots/`` (``ZHIFU_SCREENSHOTS`` names another folder).
+browser showed under ``build/screenshots/`` (``ZHIFU_SCREENSHOTS`` names another folder;
+``make screenshots`` refreshes the committed ones in ``docs/screenshots/``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[3]
-SCREENSHOTS = Path(os.environ.get("ZHIFU_SCREENSHOTS") or ROOT / "docs" / "screenshots")
+SCREENSHOTS = Path(os.environ.get("ZHIFU_SCREENSHOTS") or ROOT / "build" / "screenshots")
 LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 30_000
 

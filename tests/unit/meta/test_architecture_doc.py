@@ -39,7 +39,7 @@ def test_the_layers_are_the_contracts_layers() -> None:
 
 def test_the_tree_names_every_package_and_nothing_else() -> None:
     packages = {str(p.parent.relative_to(SRC)) for p in SRC.rglob("__init__.py") if p.parent != SRC}
-    data_folders = {"card/profiles", "clearing/xsd"}
+    data_folders = {"card/profiles", "clearing/xsd", "web/static"}
     assert _tree_paths() == packages | data_folders
 
 
