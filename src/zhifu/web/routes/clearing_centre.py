@@ -8,10 +8,18 @@ Mounted by :func:`zhifu.web.app.create_app` when it is given a
   with its reason code inside, never an HTTP error);
 * ``GET /clearing/inbox/{bank}?after=N``: the first message addressed to ``bank`` with a
   sequence number above ``N``, its number in the ``X-Seq`` header; 204 when there is none;
-* ``GET /clearing/reconciliation/{bank}?date=YYYY-MM-DD``: the signed ``beps.721`` summary.
+* ``GET /clearing/reconciliation/{bank}?date=YYYY-MM-DD``: the signed ``beps.721`` summary;
+* ``GET /clearing/status``: the centres' clock, open round and rounds by state (JSON, no
+  bank's data).
 
->>> sorted(path for r in ROUTES for path in r.paths)
-['/clearing/inbox/{bank:str}', '/clearing/messages', '/clearing/reconciliation/{bank:str}']
+A centre whose event log failed answers 503 (``centre_stopped``) until it is restarted.
+
+>>> for path in sorted(path for r in ROUTES for path in r.paths):
+...     print(path)
+/clearing/inbox/{bank:str}
+/clearing/messages
+/clearing/reconciliation/{bank:str}
+/clearing/status
 """
 
 from __future__ import annotations
@@ -19,15 +27,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Final
 
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, QueryParameter
 
 from zhifu.clearing.model import check_bank_code
-from zhifu.clearing.transport import ClearingCentre
+from zhifu.clearing.transport import CentreStoppedError, ClearingCentre
 
 STATE_KEY: Final = "clearing_centre"
 XML: Final = "application/xml"
+STOPPED_DOC: Final = "docs/clearing.md#state-and-restarts"
 
 
 def _centre(request: Request[Any, Any, Any]) -> ClearingCentre:
@@ -37,11 +46,23 @@ def _centre(request: Request[Any, Any, Any]) -> ClearingCentre:
     return centre
 
 
+def _error(code: str, message: str, status: int, doc: str) -> Response[Any]:
+    body = {"error": {"code": code, "message": message, "doc_url": doc}}
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+def _refused(exc: CentreStoppedError) -> Response[Any]:
+    return _error("centre_stopped", "the centre stopped: its event log failed", 503, STOPPED_DOC)
+
+
 @post("/clearing/messages", tags=["clearing"], summary="Send a BEPS message", status_code=200)
-async def receive_message(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def receive_message(request: Request[Any, Any, Any]) -> Response[Any]:
     """Check and process one signed message; answer the signed ccms.900 confirmation."""
     body = await request.body()
-    return Response(_centre(request).receive(body), media_type=XML)
+    try:
+        return Response(_centre(request).receive(body), media_type=XML)
+    except CentreStoppedError as exc:
+        return _refused(exc)
 
 
 @get("/clearing/inbox/{bank:str}", tags=["clearing"], summary="Poll messages for a bank")
@@ -49,7 +70,7 @@ async def inbox(
     request: Request[Any, Any, Any],
     bank: FromPath[str],
     after: Annotated[int, QueryParameter(ge=0)] = 0,
-) -> Response[bytes]:
+) -> Response[Any]:
     """The next forwarded item or receipt addressed to the bank (204 when none)."""
     check_bank_code(bank, "bank")
     found = _centre(request).fetch(bank, after)
@@ -64,10 +85,19 @@ async def reconciliation(
     request: Request[Any, Any, Any],
     bank: FromPath[str],
     day: Annotated[date, QueryParameter(name="date")],
-) -> Response[bytes]:
+) -> Response[Any]:
     """The bank's beps.721 summary of a BEPS date."""
     check_bank_code(bank, "bank")
-    return Response(_centre(request).reconciliation(bank, day), media_type=XML)
+    try:
+        return Response(_centre(request).reconciliation(bank, day), media_type=XML)
+    except CentreStoppedError as exc:
+        return _refused(exc)
 
 
-ROUTES = [receive_message, inbox, reconciliation]
+@get("/clearing/status", tags=["clearing"], summary="The centres' clock and rounds")
+async def status(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The engine's clock, its open round and the rounds by state."""
+    return _centre(request).status()
+
+
+ROUTES = [receive_message, inbox, reconciliation, status]
