@@ -124,6 +124,11 @@ class KeyDirectory:
     def __contains__(self, code: object) -> bool:
         return code in self._handles
 
+    def verify_bytes(self, code: str, data: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` over ``data`` verifies with the key registered for ``code``."""
+        handle = self._handles.get(code)
+        return handle is not None and self.hsm.verify_signature(handle, data, signature)
+
     def verify(self, document: etree._Element) -> str:
         """Detach and check the signature; return the signer's code or raise ``MessageError``."""
         signer, value = detach_signature(document)

@@ -24,6 +24,10 @@ log cannot be written the centre stops (:class:`CentreStoppedError`, HTTP 503) r
 with a state the log could not rebuild; a restart replays the log. The MsgIds the centre makes
 take their serials from blocks reserved in the log, so they do not repeat after a restart.
 
+**Polls.** :meth:`ClearingCentre.authorize` checks a poll's signature
+(:mod:`zhifu.clearing.polls`) before :meth:`~ClearingCentre.fetch` or
+:meth:`~ClearingCentre.reconciliation` serve it.
+
 >>> from datetime import datetime
 >>> from zhifu.clearing import ClearingSystem, MemoryBooks, Participant
 >>> from zhifu.core.clock import SHANGHAI
@@ -70,6 +74,7 @@ from zhifu.clearing.messages.model import (
 )
 from zhifu.clearing.messages.parse import check_totals, parse_xml, read, validate
 from zhifu.clearing.model import ItemResult, Receipt, RequestResult
+from zhifu.clearing.polls import PollGuard
 from zhifu.clearing.reports import reconcile
 from zhifu.clearing.rounds import RoundState
 from zhifu.clearing.signing import KeyDirectory, Signer
@@ -144,6 +149,7 @@ class ClearingCentre:
         self.log = log
         self.stopped: str | None = None  # why the centre stopped taking messages
         self.keys = KeyDirectory(signer.hsm)
+        self.polls = PollGuard(self.keys)
         self.lock = threading.RLock()
         self._accepted: set[str] = set()
         self._outbox: dict[str, list[bytes]] = defaultdict(list)
@@ -358,6 +364,11 @@ class ClearingCentre:
         ]
 
     # -- polling and reconciliation ----------------------------------------------------------
+    def authorize(self, method: str, target: str, bank: str, headers: Mapping[str, str]) -> str:
+        """Check a poll for ``bank``'s inbox or summary: the signing bank, else
+        :class:`~zhifu.clearing.polls.PollAuthError` (``docs/clearing.md#signed-polls``)."""
+        return self.polls.check(method, target, bank, headers)
+
     def status(self) -> dict[str, Any]:
         """The engine's clock, open round and rounds by state (no bank's data)."""
         with self.lock:

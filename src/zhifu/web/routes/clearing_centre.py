@@ -12,7 +12,10 @@ Mounted by :func:`zhifu.web.app.create_app` when it is given a
 * ``GET /clearing/status``: the centres' clock, open round and rounds by state (JSON, no
   bank's data).
 
-A centre whose event log failed answers 503 (``centre_stopped``) until it is restarted.
+The two polls of a bank are signed by that bank (:mod:`zhifu.clearing.polls`): a poll that is
+not is refused with 401 (or 403 when another bank signed it) and a JSON error body whose code
+``docs/clearing.md#signed-polls`` explains; a refused poll changes nothing. A centre whose
+event log failed answers 503 (``centre_stopped``) until it is restarted.
 
 >>> for path in sorted(path for r in ROUTES for path in r.paths):
 ...     print(path)
@@ -32,10 +35,13 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, QueryParameter
 
 from zhifu.clearing.model import check_bank_code
+from zhifu.clearing.polls import PollAuthError
 from zhifu.clearing.transport import CentreStoppedError, ClearingCentre
+from zhifu.web.routes.barcode.common import scope_path  # the path and query as sent
 
 STATE_KEY: Final = "clearing_centre"
 XML: Final = "application/xml"
+POLLS_DOC: Final = "docs/clearing.md#signed-polls"
 STOPPED_DOC: Final = "docs/clearing.md#state-and-restarts"
 
 
@@ -51,7 +57,9 @@ def _error(code: str, message: str, status: int, doc: str) -> Response[Any]:
     return Response(body, status_code=status, media_type=MediaType.JSON)
 
 
-def _refused(exc: CentreStoppedError) -> Response[Any]:
+def _refused(exc: PollAuthError | CentreStoppedError) -> Response[Any]:
+    if isinstance(exc, PollAuthError):
+        return _error(exc.code, exc.detail, exc.status, POLLS_DOC)
     return _error("centre_stopped", "the centre stopped: its event log failed", 503, STOPPED_DOC)
 
 
@@ -71,9 +79,14 @@ async def inbox(
     bank: FromPath[str],
     after: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[Any]:
-    """The next forwarded item or receipt addressed to the bank (204 when none)."""
+    """The next forwarded item or receipt addressed to the bank (204 when none); signed by it."""
     check_bank_code(bank, "bank")
-    found = _centre(request).fetch(bank, after)
+    centre = _centre(request)
+    try:
+        centre.authorize("GET", scope_path(request.scope), bank, request.headers)
+    except PollAuthError as exc:
+        return _refused(exc)
+    found = centre.fetch(bank, after)
     if not found:
         return Response(b"", status_code=204)
     seq, data = found[0]
@@ -86,11 +99,13 @@ async def reconciliation(
     bank: FromPath[str],
     day: Annotated[date, QueryParameter(name="date")],
 ) -> Response[Any]:
-    """The bank's beps.721 summary of a BEPS date."""
+    """The bank's beps.721 summary of a BEPS date; signed by the bank."""
     check_bank_code(bank, "bank")
+    centre = _centre(request)
     try:
-        return Response(_centre(request).reconciliation(bank, day), media_type=XML)
-    except CentreStoppedError as exc:
+        centre.authorize("GET", scope_path(request.scope), bank, request.headers)
+        return Response(centre.reconciliation(bank, day), media_type=XML)
+    except (PollAuthError, CentreStoppedError) as exc:
         return _refused(exc)
 
 
