@@ -80,7 +80,7 @@ from zhifu.clearing.home import (
     set_aside,
     write_private,
 )
-from zhifu.clearing.model import NodeKind
+from zhifu.clearing.model import NodeKind, Participant
 from zhifu.clearing.rounds import RoundKey, RoundState
 from zhifu.clearing.settlement import LedgerBooks
 from zhifu.clearing.transport import ClearingCentre
@@ -172,31 +172,32 @@ class ClearingService:
             sum(r.state is not RoundState.SETTLED for r in system.rounds.values()),
         )
         at = max(self.clock.now(), system.now)
-        engine = self.centre.engine
-        known = {p.code: p for p in participants_of(records)}
+        with self.centre.lock:
+            self._new_participants(setup, participants_of(records), at)
+            if _last_calendar(records) != self.calendar_source.calendar.data.to_mapping():
+                log.warning("BEPS calendar changed while the service was down: applied")
+                self.centre.engine.use_calendar(self.calendar_source.calendar, at)
+            self.centre.commit()
+
+    def _new_participants(self, setup: Setup, recorded: list[Participant], at: datetime) -> None:
+        """Participants added to the file (their reserves paid in) and caps changed there;
+        other changes to a participant are logged and left alone."""
+        engine, known = self.centre.engine, {p.code: p for p in recorded}
         added = [p for p in setup.participants if p.code not in known]
         if added:
             log.warning("participants added: %s", ", ".join(p.code for p in added))
             engine.add_participants(added, at)
-            for bank in (p.code for p in added if p.direct):
-                if setup.reserves.get(bank):
-                    engine.fund(bank, setup.reserves[bank], at)
-        for p in setup.participants:
-            before = known.get(p.code)
-            if before is None:
-                continue
-            if participant_record(p) | {"caps": {}} != participant_record(before) | {"caps": {}}:
+            for bank in (p.code for p in added if p.direct and setup.reserves.get(p.code)):
+                engine.fund(bank, setup.reserves[bank], at)
+        caps = self.system.book.caps
+        for p in (p for p in setup.participants if p.code in known):
+            if _without_caps(p) != _without_caps(known[p.code]):
                 log.warning("participant %s changed in the file: only caps change live", p.code)
                 continue
-            for kind in NodeKind:
-                if p.direct and p.cap(kind) != system.book.caps.get((p.code, kind.value), 0):
+            for kind in NodeKind if p.direct else ():
+                if p.cap(kind) != caps.get((p.code, kind.value), 0):
                     log.warning("cap of %s at %s set to %d fen", p.code, kind.value, p.cap(kind))
                     engine.set_cap(p.code, kind, p.cap(kind), at)
-        if _last_calendar(records) != self.calendar_source.calendar.data.to_mapping():
-            log.warning("BEPS calendar changed while the service was down: applied")
-            engine.use_calendar(self.calendar_source.calendar, at)
-        with self.centre.lock:
-            self.centre.commit()
 
     @property
     def current_round(self) -> tuple[Any, int]:
@@ -313,6 +314,10 @@ def _genesis(
     for bank, amount in sorted(setup.reserves.items()):
         recorder.fund(bank, amount)
     return recorder.system, recorder.take()
+
+
+def _without_caps(p: Participant) -> dict[str, Any]:
+    return {k: v for k, v in participant_record(p).items() if k != "caps"}
 
 
 def _last_calendar(records: list[Record]) -> dict[str, Any]:

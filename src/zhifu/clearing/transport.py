@@ -16,13 +16,14 @@ Admitted instructions are forwarded, one message per receiving bank, to that ban
 bank that sent the original item. Forwards carry the original instructing bank in ``InstgPty``
 and the centre's ``NPCPrcInf`` per item, and are signed by the centre (:data:`CENTRE_CODE`).
 
-**Durability.** Given a log (:class:`CentreLog`, the :class:`~zhifu.clearing.eventlog.EventStore`
-of ``zhifu serve``), the centre makes its engine calls through a
-:class:`~zhifu.clearing.eventlog.Recorder` and commits their records together with the
-forwards they produced before it answers: a bank is told nothing the log does not hold. If the
-log cannot be written the centre stops (:class:`CentreStoppedError`, HTTP 503) rather than go on
-with a state the log could not rebuild; a restart replays the log. The MsgIds the centre makes
-take their serials from blocks reserved in the log, so they do not repeat after a restart.
+**Durability.** Given a log (:class:`~zhifu.clearing.eventlog.store.CentreLog`: the
+:class:`~zhifu.clearing.eventlog.EventStore` of ``zhifu serve``), the centre makes its engine
+calls through a :class:`~zhifu.clearing.eventlog.Recorder` and commits their records together
+with the forwards they produced before it answers: a bank is told nothing the log does not
+hold. If the log cannot be written the centre stops (:class:`CentreStoppedError`, HTTP 503)
+rather than go on with a state the log could not rebuild; a restart replays the log. The MsgIds
+the centre makes take their serials from blocks reserved in the log, so they do not repeat
+after a restart.
 
 **Polls.** :meth:`ClearingCentre.authorize` checks a poll's signature
 (:mod:`zhifu.clearing.polls`) before :meth:`~ClearingCentre.fetch` or
@@ -50,11 +51,12 @@ import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from zhifu.clearing.codes import REASON_TEXT, Reason, Status
 from zhifu.clearing.engine import ClearingSystem
 from zhifu.clearing.eventlog.records import Record, Recorder, accepted_messages
+from zhifu.clearing.eventlog.store import CentreLog, Serials
 from zhifu.clearing.messages.build import build
 from zhifu.clearing.messages.model import (
     CENTRE_CODE,
@@ -83,47 +85,16 @@ from zhifu.core.errors import ZhifuError
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 
-__all__ = ["CENTRE_KEY_LABEL", "CentreLog", "CentreStoppedError", "ClearingCentre"]
+__all__ = ["CENTRE_KEY_LABEL", "CentreStoppedError", "ClearingCentre"]
 
 log = logging.getLogger("zhifu.clearing.transport")
 _UNKNOWN = OriginalGroup("unknown", CENTRE_CODE, "ccms.900")
 CENTRE_KEY_LABEL: Final = "beps centre"
 SERIAL_COUNTER: Final = "centre_msg_serial"
-SERIAL_BLOCK: Final = 10_000
-
-
-class CentreLog(Protocol):
-    """Where a centre makes its records and forwards durable (an ``EventStore``)."""
-
-    def commit(
-        self, records: Sequence[Record], messages: Sequence[tuple[str, bytes]] = ()
-    ) -> list[int]:
-        """Append records and inbox messages (bank, data) in one transaction."""
-        ...
-
-    def reserve(self, name: str, count: int) -> int:
-        """Hand out ``count`` numbers of a durable counter; the first of them."""
-        ...
 
 
 class CentreStoppedError(ZhifuError):
     """The centre could not write its log and takes no more messages (restart it)."""
-
-
-class _Serials:
-    """Message serials 1, 2, 3 ...; with a log, taken from blocks reserved in it."""
-
-    def __init__(self, log: CentreLog | None) -> None:
-        self.log = log
-        self._next = 1
-        self._end = 1 if log is not None else None
-
-    def __next__(self) -> int:
-        if self.log is not None and self._next == self._end:
-            self._next = self.log.reserve(SERIAL_COUNTER, SERIAL_BLOCK)
-            self._end = self._next + SERIAL_BLOCK
-        found, self._next = self._next, self._next + 1
-        return found
 
 
 def _processing(result: ItemResult) -> Processing:
@@ -153,7 +124,7 @@ class ClearingCentre:
         self.lock = threading.RLock()
         self._accepted: set[str] = set()
         self._outbox: dict[str, list[bytes]] = defaultdict(list)
-        self._serial = _Serials(log)
+        self._serial = Serials(log, SERIAL_COUNTER)
 
     @classmethod
     def create(

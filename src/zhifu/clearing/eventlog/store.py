@@ -8,8 +8,9 @@ The names carry a ``clearing_`` prefix, so the log may share a database with oth
 * ``clearing_outbox (bank, seq, event_seq, data)``: the signed messages put in each bank's
   inbox, numbered per bank from 1 (the ``X-Seq`` of its polls), with the last record of the
   commit that put them there.
-* ``clearing_counters (name, value)``: numbers handed out in blocks (:meth:`EventStore.reserve`:
-  the serials of the centre's message ids, which must not repeat after a restart).
+* ``clearing_counters (name, value)``: numbers handed out in blocks (:meth:`EventStore.reserve`,
+  :class:`Serials`: the serials of the centre's message ids, which must not repeat after a
+  restart).
 * ``clearing_torn (id, seq, body, digest, found_at)``: a damaged last record, moved aside at load.
 
 :meth:`EventStore.commit` writes records and inbox messages in one transaction: either all of
@@ -45,7 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -55,10 +56,11 @@ from sqlalchemy.pool import StaticPool
 from zhifu.clearing.eventlog.records import KINDS, Record
 from zhifu.core.errors import UsageError, ZhifuError
 
-__all__ = ["EventLogError", "EventStore", "Loaded", "canonical", "digest"]
+__all__ = ["CentreLog", "EventLogError", "EventStore", "Loaded", "Serials", "canonical", "digest"]
 
 log = logging.getLogger("zhifu.clearing.eventlog")
 FILE_MODE: Final = 0o600
+SERIAL_BLOCK: Final = 10_000
 
 metadata = sa.MetaData()
 events = sa.Table(
@@ -306,3 +308,42 @@ def _check(row: sa.Row[Any], expected: int) -> tuple[Record, str | None]:
     if not isinstance(record, dict) or record.get("type") not in KINDS:
         return {}, "not a record"
     return record, None
+
+
+class CentreLog(Protocol):
+    """What a clearing centre needs of its log (:class:`EventStore` is one)."""
+
+    def commit(
+        self, records: Sequence[Record], messages: Sequence[tuple[str, bytes]] = ()
+    ) -> list[int]:
+        """Append records and inbox messages (bank, data) in one transaction."""
+        ...
+
+    def reserve(self, name: str, count: int) -> int:
+        """Hand out ``count`` numbers of a durable counter; the first of them."""
+        ...
+
+
+class Serials:
+    """Serials 1, 2, 3 ... of the counter ``name``; with a log, taken from blocks of
+    :data:`SERIAL_BLOCK` reserved in it, so a restart goes on after the last block (a gap,
+    never a repeat).
+
+    >>> store = EventStore.open("sqlite://")
+    >>> first = Serials(store, "ids")
+    >>> [next(first) for _ in range(3)], next(Serials(store, "ids"))  # a restart
+    ([1, 2, 3], 10001)
+    """
+
+    def __init__(self, log: CentreLog | None, name: str) -> None:
+        self.log = log
+        self.name = name
+        self._next = 1
+        self._end = 1 if log is not None else None
+
+    def __next__(self) -> int:
+        if self.log is not None and self._next == self._end:
+            self._next = self.log.reserve(self.name, SERIAL_BLOCK)
+            self._end = self._next + SERIAL_BLOCK
+        found, self._next = self._next, self._next + 1
+        return found
