@@ -73,22 +73,25 @@ def home(tmp_path: Path, bank_a: Bank) -> Path:
 class Services:
     """Open services on one folder; all stopped at the end."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, environ: dict[str, str] | None = None) -> None:
         self.home = home
+        self.environ = environ or {}
         self.clock = FixedClock(T0)
         self.opened: list[ClearingService] = []
 
     def open(self) -> ClearingService:
         store = KeyStore.open(self.home / "keys.db", environ=LMK)
         service = ClearingService.create(
-            SoftHsm(store), home=self.home, clock=self.clock, environ={}
+            SoftHsm(store), home=self.home, clock=self.clock, environ=self.environ
         )
         service.tick()
         self.opened.append(service)
         return service
 
     def records(self) -> list[dict[str, Any]]:
-        store = EventStore.open(f"sqlite:///{self.home / 'clearing-events.db'}")
+        default = f"sqlite:///{self.home / 'clearing-events.db'}"
+        url = self.environ.get("ZHIFU_DATABASE_URL", default)
+        store = EventStore.open(url)
         found = store.load().records
         store.close()
         return found
@@ -183,3 +186,21 @@ def test_a_centre_whose_log_fails_stops_and_a_restart_resumes(
     again = services.open()  # I2 never reached the log: its bank had no answer, sends again
     assert sorted(again.system.records) == ["I1"]
     assert b"PR03" in again.centre.receive(bank_a.credit("I2", C, 6_00))
+
+
+def test_the_event_log_in_postgresql(home: Path, bank_a: Bank, pg_url: str) -> None:
+    services = Services(home, {"ZHIFU_DATABASE_URL": pg_url})
+    try:
+        first = services.open()
+        assert b"PR03" in first.centre.receive(bank_a.credit("I1", C, 9_00))
+        assert not (home / "clearing-events.db").exists()
+        again = services.open()
+        assert again.replayed == len(services.records()) > 0
+        assert again.system.status("I1").status.value == "PR03"
+        ack = again.centre.receive(bank_a.credit("I1", C, 9_00))
+        assert b"duplicate_message" in ack
+    finally:
+        for service in services.opened:
+            service.system.books.close()
+            if service.store is not None:
+                service.store.close()

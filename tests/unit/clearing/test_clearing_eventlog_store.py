@@ -7,9 +7,7 @@ before the last record stops the load; a second writer cannot append under a tak
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,22 +21,6 @@ from zhifu.core.clock import SHANGHAI
 
 A, C = "102100099996", "104290003791"
 T0 = datetime(2025, 10, 9, 10, tzinfo=SHANGHAI)
-
-
-def _pg() -> Any:
-    name = "zhifu_tests_pgcluster"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "ledger" / "pgcluster.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-pg_cluster = _pg().pg_cluster
-pg_url = _pg().pg_url
 
 
 def day_records(count: int) -> list[Record]:
