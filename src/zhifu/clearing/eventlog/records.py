@@ -263,10 +263,9 @@ class Recorder:
 
     def close_round(self) -> RoundRecord | None:
         """Close the current round now (the engine moves to its close instant)."""
-        key = self.system.book.current
         record = self.system.close_round()
         self._note("clock", None)
-        return record if record is not None else self.system.rounds.get(key)
+        return record
 
 
 # -- replaying ----------------------------------------------------------------------------------
