@@ -47,6 +47,7 @@ from typing import Any, Final
 from zhifu.clearing.demo import DEMO
 from zhifu.clearing.model import Participant
 from zhifu.clearing.simulate import Scenario, parse_instant
+from zhifu.codec.home import data_home
 from zhifu.core.clock import Clock
 from zhifu.core.errors import UsageError
 
@@ -55,7 +56,6 @@ __all__ = [
     "CLOCK_ENV",
     "DATABASE_ENV",
     "EVENTS_FILE",
-    "HOME_ENV",
     "LEDGER_FILE",
     "PARTICIPANTS_FILE",
     "FileClock",
@@ -70,7 +70,6 @@ __all__ = [
     "write_private",
 ]
 
-HOME_ENV: Final = "ZHIFU_HOME"
 DATABASE_ENV: Final = "ZHIFU_DATABASE_URL"
 CLOCK_ENV: Final = "ZHIFU_BEPS_CLOCK_FILE"
 PARTICIPANTS_FILE: Final = "participants.json"
@@ -86,8 +85,7 @@ log = logging.getLogger("zhifu.clearing.home")
 
 def clearing_home(environ: Mapping[str, str] | None = None) -> Path:
     """The clearing folder: ``$ZHIFU_HOME/clearing``, else ``var/clearing``."""
-    env = os.environ if environ is None else environ
-    return Path(env.get(HOME_ENV) or "var") / "clearing"
+    return data_home(environ) / "clearing"
 
 
 def database_url(home: Path, environ: Mapping[str, str] | None = None) -> str:
