@@ -44,6 +44,7 @@ from zhifu.cli.checks import (
     home_argument,
     host,
     port,
+    seconds,
 )
 from zhifu.cli.common import Outcome, SubParsers, leaf, name_arguments
 from zhifu.core.errors import UsageError
@@ -66,8 +67,25 @@ def register(sub: SubParsers) -> None:
     )
     p.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     p.add_argument("--db", metavar="PATH", help="acquirer database (default in ZHIFU_HOME)")
+    p.add_argument(
+        "--max-per-address",
+        type=int,
+        metavar="N",
+        help="connections one source address may hold (default 32)",
+    )
+    p.add_argument(
+        "--first-frame-timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="close a connection that sends no frame this long (default 10)",
+    )
     p.set_defaults(handler=_run, leaf_parser=p)
-    name_arguments(p, db_path="--db")
+    name_arguments(
+        p,
+        db_path="--db",
+        max_connections_per_address="--max-per-address",
+        first_frame_timeout_seconds="--first-frame-timeout",
+    )
 
     p = leaf(cmds, "register-terminal", _register, "register a terminal; print its TMK "
              "as two components for dual control")  # fmt: skip
@@ -123,8 +141,13 @@ def _run(args: argparse.Namespace) -> Outcome:
         print(f"zhifu acquirer: creating a new database at {db}", file=sys.stderr)
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=log_format)
+    limits = {
+        "max_connections_per_address": args.max_per_address,
+        "first_frame_timeout_seconds": args.first_frame_timeout,
+    }
+    settings = {name: value for name, value in limits.items() if value is not None}
     try:
-        run_acquirer(args.host, args.port, args.db)
+        run_acquirer(args.host, args.port, args.db, settings=settings)
     except OSError as exc:  # taken since the check
         raise bind_error(exc, args.host, args.port, "--port") from None
     return Outcome({"stopped": True}, "acquirer stopped")

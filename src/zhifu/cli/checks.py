@@ -31,9 +31,9 @@ import socket
 from pathlib import Path
 from typing import Final
 
+from zhifu.codec.home import HOME_ENV
 from zhifu.core.errors import UsageError
 
-HOME_ENV: Final = "ZHIFU_HOME"
 SECONDS_MAX: Final = 3600.0
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 _HOST_LABEL: Final = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -138,7 +138,8 @@ def bind_error(exc: OSError, address: str, number: int, option: str) -> UsageErr
 
 
 def home_argument() -> str | None:
-    """What to name for the data directory in an error: ``ZHIFU_HOME`` when the user set it."""
+    """What to name for the data directory in an error: ``ZHIFU_HOME`` when the user set it
+    (empty counts as unset, as :func:`zhifu.codec.home.data_home` has it)."""
     return HOME_ENV if os.environ.get(HOME_ENV) else None
 
 

@@ -86,7 +86,8 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
         acquirer = None if args.no_acquirer else _start_acquirer(config)
         clearing = None if args.no_clearing else _start_clearing(config)
         centre = None if clearing is None else clearing.centre
-        app = create_asgi(clearing=centre)
+        address = None if acquirer is None else (args.host, acquirer.port)
+        app = create_asgi(clearing=centre, acquirer=address)
         uvicorn.Server(make_config(args.host, args.port, app=app)).run(sockets=[web])
     finally:
         if clearing is not None:

@@ -95,6 +95,8 @@ def test_default_home_is_the_web_servers(
     assert (tmp_path / "z" / "barcode" / "barcode.db").exists()
     monkeypatch.delenv("ZHIFU_HOME")
     assert default_home() == web_home() == Path("var/barcode")
+    monkeypatch.setenv("ZHIFU_HOME", "")  # empty counts as unset, in both
+    assert default_home() == web_home() == Path("var/barcode")
 
 
 def test_home_may_follow_the_command_name(

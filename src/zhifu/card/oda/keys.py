@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from zhifu.card.oda.base import mask_pan
+from zhifu.codec.pan import mask_pan
 from zhifu.core.errors import UsageError
 from zhifu.core.rng import SeededRandom
 from zhifu.crypto.errors import InvalidKeyError

@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zhifu.barcode.registry import SIMULATED
 from zhifu.cli.checks import existing_sqlite
+from zhifu.cli.checks import home_argument as data_home_argument
 from zhifu.cli.common import Handler, SubParsers, leaf
+from zhifu.codec.home import data_home
 from zhifu.core.errors import UsageError
 from zhifu.core.money import CNY, Money
 
@@ -42,14 +44,13 @@ if TYPE_CHECKING:
     from zhifu.barcode.api.signing import PublicKey
     from zhifu.barcode.platform.system import BarcodeSystem
 
-HOME_ENV: Final = "ZHIFU_HOME"
 PLATFORM_DB: Final = "barcode.db"  # what BarcodeSystem.open keeps in the folder
 _IDENT: Final = re.compile(r"[A-Za-z0-9_\-]{1,32}")  # the API's identifiers (barcode_schemas)
 
 
 def default_home() -> Path:
     """``$ZHIFU_HOME/barcode`` (``var/barcode``): where the web server keeps the platform."""
-    return Path(os.environ.get(HOME_ENV, "var")) / "barcode"
+    return data_home() / "barcode"
 
 
 def home_of(args: argparse.Namespace) -> Path:
@@ -76,7 +77,7 @@ def home_argument(args: argparse.Namespace) -> str | None:
     """What names the platform folder in an error: ``--home``, else ``ZHIFU_HOME`` if set."""
     if getattr(args, "home", None) is not None:
         return "--home"
-    return HOME_ENV if os.environ.get(HOME_ENV) else None
+    return data_home_argument()
 
 
 def platform_exists(args: argparse.Namespace) -> bool:

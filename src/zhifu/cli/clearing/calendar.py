@@ -115,9 +115,9 @@ def _home(text: str | None) -> Path:
         if not Path(text).is_dir():
             raise UsageError(f"there is no folder {text}", argument="--home")
         return Path(text)
-    from zhifu.acquirer.config import zhifu_home  # noqa: PLC0415
+    from zhifu.codec.home import data_home  # noqa: PLC0415
 
-    return zhifu_home() / "clearing"
+    return data_home() / "clearing"
 
 
 def _home_argument(args: argparse.Namespace) -> str | None:
