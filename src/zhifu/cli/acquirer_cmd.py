@@ -40,6 +40,7 @@ from zhifu.cli.checks import (
     bind_error,
     check_folder,
     check_free,
+    count,
     existing_sqlite,
     home_argument,
     host,
@@ -69,7 +70,7 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--db", metavar="PATH", help="acquirer database (default in ZHIFU_HOME)")
     p.add_argument(
         "--max-per-address",
-        type=int,
+        type=count,
         metavar="N",
         help="connections one source address may hold (default 32)",
     )

@@ -52,6 +52,17 @@ def seconds(text: str) -> float:
     return value
 
 
+def count(text: str) -> int:
+    """A number of things, at least 1.
+
+    >>> count("32")
+    32
+    """
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def port(text: str) -> int:
     """A TCP port, 0 to 65535 (0: any free port)."""
     if not (text.isascii() and text.isdigit()) or int(text) > 65535:

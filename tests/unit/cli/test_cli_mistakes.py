@@ -59,6 +59,12 @@ MISTAKES = {
         f"box --timeout {value}": Mistake(f"{BOX_OK} --timeout {value}", "--timeout", "seconds")
         for value in ("-1", "0", "nan", "inf", "soon", "86400")
     },
+    "acquirer run --first-frame-timeout -5": Mistake(
+        "acquirer run --first-frame-timeout -5", "--first-frame-timeout", "seconds"
+    ),
+    "acquirer run --max-per-address 0": Mistake(
+        "acquirer run --max-per-address 0", "--max-per-address", "at least 1"
+    ),
     # 3. ports in use: both of `serve` are checked before anything starts
     "serve: web port in use": Mistake(
         "serve --port {busy} --acquirer-port {free}",
