@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.zhifu-dev-installed
 RUN_STAMP := $(VENV)/.zhifu-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+ACQUIRER_PORT ?= 5800
 
 .PHONY: run test check screenshots bench fuzz lint fmt deps lock clean help
 
@@ -35,8 +36,8 @@ $(STAMP): $(RUN_STAMP)
 
 deps: $(STAMP)  ## create .venv and install the locked dependencies
 
-run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000)
-	$(BIN)/zhifu serve --host $(HOST) --port $(PORT)
+run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000, acquirer on 5800)
+	$(BIN)/zhifu serve --host $(HOST) --port $(PORT) --acquirer-port $(ACQUIRER_PORT)
 
 test: $(STAMP)  ## run the whole test suite (installs PostgreSQL and pcscd from Debian when missing)
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
