@@ -6,16 +6,19 @@ STAMP  := $(VENV)/.zhifu-dev-installed
 RUN_STAMP := $(VENV)/.zhifu-installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+ACQUIRER_PORT ?= 5800
 
-.PHONY: run test check bench fuzz lint fmt deps lock clean help
+.PHONY: run test check screenshots bench fuzz lint fmt deps lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 # Debian packages the tests need: PostgreSQL for the ledger, pcscd + vpcd for PC/SC;
 # swig, gcc and libc6-dev build pyscard (no Linux wheel on PyPI) against libpcsclite-dev;
-# espeak-ng speaks the scanning box's announcements.
-SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev swig gcc libc6-dev espeak-ng
+# espeak-ng speaks the scanning box's announcements; Chromium (driven by Playwright) and the CJK
+# fonts show the web pages; opensc's opensc-tool reads the served card as a second PC/SC client.
+SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev swig gcc libc6-dev espeak-ng \
+                   chromium fonts-noto-cjk opensc
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
 # Runtime only (what `make run` needs), then the dev and bench extras (what `make test` needs);
@@ -33,12 +36,16 @@ $(STAMP): $(RUN_STAMP)
 
 deps: $(STAMP)  ## create .venv and install the locked dependencies
 
-run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000)
-	$(BIN)/zhifu serve --host $(HOST) --port $(PORT)
+run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000, acquirer on 5800)
+	$(BIN)/zhifu serve --host $(HOST) --port $(PORT) --acquirer-port $(ACQUIRER_PORT)
 
 test: $(STAMP)  ## run the whole test suite (installs PostgreSQL and pcscd from Debian when missing)
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
 	$(BIN)/python -m pytest -n 2 -q
+
+screenshots: $(STAMP)  ## refresh docs/screenshots/ from the browser tests (headless Chromium)
+	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
+	ZHIFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/integration/web
 
 bench: $(STAMP)  ## print the benchmark tables (zhifu against its baselines, same run)
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES) wrk

@@ -1,13 +1,15 @@
-"""The acquirer host: UnionPay POS ISO 8583 over TCP, management plane (issue 5).
+"""The acquirer host: UnionPay POS ISO 8583 over TCP, management plane.
 
 * :mod:`~zhifu.acquirer.server` — asyncio TCP front door (:func:`serve_acquirer`,
-  :func:`run_acquirer`); :mod:`~zhifu.acquirer.background` runs it beside the web app;
+  :func:`run_acquirer`), its connection caps in :mod:`~zhifu.acquirer.limits`;
+  :mod:`~zhifu.acquirer.background` runs it beside the web app;
 * :mod:`~zhifu.acquirer.host` — one frame in, one frame out, journalled;
 * :mod:`~zhifu.acquirer.pipeline` — participants (prepare / commit / abort) in groups selected
   by MTI + processing code + 60.1 / 60.3; :mod:`~zhifu.acquirer.routes` the management groups;
   :mod:`~zhifu.acquirer.participants` the steps; :mod:`~zhifu.acquirer.context` the
   per-transaction state;
 * :mod:`~zhifu.acquirer.registry` — merchants and terminals, keys by handle;
+  :mod:`~zhifu.acquirer.custody` — working keys from generation to a terminal, orphans swept;
   :mod:`~zhifu.acquirer.tables` — CA public keys and AIDs for download;
   :mod:`~zhifu.acquirer.journal` — every message, redacted, with timing;
 * :mod:`~zhifu.acquirer.config` — settings and the ``var/`` data directory with its LMK.

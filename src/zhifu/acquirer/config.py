@@ -3,10 +3,13 @@
 ``make run`` starts the host with :meth:`AcquirerConfig.local`: everything lives in one data
 directory, ``var/`` under the working directory unless ``ZHIFU_HOME`` names another::
 
-    var/
+    var/            mode 0700 when zhifu creates it
       acquirer.db   merchants, terminals, parameter tables, message journal (SQLite)
       keys.db       the security module's key store (keys sealed under the LMK)
       lmk.key       local master key, created on first start ONLY when no LMK is configured
+
+Every file there has mode 0600, SQLite's ``-wal`` and ``-shm`` files included
+(:mod:`zhifu.core.files`).
 
 The LMK comes from ``ZHIFU_LMK`` (64 hex digits) or the file named by ``ZHIFU_LMK_FILE``. When
 neither is set, a local run creates ``var/lmk.key`` (mode 0600, 32 random bytes as hex) and
@@ -30,11 +33,13 @@ import dataclasses
 import logging
 import os
 import secrets
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from zhifu.codec.home import HOME_ENV
+from zhifu.codec.home import data_home as zhifu_home
 from zhifu.core.errors import UsageError
+from zhifu.core.files import private_file, private_folder
 from zhifu.security.store import LMK_ENV, LMK_FILE_ENV, KeyStore
 
 __all__ = [
@@ -47,7 +52,6 @@ __all__ = [
 ]
 
 DEFAULT_PORT = 5800
-HOME_ENV = "ZHIFU_HOME"
 DB_FILE, KEY_STORE_FILE, LMK_FILE = "acquirer.db", "keys.db", "lmk.key"
 LOCAL_LMK_WARNING = (
     "no LMK configured ({env} / {file_env}): created a local one at {path} for this "
@@ -62,10 +66,13 @@ class AcquirerConfig:
     """Everything the host needs to know; the defaults suit tests (all in memory).
 
     ``max_frame_length`` bounds one frame body; ``queue_size`` bounds the frames read ahead
-    on one connection (pipelining); ``idle_timeout_seconds`` closes a connection that sends
-    nothing; ``page_size`` is the number of records in one CAPK/AID query response;
-    ``mak_double_length`` gives 003/004 sign-ons a true double-length MAK instead of the
-    single-length MAK terminals expect in practice (iso8583-cup.md 3.3).
+    on one connection (pipelining). A new connection is refused past ``max_connections`` in
+    all or ``max_connections_per_address`` from its source address; it is closed when its
+    first frame has not arrived within ``first_frame_timeout_seconds``, and later when a
+    frame takes longer than ``idle_timeout_seconds``. ``page_size`` is the number of records
+    in one CAPK/AID query response; ``mak_double_length`` gives 003/004 sign-ons a true
+    double-length MAK instead of the single-length MAK terminals expect in practice
+    (``docs/acquirer.md``, "Sign-on keys").
     """
 
     host: str = "127.0.0.1"
@@ -77,7 +84,9 @@ class AcquirerConfig:
     max_frame_length: int = 8192
     queue_size: int = 16
     idle_timeout_seconds: float = 120.0
+    first_frame_timeout_seconds: float = 10.0
     max_connections: int = 1024
+    max_connections_per_address: int = 32
     workers: int = 4
     page_size: int = 10
     mak_double_length: bool = False
@@ -87,11 +96,12 @@ class AcquirerConfig:
             raise UsageError(f"must be 0 to 65535, got {self.port}", argument="port")
         if not 64 <= self.max_frame_length <= 0xFFFF:
             raise UsageError("must be 64 to 65535 bytes", argument="max_frame_length")
-        for name in ("queue_size", "max_connections", "workers"):
+        for name in ("queue_size", "max_connections", "max_connections_per_address", "workers"):
             if getattr(self, name) < 1:
                 raise UsageError("must be at least 1", argument=name)
-        if self.idle_timeout_seconds <= 0:
-            raise UsageError("must be positive", argument="idle_timeout_seconds")
+        for name in ("idle_timeout_seconds", "first_frame_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                raise UsageError("must be positive", argument=name)
         if not 1 <= self.page_size <= 20:
             raise UsageError(
                 "must be 1 to 20 records (field 62 is 512 bytes)", argument="page_size"
@@ -119,12 +129,6 @@ class AcquirerConfig:
         return None if self.db_path == ":memory:" else Path(self.db_path).parent
 
 
-def zhifu_home(environ: Mapping[str, str] | None = None) -> Path:
-    """The data directory: ``ZHIFU_HOME``, else ``var`` under the working directory."""
-    env = os.environ if environ is None else environ
-    return Path(env.get(HOME_ENV) or "var")
-
-
 def ensure_local_lmk(home: str | Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment to open the key store with, creating ``home/lmk.key`` if need be.
 
@@ -135,16 +139,9 @@ def ensure_local_lmk(home: str | Path, environ: Mapping[str, str] | None = None)
     env = dict(os.environ if environ is None else environ)
     if env.get(LMK_ENV) or env.get(LMK_FILE_ENV):
         return env
-    root = Path(home)
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / LMK_FILE
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
+    path = private_folder(home) / LMK_FILE
+    if private_file(path, (secrets.token_hex(32) + "\n").encode("ascii")):
         log.warning(LOCAL_LMK_WARNING.format(env=LMK_ENV, file_env=LMK_FILE_ENV, path=path))
-    elif stat.S_IMODE(path.stat().st_mode) & 0o077:
-        log.warning("the LMK file %s is readable by others: chmod 600 it", path)
     env[LMK_FILE_ENV] = str(path)
     return env
 
@@ -153,5 +150,5 @@ def open_key_store(config: AcquirerConfig, environ: Mapping[str, str] | None = N
     """The key store of ``config``: in memory, or on disk with the LMK of a local run."""
     if config.key_store_path == ":memory:":
         return KeyStore.in_memory()
-    home = Path(config.key_store_path).parent
+    home = private_folder(Path(config.key_store_path).parent)
     return KeyStore.open(config.key_store_path, environ=ensure_local_lmk(home, environ))

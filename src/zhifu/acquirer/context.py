@@ -1,6 +1,6 @@
 """The per-transaction context: everything one request's participants share.
 
-Participants are flyweights (style.md section 2, jPOS): they keep no per-transaction state; the
+Participants are flyweights (as in jPOS): they keep no per-transaction state; the
 request, the terminal found for it, the outcome and the response being built all live in one
 :class:`TxnContext`. Outcomes are values of :class:`Result` (the host's canonical results),
 mapped to field 39 when the response is built.
@@ -33,28 +33,48 @@ from zhifu.core.errors import DecodeError
 from zhifu.iso8583.fields_60 import Field60, parse_field_60
 from zhifu.iso8583.framing import Frame
 from zhifu.iso8583.message import Message
+from zhifu.iso8583.response_codes import RESPONSE_CODES, Action, ResponseCode
 
 __all__ = ["NewKeys", "Result", "RouteKey", "TxnContext", "response_mti"]
 
 
-class Result(enum.Enum):
-    """The host's canonical outcomes; the value is the field 39 code sent to the terminal."""
+_RC = RESPONSE_CODES
 
-    APPROVED = "00"
-    INVALID_MERCHANT = "03"
-    FORMAT_ERROR = "30"
-    NOT_SUPPORTED = "40"
-    NOT_PERMITTED_ON_TERMINAL = "58"
-    BATCH_MISMATCH = "77"
-    SYSTEM_ERROR = "96"
-    TERMINAL_UNKNOWN = "97"
-    MAC_FAILED = "A0"
-    SECURITY_FAILED = "A7"
+
+class Result(enum.Enum):
+    """The host's canonical outcomes; each value is the row of the response-code table
+    (:mod:`zhifu.iso8583.response_codes`) whose code field 39 carries to the terminal.
+
+    >>> Result.MAC_FAILED.de39, Result.MAC_FAILED.action.value
+    ('A0', 'sign on again')
+    """
+
+    APPROVED = _RC["00"]
+    INVALID_MERCHANT = _RC["03"]
+    FORMAT_ERROR = _RC["30"]
+    NOT_SUPPORTED = _RC["40"]
+    NOT_PERMITTED_ON_TERMINAL = _RC["58"]
+    BATCH_MISMATCH = _RC["77"]
+    SYSTEM_ERROR = _RC["96"]
+    TERMINAL_UNKNOWN = _RC["97"]
+    MAC_FAILED = _RC["A0"]
+    SECURITY_FAILED = _RC["A7"]
+
+    @property
+    def response_code(self) -> ResponseCode:
+        """The row of the response-code table."""
+        value: ResponseCode = self.value
+        return value
 
     @property
     def de39(self) -> str:
         """The field 39 code."""
-        return self.value
+        return self.response_code.code
+
+    @property
+    def action(self) -> Action:
+        """What the terminal does on receiving the code (sign on again, decline...)."""
+        return self.response_code.action
 
     @property
     def approved(self) -> bool:

@@ -5,7 +5,8 @@ The registry (:mod:`~zhifu.acquirer.registry`), the parameter tables
 one database file (``:memory:`` in tests). The host runs its pipeline in worker threads, so the
 connection is shared under a re-entrant lock and every write is one ``BEGIN IMMEDIATE``
 transaction. A file database runs in WAL mode with ``synchronous = NORMAL`` so that the admin
-command line can write while the host serves.
+command line can write while the host serves. Its folder is created with mode 0700, the
+database and SQLite's files beside it have mode 0600 (:mod:`zhifu.core.files`).
 
 >>> db = Database(":memory:")
 >>> db.ensure_schema("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER);")
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from zhifu.core.errors import ZhifuError
+from zhifu.core.files import private_file, private_folder, private_sqlite
 
 __all__ = ["Database", "DatabaseError"]
 
@@ -40,17 +42,18 @@ class Database:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self._path = str(path)
         self._lock = threading.RLock()
+        on_disk = self._path != ":memory:"
         try:
-            if self._path != ":memory:":
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-                if not Path(self._path).exists():
-                    Path(self._path).touch(mode=0o600)  # masked PANs in the journal: owner only
+            if on_disk:  # merchants, terminals, the journal: owner only
+                private_folder(Path(self._path).parent)
+                private_file(self._path)
             self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA foreign_keys = ON")
-            if self._path != ":memory:":
+            if on_disk:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
                 self._db.execute("PRAGMA busy_timeout = 5000")
+                private_sqlite(self._path)
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseError(
                 f"cannot open the acquirer database at {self._path} ({exc})"

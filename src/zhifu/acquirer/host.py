@@ -29,9 +29,11 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 
 from zhifu.acquirer.config import AcquirerConfig, open_key_store
 from zhifu.acquirer.context import Result, TxnContext, response_mti
+from zhifu.acquirer.custody import HostLock
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.journal import Journal
 from zhifu.acquirer.pipeline import Pipeline
@@ -77,13 +79,23 @@ class AcquirerHost:
         hsm: SoftHsm,
         clock: Clock | None = None,
         pipeline: Pipeline | None = None,
+        host_lock: HostLock | None = None,
+        sweeps: bool = True,
     ) -> None:
+        """The host over an open database and security module.
+
+        It first sweeps the key store for working keys no terminal holds (left by sign-ons a
+        crash cut off), unless ``sweeps`` is False: another host serves the same key store.
+        ``host_lock`` is released by :meth:`close`.
+        """
         self.config = config
         self.database = database
         self.clock: Clock = clock or SystemClock()
-        self.services = Services.build(config, database, hsm, self.clock)
+        self.services = Services.build(config, database, hsm, self.clock, sweeps=sweeps)
         self.journal = Journal(database)
         self.pipeline = pipeline or management_pipeline(self.services)
+        self._host_lock = host_lock
+        self.services.custody.sweep("at start")
 
     @classmethod
     def open(
@@ -93,9 +105,35 @@ class AcquirerHost:
         environ: Mapping[str, str] | None = None,
         clock: Clock | None = None,
     ) -> AcquirerHost:
-        """The host over ``config``'s database and key store (the LMK from the environment)."""
-        hsm = SoftHsm(open_key_store(config, environ), clock=clock)
-        return cls(config, database=Database(config.db_path), hsm=hsm, clock=clock)
+        """The host over ``config``'s database and key store (the LMK from the environment).
+
+        The host that opens a key store on disk first holds its :class:`HostLock` and sweeps
+        it; a second one on the same key store serves without sweeping (and says so).
+        """
+        store = open_key_store(config, environ)
+        lock = None
+        if store.path != ":memory:":
+            lock = HostLock.acquire(Path(store.path).parent)
+            if lock is None:
+                log.warning(
+                    "another acquirer host serves the key store %s: this one does not sweep "
+                    "it for orphaned working keys",
+                    store.path,
+                )
+        database: Database | None = None
+        try:
+            database = Database(config.db_path)
+            return cls(
+                config, database=database, hsm=SoftHsm(store, clock=clock), clock=clock,
+                host_lock=lock, sweeps=store.path == ":memory:" or lock is not None,
+            )  # fmt: skip
+        except BaseException:
+            if database is not None:
+                database.close()
+            store.close()
+            if lock is not None:
+                lock.release()
+            raise
 
     @classmethod
     def in_memory(cls, config: AcquirerConfig | None = None) -> AcquirerHost:
@@ -105,9 +143,11 @@ class AcquirerHost:
         )
 
     def close(self) -> None:
-        """Close the database and the key store."""
+        """Close the database and the key store; release the host lock."""
         self.database.close()
         self.services.hsm.store.close()
+        if self._host_lock is not None:
+            self._host_lock.release()
 
     # --- one frame ------------------------------------------------------------------------
 

@@ -178,7 +178,7 @@ class Pipeline:
         self._selector.add(route)
 
     def add(self, name: str, participants: Sequence[Participant], routes: Iterable[Route]) -> None:
-        """Add a group and the routes to it (the financial issue's purchase, reversal...)."""
+        """Add a group and the routes to it (purchase, reversal... to come)."""
         if name in self._groups:
             raise UsageError(f"a group {name!r} exists already", argument="name")
         self._groups[name] = tuple(participants)

@@ -247,6 +247,15 @@ class Registry:
         )
         return [_terminal(row) for row in rows]
 
+    def held_key_handles(self) -> frozenset[str]:
+        """The handles of every terminal's current working keys (PIK, MAK, TDK)."""
+        rows = self._db.query("SELECT pik_handle, mak_handle, tdk_handle FROM terminals")
+        return frozenset(str(handle) for row in rows for handle in row if handle)
+
+    def terminal_ids(self) -> frozenset[str]:
+        """The ids of every registered terminal."""
+        return frozenset(str(row[0]) for row in self._db.query("SELECT terminal_id FROM terminals"))
+
     def set_status(self, terminal_id: str, status: str) -> None:
         """Block (``blocked``) or re-activate (``active``) a terminal."""
         if status not in (ACTIVE, BLOCKED):

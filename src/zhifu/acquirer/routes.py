@@ -1,10 +1,10 @@
-"""The management plane's groups and routes (iso8583-cup.md 4.2), keyed MTI + 60.3.
+"""The management plane's groups and routes (``docs/acquirer.md``), keyed MTI + 60.3.
 
 Every group starts with the same checks (fields 41, 42 and 60 present; terminal registered,
 of that merchant, not blocked; MAC verified when one is carried) and ends with the responder.
 Requests no route selects go to ``unsupported`` (``40``) after the same checks, so an unknown
-terminal still gets ``97`` and a bad MAC ``A0``. The financial issue adds its groups with
-:meth:`~zhifu.acquirer.pipeline.Pipeline.add` (routes on MTI + processing code + 60.1).
+terminal still gets ``97`` and a bad MAC ``A0``. Financial transactions are to add their groups
+with :meth:`~zhifu.acquirer.pipeline.Pipeline.add` (routes on MTI + processing code + 60.1).
 
 >>> for route in MANAGEMENT_ROUTES[:3]:
 ...     print(route.group, route.mti, route.network_code)

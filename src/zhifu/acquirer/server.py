@@ -6,9 +6,15 @@ connection, since the stream is then out of step) and puts them in a bounded que
 (``queue_size``: a terminal that pipelines faster than the host answers is slowed down by
 TCP, not buffered without limit). The worker answers them in order, running
 :meth:`~zhifu.acquirer.host.AcquirerHost.handle` in a thread pool so that the security module
-and the database never block the event loop. A connection silent for ``idle_timeout_seconds``
-is closed; past ``max_connections`` new connections are closed at once. Whatever one
-connection sends, the others are served.
+and the database never block the event loop. Whatever one connection sends, the others are
+served.
+
+Sockets are cheap to open, so the server bounds them (:mod:`zhifu.acquirer.limits`): past
+``max_connections`` in all, or ``max_connections_per_address`` from one source address, a
+new connection is closed at once. A connection must send its first whole frame within
+``first_frame_timeout_seconds`` (10 s by default); after that each frame may take
+``idle_timeout_seconds`` (120 s). Refusals and silent connections are counted in
+:attr:`AcquirerServer.stats` and logged at most once per kind every ten seconds.
 
 >>> import asyncio
 >>> async def demo() -> tuple[bool, bool]:
@@ -29,6 +35,7 @@ import functools
 import logging
 import signal
 import time
+from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -36,6 +43,7 @@ from pathlib import Path
 
 from zhifu.acquirer.config import AcquirerConfig
 from zhifu.acquirer.host import AcquirerHost, Reply
+from zhifu.acquirer.limits import ConnectionLimits, Refusal, ThrottledLog
 from zhifu.core.clock import Clock
 from zhifu.core.errors import DecodeError
 from zhifu.iso8583.framing import read_frame_body
@@ -43,6 +51,12 @@ from zhifu.iso8583.framing import read_frame_body
 __all__ = ["AcquirerServer", "run_acquirer", "serve_acquirer"]
 
 log = logging.getLogger("zhifu.acquirer.server")
+
+STATS = ("accepted", "refused_full", "refused_per_address", "closed_silent", "closed_idle")
+"""What :attr:`AcquirerServer.stats` counts: connections accepted; refused because the host
+holds ``max_connections`` or the address ``max_connections_per_address``; closed because no
+first frame came within ``first_frame_timeout_seconds`` or a later one within
+``idle_timeout_seconds``."""
 
 _Item = tuple[bytes, datetime, float]
 
@@ -60,6 +74,11 @@ class AcquirerServer:
         self._executor: ThreadPoolExecutor | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._port = config.port
+        self._limits = ConnectionLimits(
+            total=config.max_connections, per_address=config.max_connections_per_address
+        )
+        self._counts: Counter[str] = Counter()
+        self._throttled = ThrottledLog.of(log)
 
     @property
     def port(self) -> int:
@@ -76,6 +95,17 @@ class AcquirerServer:
         """Open connections."""
         return len(self._connections)
 
+    @property
+    def stats(self) -> dict[str, int]:
+        """Connection counts so far, by the names of :data:`STATS`."""
+        return {name: self._counts[name] for name in STATS}
+
+    def count(self, event: str, log_line: str | None = None) -> None:
+        """Add one to a count of :data:`STATS`; log ``log_line`` at most once per ten seconds."""
+        self._counts[event] += 1
+        if log_line is not None:
+            self._throttled.emit(event, log_line)
+
     async def start(self) -> None:
         """Listen on ``config.host:config.port`` (no-op when already listening)."""
         if self._server is not None:
@@ -87,7 +117,13 @@ class AcquirerServer:
             self._on_connection, self.config.host, self.config.port
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
-        log.info("acquirer listening on %s:%d", self.config.host, self._port)
+        config = self.config
+        log.info(
+            "acquirer listening on %s:%d (at most %d connections, %d per address; first frame "
+            "within %gs, then %gs per frame)",
+            config.host, self._port, config.max_connections, config.max_connections_per_address,
+            config.first_frame_timeout_seconds, config.idle_timeout_seconds,
+        )  # fmt: skip
 
     async def stop(self) -> None:
         """Stop listening, close every connection, release the worker threads."""
@@ -119,11 +155,13 @@ class AcquirerServer:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        peer = _peer_name(writer)
-        if len(self._connections) >= self.config.max_connections:
-            log.warning("%s refused: %d connections open", peer, len(self._connections))
+        address, peer = _peer_of(writer)
+        refusal = self._limits.admit(address)
+        if refusal is not None:
+            self._refuse(refusal, address, peer)
             writer.close()
             return
+        self.count("accepted")
         self._connections.add(task)
         try:
             await _Connection(self, reader, writer, peer).run()
@@ -131,9 +169,21 @@ class AcquirerServer:
             pass
         finally:
             self._connections.discard(task)
+            self._limits.release(address)
             writer.close()
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+    def _refuse(self, refusal: Refusal, address: str, peer: str) -> None:
+        if refusal is Refusal.FULL:
+            event, why = "refused_full", f"{self._limits.open} connections open (max_connections)"
+        else:
+            event = "refused_per_address"
+            why = (
+                f"{self._limits.from_address(address)} connections open from {address} "
+                "(max_connections_per_address)"
+            )
+        self.count(event, f"{peer} refused: {why}")
 
     async def call_host(
         self, body: bytes, peer: str, received_at: datetime, started: float
@@ -185,14 +235,15 @@ class _Connection:
 
     async def _read(self, worker: asyncio.Task[None]) -> None:
         config = self._server.config
+        timeout, spoken = config.first_frame_timeout_seconds, False
         while not worker.done():
             try:
                 body = await asyncio.wait_for(
                     read_frame_body(self._reader, max_length=config.max_frame_length),
-                    timeout=config.idle_timeout_seconds,
+                    timeout=timeout,
                 )
             except TimeoutError:
-                log.info("%s idle for %gs: closing", self._peer, config.idle_timeout_seconds)
+                self._timed_out(spoken, timeout)
                 return
             except DecodeError as exc:
                 log.info("%s sent an unreadable frame (%s): closing", self._peer, exc)
@@ -202,7 +253,16 @@ class _Connection:
                 return
             if body is None:
                 return
+            timeout, spoken = config.idle_timeout_seconds, True
             await self._queue.put((body, self._clock.now(), time.perf_counter()))
+
+    def _timed_out(self, spoken: bool, timeout: float) -> None:
+        if spoken:
+            self._server.count("closed_idle")
+            log.info("%s idle for %gs: closing", self._peer, timeout)
+            return
+        line = f"{self._peer} sent no frame within {timeout:g}s: closing"
+        self._server.count("closed_silent", line)
 
     async def _work(self) -> None:
         while True:
@@ -227,11 +287,12 @@ class _Connection:
                 return
 
 
-def _peer_name(writer: asyncio.StreamWriter) -> str:
+def _peer_of(writer: asyncio.StreamWriter) -> tuple[str, str]:
+    """The source address (what the per-address limit counts) and ``address:port``."""
     peer = writer.get_extra_info("peername")
     if isinstance(peer, tuple) and len(peer) >= 2:
-        return f"{peer[0]}:{peer[1]}"
-    return str(peer or "?")
+        return str(peer[0]), f"{peer[0]}:{peer[1]}"
+    return str(peer or "?"), str(peer or "?")
 
 
 async def serve_acquirer(
@@ -261,13 +322,15 @@ def run_acquirer(
     *,
     home: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
+    settings: Mapping[str, object] | None = None,
 ) -> None:
     """Serve in the foreground until SIGINT or SIGTERM (``zhifu acquirer run``).
 
     Database and key store are in the data directory (``ZHIFU_HOME`` or ``var/``) unless
-    ``db_path`` names another database.
+    ``db_path`` names another database. ``settings`` overrides other
+    :class:`AcquirerConfig` fields (``max_connections_per_address``...).
     """
-    overrides: dict[str, object] = {"host": host, "port": port}
+    overrides: dict[str, object] = {**(settings or {}), "host": host, "port": port}
     if db_path is not None:
         overrides["db_path"] = db_path
     config = AcquirerConfig.local(home, environ=environ, **overrides)

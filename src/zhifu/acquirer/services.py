@@ -1,4 +1,5 @@
-"""What the participants need from the host: settings, registry, tables, security module.
+"""What the participants need from the host: settings, registry, tables, security module and
+the custody of the working keys it issues.
 
 Participants receive one :class:`Services` when the pipeline is built and keep nothing else;
 per-transaction state lives in :class:`~zhifu.acquirer.context.TxnContext`.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from zhifu.acquirer.config import AcquirerConfig
+from zhifu.acquirer.custody import KeyCustody
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.registry import Registry
 from zhifu.acquirer.tables import ParameterTables
@@ -34,11 +36,23 @@ class Services:
     tables: ParameterTables
     hsm: SoftHsm
     clock: Clock
+    custody: KeyCustody
 
     @classmethod
     def build(
-        cls, config: AcquirerConfig, db: Database, hsm: SoftHsm, clock: Clock | None = None
+        cls,
+        config: AcquirerConfig,
+        db: Database,
+        hsm: SoftHsm,
+        clock: Clock | None = None,
+        *,
+        sweeps: bool = True,
     ) -> Services:
-        """Registry and tables over ``db`` (tables seeded on first use)."""
+        """Registry and tables over ``db`` (tables seeded on first use).
+
+        ``sweeps`` False: this host shares its key store with another and must not sweep it.
+        """
         real_clock: Clock = clock or SystemClock()
-        return cls(config, Registry(db, clock=real_clock), ParameterTables(db), hsm, real_clock)
+        registry = Registry(db, clock=real_clock)
+        custody = KeyCustody(hsm, registry, sweeps=sweeps)
+        return cls(config, registry, ParameterTables(db), hsm, real_clock, custody)

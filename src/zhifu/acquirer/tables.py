@@ -8,7 +8,7 @@ parameters POS applications commonly load for them (TACs D84000A800 / D84004F800
 code-index ids 38594421243 and 10050934146). Every change bumps the table's version, so the
 host can tell a terminal to download again (header processing requirement 4 or 5).
 
-Records are TLV, as field 62 carries them (iso8583-cup.md 4.2):
+Records are TLV, as field 62 carries them (:mod:`zhifu.iso8583.fields_62`):
 
 * query (0820, 60.3 372 RSA keys / 373 SM2 keys / 382 AIDs): from a start index, at most
   ``page_size`` short records (CAPK: 9F06 RID, 9F22 index, DF05 expiry = 23 bytes; AID: 9F06),
@@ -159,7 +159,7 @@ AID_DEFAULTS: Final = (
     AidParameters("A000000333010103", "UnionPay quasi-credit"),
     AidParameters("A000000333010106", "UnionPay e-cash"),
 )
-"""The UnionPay AIDs (card-terminal.md 1.1) with the common POS parameter set."""
+"""The UnionPay AIDs with the common POS parameter set."""
 
 _CAPK_FIELDS = [f.name for f in dataclasses.fields(CaPublicKey)]
 _AID_FIELDS = [f.name for f in dataclasses.fields(AidParameters)]

@@ -1,6 +1,9 @@
 """Barcode (QR) payments: payment codes, collection codes, EMVCo QR payloads, code images.
 
 - :mod:`~zhifu.barcode.registry`: institutions, payment-code prefixes, collection hosts (data)
+- :mod:`~zhifu.barcode.platform`: the platform (database, order book, flows, guards, limits,
+  notifications); :mod:`~zhifu.barcode.switch` and :mod:`~zhifu.barcode.institution` the
+  interconnection switch and its institutions; :mod:`~zhifu.barcode.api` the signed API's contract
 - :mod:`~zhifu.barcode.codes.payment_code`: one-time payment codes (HMAC-SM3), issuer check
 - :mod:`~zhifu.barcode.codes.collection_code`: collection-code URLs, look-alike refusal
 - :mod:`~zhifu.barcode.codes.emvqr.mpm`: EMVCo MPM payloads (strict build, lenient parse)

@@ -1,6 +1,6 @@
 """The BEPS tables as data: business types, processing statuses, reject reasons, receipt codes.
 
-Sources are in ``shared/spec/clearing.md`` §1.2-1.6: CNAPS2 message numbers (beps.121-134),
+Sources (``docs/clearing.md#sources``, digest §1.2-1.6): CNAPS2 message numbers (beps.121-134),
 CNAPS1 packet numbers (PKG001-011), business-type codes (A100 ... F100), ``PrcSts`` statuses
 (PR03 netted ... PR32 expired) and the CNAPS1 receipt codes (00 success, 03 insufficient
 balance ...). Where the sources are silent the table says ``source="zhifu"``.

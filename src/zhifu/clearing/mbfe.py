@@ -6,8 +6,10 @@ business it knows netted (from the centre's confirmations and forwards) to recon
 day-end summary (``beps.721``). The centre's HTTP endpoints (``zhifu.web.routes.
 clearing_centre``): ``POST /clearing/messages`` (XML in, ``ccms.900`` out),
 ``GET /clearing/inbox/{bank}?after=N`` (the next message addressed to the bank, its sequence
-number in ``X-Seq``; 204 when none) and ``GET /clearing/reconciliation/{bank}?date=D``.
-Plain ``urllib`` on 127.0.0.1: no extra dependency.
+number in ``X-Seq``; 204 when none) and ``GET /clearing/reconciliation/{bank}?date=D``. The
+two polls are signed with the bank's key too (:mod:`zhifu.clearing.polls`: Unix time, a fresh
+nonce, the path and query as sent), so only the bank reads its inbox and summary. Plain
+``urllib`` on 127.0.0.1: no extra dependency.
 
 >>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore
@@ -22,6 +24,8 @@ Plain ``urllib`` on 127.0.0.1: no extra dependency.
 from __future__ import annotations
 
 import itertools
+import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -44,6 +48,7 @@ from zhifu.clearing.messages.model import (
 )
 from zhifu.clearing.messages.parse import parse_message
 from zhifu.clearing.model import Item, check_bank_code
+from zhifu.clearing.polls import new_nonce, sign_poll
 from zhifu.clearing.signing import KeyDirectory, Signer
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError, ZhifuError
@@ -110,7 +115,13 @@ class MbfeClient:
 
     # -- HTTP --------------------------------------------------------------------------------
     def _request(self, path: str, body: bytes | None = None) -> tuple[int, bytes, str]:
-        headers = {"Content-Type": "application/xml"} if body is not None else {}
+        """POST ``body`` (a signed message), or GET ``path`` as a signed poll."""
+        if body is not None:
+            headers = {"Content-Type": "application/xml"}
+        else:
+            headers = sign_poll(
+                self.signer, "GET", path, timestamp=int(time.time()), nonce=new_nonce()
+            )
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             self.base_url + path, data=body, headers=headers, method="POST" if body else "GET"
         )
@@ -118,7 +129,8 @@ class MbfeClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
                 return answer.status, answer.read(), answer.headers.get("X-Seq", "")
         except urllib.error.HTTPError as error:
-            raise MbfeError(f"the centre answered HTTP {error.code} on {path}") from None
+            code = _error_code(error)
+            raise MbfeError(f"the centre answered HTTP {error.code}{code} on {path}") from None
         except OSError as error:
             raise MbfeError(f"the centre is unreachable ({type(error).__name__})") from None
 
@@ -231,6 +243,15 @@ class MbfeClient:
         if not isinstance(summary, Summary) or summary.beps_date != day:
             raise MbfeError("the centre did not answer with the day's summary")
         return Reconciled(day, summary.bank(self.bank), self.totals(day))
+
+
+def _error_code(error: urllib.error.HTTPError) -> str:
+    """`` (code)`` of a JSON error body, or nothing."""
+    try:
+        code = json.loads(error.read(4096))["error"]["code"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return f" ({code})" if isinstance(code, str) and code.isidentifier() else ""
 
 
 def _header(

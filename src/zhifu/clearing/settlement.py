@@ -10,6 +10,14 @@ linked, so the batch applies whole or not at all (a payer without the funds fail
 keeps the rounds queued for settlement, PR12). After a batch the clearing account is back to
 zero.
 
+**Once only.** Batch ids follow the order of the calls (the *n*-th funding or settlement batch of
+a run has the same ids in every run of the same events), so the books of ``zhifu serve``, which
+outlive the process, recognise a batch they already hold when the centres' event log is
+replayed after a restart: a batch found with the same legs counts as done and is not written
+again; one found with other legs raises :class:`BooksMismatchError`. While ``replaying`` is set the
+books write nothing and answer from what they hold (a batch not there failed when it ran: the
+engine posts a batch before the event that follows it is logged).
+
 >>> from datetime import date
 >>> books = LedgerBooks.in_memory()
 >>> books.open_participants(["102100099996", "103100000026"])
@@ -23,16 +31,28 @@ True
 False
 >>> books.reserve_balance("102100099996"), books.balanced()
 (70000, True)
+
+The same calls again on the same ledger (a replay after a restart) find their batches:
+
+>>> again = LedgerBooks(books.ledger)
+>>> again.replaying = True
+>>> again.fund("102100099996", 1_000_00), again.post(date(2025, 10, 9), {
+...     "102100099996": -300_00, "103100000026": 300_00})
+(True, True)
+>>> again.post(date(2025, 10, 9), {"102100099996": -900_00, "103100000026": 900_00})
+False
+>>> again.reserve_balance("102100099996")
+70000
 >>> books.close()
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Final, Protocol
 
-from zhifu.core.errors import UsageError
+from zhifu.core.errors import UsageError, ZhifuError
 from zhifu.ledger import Account, Ledger, Transfer, TransferFlags
 from zhifu.ledger.chart import BY_KEY, LEDGER_CNY
 from zhifu.ledger.results import CreateAccountResult, CreateTransferResult
@@ -46,8 +66,19 @@ FUNDING: Final = BY_KEY["corporate_deposits"]
 CLEARING: Final = BY_KEY["interbank_settlement"]
 
 
+class BooksMismatchError(ZhifuError):
+    """The books hold a batch under the ids of the one being posted, with other legs: they
+    belong to another run than the event log being replayed."""
+
+
 class SettlementBooks(Protocol):
-    """What clearing needs from the books (the ledger, or a test double)."""
+    """What clearing needs from the books (the ledger, or a test double).
+
+    ``replaying`` is set while an event log is replayed: books that outlive the process then
+    answer from what they hold and write nothing (books in memory just post).
+    """
+
+    replaying: bool
 
     def open_participants(self, codes: Iterable[str]) -> None:
         """Open the accounts of direct participants (idempotent)."""
@@ -87,6 +118,7 @@ class LedgerBooks:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        self.replaying = False
         self._batch = 0
         ok = (CreateAccountResult.OK, CreateAccountResult.EXISTS)
         results = ledger.create_accounts([Account(CLEARING_ID, LEDGER_CNY, CLEARING.code)])
@@ -123,7 +155,7 @@ class LedgerBooks:
             LEDGER_CNY,
             CODE_FUNDING,
         )
-        return self.ledger.create_transfers([transfer]) == [CreateTransferResult.OK]
+        return self._apply([transfer])
 
     def post(self, settlement_date: date, nets: Mapping[str, int]) -> bool:
         if sum(nets.values()) != 0:
@@ -150,6 +182,20 @@ class LedgerBooks:
                     user_data_64=stamp,
                 )
             )
+        return self._apply(transfers)
+
+    def _apply(self, transfers: Sequence[Transfer]) -> bool:
+        """Create a linked batch unless the ledger holds it already (see the module docstring)."""
+        held = self.ledger.lookup_transfers([t.id for t in transfers])
+        if held:
+            if len(held) != len(transfers) or any(map(_differs, held, transfers)):
+                raise BooksMismatchError(
+                    f"the settlement ledger holds batch {self._batch} with other legs: it "
+                    "belongs to another run than the event log (move it away)"
+                )
+            return True
+        if self.replaying:
+            return False
         results = self.ledger.create_transfers(transfers)
         return all(r is CreateTransferResult.OK for r in results)
 
@@ -167,10 +213,16 @@ class LedgerBooks:
         self.ledger.close()
 
 
+def _differs(held: Transfer, wanted: Transfer) -> bool:
+    fields = ("debit_account_id", "credit_account_id", "amount", "code", "user_data_64")
+    return any(getattr(held, name) != getattr(wanted, name) for name in fields)
+
+
 class MemoryBooks:
     """A dictionary double of :class:`LedgerBooks` (same rules, no database)."""
 
     def __init__(self) -> None:
+        self.replaying = False  # nothing outlives the process: a replay posts again
         self.reserves: dict[str, int] = {}
         self.posted: list[tuple[date, dict[str, int]]] = []
 

@@ -43,7 +43,7 @@ from zhifu.clearing.codes import Reason
 from zhifu.clearing.messages.model import MessageError
 from zhifu.clearing.model import check_bank_code
 from zhifu.security.hsm.soft import SoftHsm
-from zhifu.security.keys import KeyAlgorithm, KeyHandle
+from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 
 __all__ = ["ALGORITHM", "KeyDirectory", "Signer", "canonical_bytes", "sign_document"]
 
@@ -104,14 +104,30 @@ class KeyDirectory:
         self._handles: dict[str, KeyHandle] = {}
 
     def register(self, code: str, public_key: bytes) -> KeyHandle:
-        """Import a signer's SM2 public key (65-byte point, or compressed) under its code."""
+        """Import a signer's SM2 public key (65-byte point, or compressed) under its code.
+
+        A key store that outlives the process may hold it already (registered at an earlier
+        start): that handle is used again rather than importing the key once per start.
+        """
         check_bank_code(code)
-        handle = self.hsm.import_public_key(public_key, KeyAlgorithm.SM2, label=f"beps {code}")
+        label = f"beps {code}"
+        for info in self.hsm.list_keys():
+            mine = info.label == label and info.usage is KeyUsage.VERIFICATION
+            if mine and self.hsm.get_public_key(info.handle) == bytes(public_key):
+                handle = info.handle
+                break
+        else:
+            handle = self.hsm.import_public_key(public_key, KeyAlgorithm.SM2, label=label)
         self._handles[code] = handle
         return handle
 
     def __contains__(self, code: object) -> bool:
         return code in self._handles
+
+    def verify_bytes(self, code: str, data: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` over ``data`` verifies with the key registered for ``code``."""
+        handle = self._handles.get(code)
+        return handle is not None and self.hsm.verify_signature(handle, data, signature)
 
     def verify(self, document: etree._Element) -> str:
         """Detach and check the signature; return the signer's code or raise ``MessageError``."""

@@ -1,6 +1,8 @@
 """Replay a scenario (participants, config, items, events) on a fresh in-memory system.
 
-The scenario format is documented in ``docs/clearing.md``. Times are ISO 8601; without an
+The scenario format is documented in ``docs/clearing.md``; a key the format does not know is
+refused with its path (:mod:`zhifu.clearing.scenario_schema`), and so is every bad value, named
+by its path in the file (``items[0].amount``). Times are ISO 8601; without an
 offset they are Beijing time. Amounts are decimal yuan strings. Events at the same instant run
 in input order, items before other events, an item's own receipt right after the item. The run
 ends at ``until`` or, by default, at the day-end (16:00) of the settlement date of the last
@@ -37,12 +39,12 @@ from zhifu.clearing.reports import (
     round_rows,
     settlement_rows,
 )
+from zhifu.clearing.scenario_schema import check_scenario, key_path
 from zhifu.clearing.settlement import LedgerBooks, MemoryBooks, SettlementBooks
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
 
 DEFAULT_RESERVE: Final = "1000000000.00"  # opening settlement-account balance, yuan
-EVENT_KINDS: Final = ("receipt", "revoke", "return", "cap", "fund")
 Progress = Callable[[int, int], None]
 
 
@@ -91,26 +93,26 @@ class Scenario:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Scenario:
-        """Parse the JSON form (see ``docs/clearing.md``)."""
-        unknown = set(data) - {"participants", "config", "items", "events", "start", "until"}
-        if unknown:
-            raise UsageError(f"unknown scenario keys {sorted(unknown)}", argument="scenario")
+        """Parse the JSON form (see ``docs/clearing.md``); errors name the path in it."""
+        check_scenario(data)
         raw = data.get("participants")
         if not isinstance(raw, list) or not raw:
             raise UsageError("list the participants", argument="participants")
-        participants = [_participant(p) for p in raw]
+        participants = [_participant(p, f"participants[{i}]") for i, p in enumerate(raw)]
         reserves = {
-            str(p["code"]): parse_yuan(p.get("reserve", DEFAULT_RESERVE), "reserve")
-            for p in raw
+            str(p["code"]): parse_yuan(
+                p.get("reserve", DEFAULT_RESERVE), f"participants[{i}].reserve"
+            )
+            for i, p in enumerate(raw)
             if p.get("direct", True)
         }
-        config = ClearingConfig.from_mapping(data.get("config", {}))
-        items = [_item(i) for i in data.get("items", [])]
+        config = _config(data.get("config", {}))
+        items = [_item(x, f"items[{i}]") for i, x in enumerate(data.get("items", []))]
         ids = [s.item.item_id for s in items]
         if len(set(ids)) != len(ids):
             raise UsageError("item ids must be unique", argument="items")
-        events = [_event(e) for e in data.get("events", [])]
-        extra = CalendarData.load(config.calendar_file) if config.calendar_file else None
+        events = [_event(e, f"events[{i}]") for i, e in enumerate(data.get("events", []))]
+        extra = _calendar_data(config.calendar_file)
         start = parse_instant(data["start"], "start") if "start" in data else None
         until = parse_instant(data["until"], "until") if "until" in data else None
         return cls(participants, config, items, events, reserves, start, until, extra)
@@ -152,51 +154,87 @@ class Scenario:
         return start, end
 
 
-def _participant(raw: Mapping[str, Any]) -> Participant:
-    if not isinstance(raw, Mapping):
-        raise UsageError("a participant is an object", argument="participants")
-    caps_raw = raw.get("caps", {})
-    caps = {NodeKind(k): parse_yuan(v, "caps") for k, v in caps_raw.items()}
-    return Participant(
-        str(raw.get("code", "")),
-        str(raw.get("city", "")),
-        bool(raw.get("direct", True)),
-        raw.get("via"),
-        caps,
-        str(raw.get("name", "")),
-    )
+def _located(exc: UsageError, path: str, names: Mapping[str, str] | None = None) -> UsageError:
+    """``exc`` with its argument placed at ``path`` (``amount`` -> ``items[0].amount``)."""
+    key = exc.argument or ""
+    return UsageError(exc.message, argument=key_path(path, (names or {}).get(key, key)))
 
 
-def _item(raw: Mapping[str, Any]) -> ScenarioItem:
+def _config(raw: Mapping[str, Any]) -> ClearingConfig:
     try:
-        business = BusinessType(str(raw.get("type")))
+        return ClearingConfig.from_mapping(raw)
+    except UsageError as exc:
+        raise _located(exc, "config") from None
+
+
+def _calendar_data(path: str | None) -> CalendarData | None:
+    if not path:
+        return None
+    try:
+        return CalendarData.load(path)
+    except OSError as exc:
+        why = f"cannot read {path}: {exc.strerror}"
+    except UsageError as exc:
+        why = f"{path}: {exc.message}"
+    raise UsageError(why, argument="config.calendar")
+
+
+def _participant(raw: Mapping[str, Any], where: str) -> Participant:
+    caps = {NodeKind(k): parse_yuan(v, f"{where}.caps.{k}") for k, v in raw.get("caps", {}).items()}
+    try:
+        return Participant(
+            raw["code"],
+            raw["city"],
+            raw.get("direct", True),
+            raw.get("via"),
+            caps,
+            raw.get("name", ""),
+        )
+    except UsageError as exc:
+        raise _located(exc, where) from None
+
+
+def _item(raw: Mapping[str, Any], where: str) -> ScenarioItem:
+    try:
+        business = BusinessType(raw["type"])
     except ValueError:
-        raise UsageError(f"unknown business type {raw.get('type')!r}", argument="type") from None
-    item = Item(
-        str(raw.get("id", "")),
-        business,
-        str(raw.get("payer_bank", "")),
-        str(raw.get("payee_bank", "")),
-        parse_yuan(raw.get("amount"), "amount"),
-        raw.get("packet"),
-        raw.get("receipt_days"),
-    )
+        raise UsageError(
+            f"unknown business type {raw['type']!r}", argument=f"{where}.type"
+        ) from None
+    amount = parse_yuan(raw["amount"], f"{where}.amount")
+    try:
+        item = Item(
+            raw["id"],
+            business,
+            raw["payer_bank"],
+            raw["payee_bank"],
+            amount,
+            raw.get("packet"),
+            raw.get("receipt_days"),
+        )
+    except UsageError as exc:
+        raise _located(exc, where, {"item_id": "id", "packet_id": "packet"}) from None
+    time = parse_instant(raw["time"], f"{where}.time")
     receipt = raw.get("receipt")
     if receipt is None:
-        return ScenarioItem(item, parse_instant(raw.get("time")))
+        return ScenarioItem(item, time)
     return ScenarioItem(
         item,
-        parse_instant(raw.get("time")),
-        parse_instant(receipt.get("time"), "receipt"),
-        str(receipt.get("outcome", RECEIPT_SUCCESS)),
+        time,
+        parse_instant(receipt["time"], f"{where}.receipt.time"),
+        receipt.get("outcome", RECEIPT_SUCCESS),
     )
 
 
-def _event(raw: Mapping[str, Any]) -> ScenarioEvent:
-    kind = raw.get("type")
-    if kind not in EVENT_KINDS:
-        raise UsageError(f"event type must be one of {EVENT_KINDS}", argument="events")
-    return ScenarioEvent(str(kind), parse_instant(raw.get("time")), raw)
+def _event(raw: Mapping[str, Any], where: str) -> ScenarioEvent:
+    """An event, its values checked now rather than when the replay reaches it."""
+    kind = raw["type"]
+    if "amount" in raw:
+        parse_yuan(raw["amount"], f"{where}.amount")
+    if kind == "cap" and raw["node"] not in set(NodeKind):
+        nodes = ", ".join(NodeKind)
+        raise UsageError(f"one of {nodes}, not {raw['node']!r}", argument=f"{where}.node")
+    return ScenarioEvent(str(kind), parse_instant(raw["time"], f"{where}.time"), raw)
 
 
 def run_scenario(

@@ -7,13 +7,18 @@ local run, ``var/lmk.key`` (see :mod:`zhifu.acquirer.config`).
 ``register-terminal`` prints the new terminal master key as two components, each with its
 check value, one per custodian (dual control), and the check value of the whole key.
 
+Only ``register-terminal`` (and ``run``) create the database; ``terminals`` and ``journal``
+refuse a data directory without one instead of creating an empty one.
+
 >>> import argparse, os, tempfile
 >>> parser = argparse.ArgumentParser(prog="zhifu")
 >>> register(parser.add_subparsers())
 >>> os.environ["ZHIFU_HOME"] = tempfile.mkdtemp()
 >>> args = parser.parse_args(["acquirer", "terminals"])
->>> args.handler(args).lines
-['no terminals registered']
+>>> args.handler(args).lines  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+zhifu.core.errors.UsageError: ZHIFU_HOME: there is no acquirer database at .../acquirer.db ...
 >>> del os.environ["ZHIFU_HOME"]
 """
 
@@ -21,15 +26,28 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from zhifu.acquirer.config import DEFAULT_PORT, AcquirerConfig, open_key_store
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.journal import Journal, JournalEntry
 from zhifu.acquirer.registry import TMK_ALGORITHMS, Registration, Registry, register_terminal
-from zhifu.cli.common import Outcome, SubParsers, leaf
+from zhifu.cli.checks import (
+    bind_error,
+    check_folder,
+    check_free,
+    count,
+    existing_sqlite,
+    home_argument,
+    host,
+    port,
+    seconds,
+)
+from zhifu.cli.common import Outcome, SubParsers, leaf, name_arguments
 from zhifu.core.errors import UsageError
 from zhifu.security.hsm.soft import SoftHsm
 
@@ -45,10 +63,30 @@ def register(sub: SubParsers) -> None:
 
     run_text = "serve UnionPay POS ISO 8583 on HOST:PORT until Ctrl-C"
     p = cmds.add_parser("run", help=run_text, description=run_text)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    p.add_argument(
+        "--host", type=host, default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    p.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     p.add_argument("--db", metavar="PATH", help="acquirer database (default in ZHIFU_HOME)")
+    p.add_argument(
+        "--max-per-address",
+        type=count,
+        metavar="N",
+        help="connections one source address may hold (default 32)",
+    )
+    p.add_argument(
+        "--first-frame-timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="close a connection that sends no frame this long (default 10)",
+    )
     p.set_defaults(handler=_run, leaf_parser=p)
+    name_arguments(
+        p,
+        db_path="--db",
+        max_connections_per_address="--max-per-address",
+        first_frame_timeout_seconds="--first-frame-timeout",
+    )
 
     p = leaf(cmds, "register-terminal", _register, "register a terminal; print its TMK "
              "as two components for dual control")  # fmt: skip
@@ -62,6 +100,7 @@ def register(sub: SubParsers) -> None:
         choices=TMK_ALGORITHMS,
         help="TMK algorithm: 3des (sign-on 001/003/004), sm4 (005/006), des (001)",
     )
+    name_arguments(p, merchant_id="--merchant", terminal_id="--terminal")
 
     leaf(cmds, "terminals", _terminals, "list the registered terminals (keys by handle only)")
 
@@ -71,12 +110,20 @@ def register(sub: SubParsers) -> None:
 
 
 def _config() -> AcquirerConfig:
-    return AcquirerConfig.local()
+    config = AcquirerConfig.local()
+    if config.home is not None:
+        check_folder(config.home, home_argument())
+    return config
 
 
 @contextmanager
-def _database() -> Iterator[Database]:
-    db = Database(_config().db_path)
+def _database(*, create: bool = False) -> Iterator[Database]:
+    """The acquirer database; only a command that creates things may create it."""
+    path = Path(_config().db_path)
+    if not create:
+        maker = "`zhifu acquirer register-terminal`"
+        existing_sqlite(path, "acquirer database", home_argument(), maker=maker)
+    db = Database(path)
     try:
         yield db
     finally:
@@ -86,24 +133,55 @@ def _database() -> Iterator[Database]:
 def _run(args: argparse.Namespace) -> Outcome:
     from zhifu.acquirer.server import run_acquirer  # noqa: PLC0415 - the calculator starts fast
 
+    config = _config()
+    db = Path(args.db) if args.db else Path(config.db_path)
+    if db.exists():
+        existing_sqlite(db, "acquirer database", "--db" if args.db else home_argument())
+    check_free(args.host, args.port, "--port")
+    if not db.exists():
+        print(f"zhifu acquirer: creating a new database at {db}", file=sys.stderr)
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=log_format)
-    run_acquirer(args.host, args.port, args.db)
+    limits = {
+        "max_connections_per_address": args.max_per_address,
+        "first_frame_timeout_seconds": args.first_frame_timeout,
+    }
+    settings = {name: value for name, value in limits.items() if value is not None}
+    try:
+        run_acquirer(args.host, args.port, args.db, settings=settings)
+    except OSError as exc:  # taken since the check
+        raise bind_error(exc, args.host, args.port, "--port") from None
     return Outcome({"stopped": True}, "acquirer stopped")
 
 
+def _check_ids(args: argparse.Namespace) -> None:
+    """The identifiers' form, checked before anything is opened or created."""
+    checks = ((args.merchant, 15, "--merchant"), (args.terminal, 8, "--terminal"))
+    for value, size, option in checks:
+        if len(value) != size or not (value.isascii() and value.isprintable()):
+            raise UsageError(f"must be {size} printable ASCII characters", argument=option)
+        if value != value.strip():
+            raise UsageError("no leading or trailing space", argument=option)
+
+
 def _register(args: argparse.Namespace) -> Outcome:
+    _check_ids(args)
     config = _config()
-    store = open_key_store(config)
-    try:
-        with _database() as db:
+    new = not Path(config.db_path).exists()
+    with _database(create=True) as db:
+        store = open_key_store(config)
+        try:
             reg = register_terminal(
                 Registry(db), SoftHsm(store), args.merchant, args.terminal, name=args.name,
                 merchant_name=args.merchant_name, algorithm=args.algorithm,
             )  # fmt: skip
-    finally:
-        store.close()
-    return Outcome(_registration_data(reg), _registration_text(reg))
+        finally:
+            store.close()
+    data = {**_registration_data(reg), "database_created": str(config.db_path) if new else None}
+    lines = _registration_text(reg)
+    if new:
+        lines.append(f"(a new acquirer database was created: {config.db_path})")
+    return Outcome(data, lines)
 
 
 def _registration_data(reg: Registration) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from zhifu.cli.common import Outcome, SubParsers, hexu, leaf, parse_hex
+from zhifu.cli.common import Outcome, SubParsers, hexu, leaf, name_arguments, parse_hex
 from zhifu.core.errors import DecodeError, EncodeError, UsageError
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.mac import mac_cup_ecb, mac_x9_19
@@ -69,6 +69,7 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--mac-key", metavar="HEX", help="MAK: compute field 64")
     p.add_argument("--mac-alg", default="cup-ecb", choices=("cup-ecb", "x9.19"), help="MAC")
     p.add_argument("--mac-cipher", choices=("des", "3des", "sm4"), help="cup-ecb block cipher")
+    name_arguments(p, key="--mac-key")
 
 
 def _read_input(args: argparse.Namespace, argument: str) -> str:

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 import zhifu
 from zhifu.cli import acquirer_cmd, iso8583_cmd, ledger_cmd, qr_cmd, serve_cmd
@@ -18,7 +19,7 @@ from zhifu.cli.barcode import box as box_cmd
 from zhifu.cli.barcode import commands as barcode_cmd
 from zhifu.cli.card import commands as card_cmd
 from zhifu.cli.clearing import commands as clearing_cmd
-from zhifu.cli.common import cli_argument, emit
+from zhifu.cli.common import CliParser, SubParsers, cli_argument, emit
 from zhifu.cli.crypto import commands as crypto_cmd
 from zhifu.core.errors import UsageError, ZhifuError
 
@@ -27,13 +28,14 @@ PROG = "zhifu"
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog=PROG,
         description="zhifu (支付): the Chinese payment stack — terminal, hosts, barcode, "
         "ledger, clearing — and a payment-crypto calculator.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    # every sub-parser is a CliParser too (argparse makes them of the parent's class)
+    sub = cast(SubParsers, parser.add_subparsers(title="commands", metavar="COMMAND"))
     serve_cmd.register(sub)
     crypto_cmd.register(sub)
     card_cmd.register(sub)
@@ -70,11 +72,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except UsageError as exc:
-        argument = cli_argument(getattr(args, "leaf_parser", None), exc.argument)
-        print(f"{PROG}: error: {UsageError(exc.message, argument=argument)}", file=sys.stderr)
+        names = getattr(args, "argument_names", None)
+        argument = cli_argument(getattr(args, "leaf_parser", None), exc.argument, names)
+        print(
+            f"{PROG}: error: {_line(UsageError(exc.message, argument=argument))}", file=sys.stderr
+        )
         return 2
     except ZhifuError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {_line(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: say so briefly, never a traceback unless asked for
         if os.environ.get("ZHIFU_DEBUG"):
@@ -85,6 +90,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 70
+
+
+def _line(exc: Exception) -> str:
+    """An error as one line, whatever its message holds."""
+    return " ".join(str(exc).split())
 
 
 def run() -> None:

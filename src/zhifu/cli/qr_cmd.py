@@ -29,7 +29,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from zhifu.barcode.codes.classify import CodeKind, classify
 from zhifu.barcode.codes.cpm import CPM_PREFIX, CpmPayload, decode_cpm
@@ -39,7 +39,7 @@ from zhifu.barcode.codes.emvqr.parse import ParseResult, parse_mpm
 from zhifu.barcode.codes.render import decode_image, render_png, render_svg
 from zhifu.barcode.registry import institution
 from zhifu.cli.common import Outcome, SubParsers, leaf
-from zhifu.core.errors import DecodeError, UsageError
+from zhifu.core.errors import DecodeError, EncodeError, UsageError
 from zhifu.core.money import Currency, Money
 
 
@@ -93,7 +93,7 @@ def _encode(args: argparse.Namespace) -> Outcome:
     if args.text is not None:
         content = _stdin_or(args.text)
     elif built:
-        content = build_mpm(_fields(args))
+        content = _build(args)
     else:
         raise UsageError(
             "nothing to encode: give --text, --gui, --fields or --field", argument="--text"
@@ -109,6 +109,45 @@ def _encode(args: argparse.Namespace) -> Outcome:
         data["svg"] = args.svg
         lines.append(f"wrote {args.svg}")
     return Outcome(data, lines)
+
+
+# the payload fields the options of ``qr encode`` fill in (EMVCo MPM ids), for errors
+FIELD_OPTIONS: Final = {
+    "26": "--gui",
+    "26.00": "--gui",
+    "26.01": "--merchant-id",
+    "52": "--mcc",
+    "53": "--currency",
+    "54": "--amount",
+    "58": "--country",
+    "59": "--merchant-name",
+    "60": "--city",
+    "62": "--reference",
+    "62.05": "--reference",
+    "64": "--name-zh",
+    "64.01": "--name-zh",
+    "64.02": "--city-zh",
+}
+
+
+def _build(args: argparse.Namespace) -> str:
+    """The payload, or a UsageError naming the option whose field broke the rules."""
+    try:
+        return build_mpm(_fields(args))
+    except EncodeError as exc:
+        field = exc.field or ""
+        option = FIELD_OPTIONS.get(field) if args.gui else None
+        if option is not None and field.split(".")[0] not in _given_ids(args):
+            raise UsageError(exc.reason, argument=option) from None
+        given = "--fields" if args.fields else "--field" if args.field else "--gui"
+        reason = f"field {field}: {exc.reason}" if field else exc.reason
+        raise UsageError(reason, argument=given) from None
+
+
+def _given_ids(args: argparse.Namespace) -> set[str]:
+    """The top-level ids set by ``--field`` and ``--fields`` (a JSON object by now)."""
+    given = {item.partition("=")[0].split(".")[0] for item in args.field}
+    return given | set(json.loads(args.fields)) if args.fields else given
 
 
 def _fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,6 +219,8 @@ def _decode_image(path: str) -> Outcome:
         texts = decode_image(path, code128=True)
     except UsageError as exc:
         raise UsageError(exc.message, argument="--image") from None
+    except DecodeError as exc:  # not an image
+        raise UsageError(f"{path}: {exc.reason}", argument="--image") from None
     if not texts:
         return Outcome({"image": path, "codes": []}, f"no code found in {path}", 1)
     codes, lines = [], []

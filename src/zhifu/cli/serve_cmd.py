@@ -4,16 +4,31 @@ The acquirer (ISO 8583 over TCP, default port 5800) runs on its own event loop i
 background thread; the web app (HTTP, default port 8000) owns the main thread. Data (the
 acquirer database, the key store and, for a local run, its LMK file) lives in ``var/`` or
 ``$ZHIFU_HOME``.
+
+Both ports are checked before anything starts: the web port is bound first and handed to the
+web server, the acquirer port must be free; a port in use is refused naming ``--port`` or
+``--acquirer-port`` and the address.
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
+from zhifu.cli.checks import (
+    bind_error,
+    check_folder,
+    check_free,
+    home_argument,
+    host,
+    listening_socket,
+    port,
+)
 from zhifu.cli.common import Outcome, SubParsers
+from zhifu.core.errors import UsageError
 
 
 def register(sub: SubParsers) -> None:
@@ -23,42 +38,77 @@ def register(sub: SubParsers) -> None:
         "acquirer host (ISO 8583 over TCP) on HOST:ACQUIRER_PORT"
     )
     parser = sub.add_parser("serve", help=text, description=text)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
     parser.add_argument(
-        "--acquirer-port", type=int, default=5800, help="acquirer TCP port (default 5800)"
+        "--host", type=host, default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=port, default=8000, help="web port (default 8000)")
+    parser.add_argument(
+        "--acquirer-port", type=port, default=5800, help="acquirer TCP port (default 5800)"
     )
     parser.add_argument(
         "--no-acquirer", action="store_true", help="start without the acquirer host"
     )
     parser.add_argument("--no-clearing", action="store_true", help="start without the BEPS centres")
-    parser.set_defaults(handler=_serve)
+    parser.set_defaults(handler=_serve, leaf_parser=parser)
 
 
 def _serve(args: argparse.Namespace) -> Outcome:
     # imported late: the calculator commands must start fast
-    from zhifu.acquirer.background import start_in_background  # noqa: PLC0415
     from zhifu.acquirer.config import AcquirerConfig  # noqa: PLC0415
-    from zhifu.web.fastpath import create_asgi  # noqa: PLC0415
-    from zhifu.web.server import serve  # noqa: PLC0415
 
     config = AcquirerConfig.local(host=args.host, port=args.acquirer_port)
-    acquirer = None if args.no_acquirer else start_in_background(config)
-    if acquirer is not None:
-        print(
-            f"zhifu acquirer listening on {args.host}:{acquirer.port} (data in {config.home})",
-            file=sys.stderr,
+    if config.home is not None:
+        check_folder(config.home, home_argument())
+    if not args.no_acquirer and args.acquirer_port == args.port != 0:
+        raise UsageError(
+            f"{args.port} is the web port (--port) already: give each its own",
+            argument="--acquirer-port",
         )
-    clearing = None if args.no_clearing else _start_clearing(config)
+    web = listening_socket(args.host, args.port, "--port")
     try:
+        if not args.no_acquirer:
+            check_free(args.host, args.acquirer_port, "--acquirer-port")
+        _run(args, config, web)
+    finally:
+        web.close()
+    return Outcome({"stopped": True}, "zhifu stopped")
+
+
+def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
+    """Start the acquirer and the BEPS centres, then serve the web app on ``web``."""
+    import uvicorn  # noqa: PLC0415
+
+    from zhifu.web.fastpath import create_asgi  # noqa: PLC0415
+    from zhifu.web.server import make_config  # noqa: PLC0415
+
+    acquirer = clearing = None
+    try:
+        acquirer = None if args.no_acquirer else _start_acquirer(config)
+        clearing = None if args.no_clearing else _start_clearing(config)
         centre = None if clearing is None else clearing.centre
-        serve(host=args.host, port=args.port, app=create_asgi(clearing=centre))
+        address = None if acquirer is None else (args.host, acquirer.port)
+        app = create_asgi(clearing=centre, acquirer=address)
+        uvicorn.Server(make_config(args.host, args.port, app=app)).run(sockets=[web])
     finally:
         if clearing is not None:
             clearing.stop()
         if acquirer is not None:
             acquirer.stop()
-    return Outcome({"stopped": True}, "zhifu stopped")
+
+
+def _start_acquirer(config: Any) -> Any:
+    """The acquirer in its thread; a port taken since the check is still named."""
+    from zhifu.acquirer.background import start_in_background  # noqa: PLC0415
+
+    try:
+        acquirer = start_in_background(config)
+    except OSError as exc:
+        raise bind_error(exc, config.host, config.port, "--acquirer-port") from None
+    print(
+        f"zhifu acquirer listening on {config.host}:{acquirer.port} (data in {config.home})",
+        file=sys.stderr,
+    )
+    return acquirer
 
 
 def _start_clearing(config: Any) -> Any:

@@ -8,6 +8,7 @@ It imports only :mod:`zhifu.core`; :mod:`zhifu.card`, :mod:`zhifu.iso8583`, :mod
 - :mod:`~zhifu.codec.tags`: the tag dictionary as data (name, format, length)
 - :mod:`~zhifu.codec.pan`: Luhn, BIN, masking (first 6 + last 4), service codes
 - :mod:`~zhifu.codec.tracks`: tracks 1, 2 and 3 (ISO/IEC 7813, 4909) and the LRC
+- :mod:`~zhifu.codec.home`: the data directory (``ZHIFU_HOME``, else ``var``)
 
 >>> from zhifu.codec import mask_pan
 >>> mask_pan("6225881234566789")

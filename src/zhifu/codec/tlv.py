@@ -4,15 +4,21 @@ Tags are 1 to 4 bytes, lengths 1 to 5 bytes (``81``..``84`` long forms), constru
 objects (bit 6 of the first tag byte) hold more TLV objects, and ``00``/``FF`` bytes between
 objects are padding. Decoding is bounded: nesting deeper than ``max_depth`` or any truncated
 or oversize field raises :class:`~zhifu.core.errors.DecodeError` naming the tag and the
-absolute byte offset, never the bytes themselves.
+absolute byte offset, never the bytes themselves. A profile that allows less (shorter tags or
+length fields, ``00`` as the only padding, as EMVCo's consumer-presented QR reader does) says so
+with the keywords of :func:`decode`. Decoded objects know their ``offset``; a ``repr`` masks
+the PAN, track 2 and cardholder data the way :func:`render_tree` does.
 
 >>> fci = decode(bytes.fromhex("6F10840E325041592E5359532E4444463031"))
->>> fci[0].tag_hex, fci[0].constructed, fci[0].find(0x84).value
-('6F', True, b'2PAY.SYS.DDF01')
+>>> fci[0].tag_hex, fci[0].constructed, fci[0].find(0x84).value, fci[0].children[0].offset
+('6F', True, b'2PAY.SYS.DDF01', 2)
 >>> encode(fci).hex().upper()
 '6F10840E325041592E5359532E4444463031'
->>> tlv("70", [tlv("5A", bytes.fromhex("6228000100001117"))]).encode().hex().upper()
+>>> record = tlv("70", [tlv("5A", bytes.fromhex("6228000100001117"))])
+>>> record.encode().hex().upper()
 '700A5A086228000100001117'
+>>> record
+Tlv(70, [Tlv(5A [8] 622800******1117)])
 >>> print(render_tree(fci))
 6F File Control Information (FCI) Template
   84 Dedicated File (DF) Name [14] 325041592E5359532E4444463031
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from zhifu.codec.pan import mask_pan
 from zhifu.codec.tags import SENSITIVE_TAGS, lookup, name_of, tag_hex, tag_size
@@ -34,6 +40,8 @@ from zhifu.core.errors import DecodeError, UsageError
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_LENGTH_BYTES",
+    "MAX_TAG_BYTES",
     "Tlv",
     "build_dol_data",
     "decode",
@@ -51,7 +59,17 @@ __all__ = [
 ]
 
 MAX_DEPTH = 16
-_PADDING = (0x00, 0xFF)
+MAX_TAG_BYTES = 4
+MAX_LENGTH_BYTES = 4  # after the first byte of a long-form length (``84`` + 4 bytes)
+
+
+class _Rules(NamedTuple):
+    """What one :func:`decode` call accepts."""
+
+    max_depth: int
+    max_tag_bytes: int
+    max_length_bytes: int
+    padding: bytes  # the bytes skipped between objects
 
 
 def _tag_problem(tag: int) -> str | None:
@@ -98,17 +116,20 @@ def encode_length(n: int) -> bytes:
 # ------------------------------------------------------------------------------------ objects
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Tlv:
     """One BER-TLV data object.
 
     A primitive object has ``value``. A constructed object has ``children``; its ``value`` is
     the content bytes (as received when decoded, else the encoding of ``children``).
+    ``offset`` is where the tag starts in the decoded input (``offset_base`` included), None
+    for an object built here; it takes no part in equality.
     """
 
     tag: int
     value: bytes = b""
     children: tuple[Tlv, ...] = field(default=())
+    offset: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         problem = _tag_problem(self.tag)
@@ -146,6 +167,12 @@ class Tlv:
     def encode(self) -> bytes:
         """Tag, length and value bytes."""
         return encode_tag(self.tag) + encode_length(len(self.value)) + self.value
+
+    def __repr__(self) -> str:
+        if self.children:
+            return f"Tlv({self.tag_hex}, [{', '.join(map(repr, self.children))}])"
+        shown = f"{self.tag_hex} [{len(self.value)}] {_shown_value(self, False)}"
+        return f"Tlv({shown.rstrip()})"
 
 
 def tlv(tag: int | str, value: bytes | Iterable[Tlv] = b"") -> Tlv:
@@ -192,22 +219,22 @@ def to_dict(items: Iterable[Tlv]) -> dict[str, bytes]:
 # ------------------------------------------------------------------------------------ decode
 
 
-def _read_tag(data: bytes, pos: int, base: int) -> tuple[int, int]:
+def _read_tag(data: bytes, pos: int, base: int, most: int = MAX_TAG_BYTES) -> tuple[int, int]:
     start = pos
     if data[pos] & 0x1F == 0x1F:
         while True:
             pos += 1
             if pos >= len(data):
                 raise DecodeError("truncated tag", field="tag", offset=base + start)
-            if pos - start >= 4:
-                raise DecodeError("tag longer than 4 bytes", field="tag", offset=base + start)
+            if pos - start >= most:
+                raise DecodeError(f"tag longer than {most} bytes", field="tag", offset=base + start)
             if not data[pos] & 0x80:
                 break
     pos += 1
     return int.from_bytes(data[start:pos], "big"), pos
 
 
-def _read_length(data: bytes, pos: int, base: int, where: str) -> tuple[int, int]:
+def _read_length(data: bytes, pos: int, base: int, where: str, most: int) -> tuple[int, int]:
     if pos >= len(data):
         raise DecodeError("missing length", field=where, offset=base + pos)
     first = data[pos]
@@ -216,56 +243,79 @@ def _read_length(data: bytes, pos: int, base: int, where: str) -> tuple[int, int
     size = first & 0x7F
     if size == 0:
         raise DecodeError("indefinite length is not allowed", field=where, offset=base + pos)
-    if size > 4:
+    if size > most:
         raise DecodeError(
-            f"length field of {size + 1} bytes (at most 5)", field=where, offset=base + pos
+            f"length field of {size + 1} bytes (at most {most + 1})", field=where, offset=base + pos
         )
     if pos + 1 + size > len(data):
         raise DecodeError("truncated length", field=where, offset=base + pos)
     return int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
 
 
-def _decode_level(data: bytes, base: int, depth: int, max_depth: int) -> list[Tlv]:
+def _decode_level(data: bytes, base: int, depth: int, rules: _Rules) -> list[Tlv]:
     items: list[Tlv] = []
     pos = 0
     while pos < len(data):
-        if data[pos] in _PADDING:
+        if data[pos] in rules.padding:
             pos += 1
             continue
         start = pos
-        tag, pos = _read_tag(data, pos, base)
+        tag, pos = _read_tag(data, pos, base, rules.max_tag_bytes)
         where = tag_hex(tag)
-        length, pos = _read_length(data, pos, base, where)
+        length, pos = _read_length(data, pos, base, where, rules.max_length_bytes)
         if length > len(data) - pos:
             raise DecodeError(
-                f"length {length} exceeds the {len(data) - pos} bytes left",
+                f"length {length} runs past the data ({len(data) - pos} left)",
                 field=where,
                 offset=base + start,
             )
         value = data[pos : pos + length]
         children: tuple[Tlv, ...] = ()
         if data[start] & 0x20 and value:
-            if depth >= max_depth:
+            if depth >= rules.max_depth:
                 raise DecodeError(
-                    f"nesting deeper than {max_depth} levels", field=where, offset=base + start
+                    f"nested deeper than {rules.max_depth} levels", field=where, offset=base + start
                 )
-            children = tuple(_decode_level(value, base + pos, depth + 1, max_depth))
-        items.append(Tlv(tag, value, children))
+            children = tuple(_decode_level(value, base + pos, depth + 1, rules))
+        items.append(Tlv(tag, value, children, base + start))
         pos += length
     return items
 
 
-def decode(data: bytes, *, max_depth: int = MAX_DEPTH, offset_base: int = 0) -> list[Tlv]:
+def decode(
+    data: bytes,
+    *,
+    max_depth: int = MAX_DEPTH,
+    offset_base: int = 0,
+    max_tag_bytes: int = MAX_TAG_BYTES,
+    max_length_bytes: int = MAX_LENGTH_BYTES,
+    ff_padding: bool = True,
+) -> list[Tlv]:
     """Decode the BER-TLV objects of ``data`` (constructed ones recursively, ``max_depth`` deep).
+
+    ``offset_base`` is added to every offset (that of ``data`` in a larger input). A stricter
+    profile may allow tags of fewer bytes (``max_tag_bytes``, 1 to 4), length fields of fewer
+    bytes after the first (``max_length_bytes``, 0 to 4: ``82`` + 2 bytes is 2) and take ``FF``
+    for a tag instead of padding (``ff_padding=False``; ``00`` is always padding).
 
     >>> decode(bytes.fromhex("9F0206"))
     Traceback (most recent call last):
     ...
-    zhifu.core.errors.DecodeError: field 9F02 at offset 0: length 6 exceeds the 0 bytes left
+    zhifu.core.errors.DecodeError: field 9F02 at offset 0: length 6 runs past the data (0 left)
+    >>> decode(bytes.fromhex("5A83000001FF"), max_length_bytes=2)
+    Traceback (most recent call last):
+    ...
+    zhifu.core.errors.DecodeError: field 5A at offset 1: length field of 4 bytes (at most 3)
     """
     if not 1 <= max_depth <= 64:
         raise UsageError("must be 1 to 64", argument="max_depth")
-    return _decode_level(bytes(data), offset_base, 1, max_depth)
+    if not 1 <= max_tag_bytes <= MAX_TAG_BYTES:
+        raise UsageError(f"must be 1 to {MAX_TAG_BYTES}", argument="max_tag_bytes")
+    if not 0 <= max_length_bytes <= MAX_LENGTH_BYTES:
+        raise UsageError(f"must be 0 to {MAX_LENGTH_BYTES}", argument="max_length_bytes")
+    padding = b"\x00\xff" if ff_padding else b"\x00"
+    rules = _Rules(max_depth, max_tag_bytes, max_length_bytes, padding)
+    return _decode_level(bytes(data), offset_base, 1, rules)
 
 
 # ------------------------------------------------------------------------------------ DOL

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from zhifu.core.clock import Clock
 from zhifu.core.errors import UsageError
+from zhifu.core.files import private_file, private_sqlite
 from zhifu.ledger import schema
 from zhifu.ledger.engine import Changes
 from zhifu.ledger.store import (
@@ -81,9 +82,13 @@ class SqliteStore(Store):
         target = (
             f"file:zhifu-ledger-{uuid.uuid4().hex}?mode=memory&cache=shared" if memory else path
         )
+        if create and not memory:
+            private_file(path)  # 0600 before SQLite writes a byte: the books name accounts
         self._w = _connect(target, memory)
         # In memory there is one connection, so reads and writes take turns.
         self._r = self._w if memory else _connect(target, False)
+        if not memory:
+            private_sqlite(path)
         self._read_lock = threading.RLock()
         self.write_lock = self._read_lock if memory else threading.RLock()
         self._writing = False

@@ -29,10 +29,13 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import re
 from typing import Any, ClassVar, NoReturn
 
+from zhifu.codec import pan as card_pan
+from zhifu.codec.tracks import TrackError, track2_equivalent_decode
 from zhifu.core.errors import UsageError
 
 __all__ = [
@@ -55,19 +58,11 @@ _PAN_RUN = re.compile(r"(?<!\d)\d{13,}(?!\d)")
 _PAN_GROUPED = re.compile(r"(?<!\d)\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}(?:\1\d{1,3})?(?!\d)")
 
 
-def _mask_digits(text: str) -> str:
-    """Replace every digit of ``text`` but the first 6 and the last 4 with ``*``."""
-    total = sum(ch.isdigit() for ch in text)
-    out = []
-    seen = 0
-    for ch in text:
-        if ch.isdigit():
-            keep = seen < 6 or seen >= total - 4
-            out.append(ch if keep else "*")
-            seen += 1
-        else:
-            out.append(ch)
-    return "".join(out)
+def _mask_found(found: re.Match[str]) -> str:
+    """The PAN found, masked by :func:`zhifu.codec.pan.mask_pan`, its separators kept."""
+    text = found.group(0)
+    masked = iter(card_pan.mask_pan("".join(ch for ch in text if ch.isdigit())))
+    return "".join(next(masked) if ch.isdigit() else ch for ch in text)
 
 
 def mask_pan(text: str) -> str:
@@ -83,8 +78,7 @@ def mask_pan(text: str) -> str:
     >>> mask_pan("track 6225881234566789=25122011234567890000")
     'track 622588******6789=251220**********0000'
     """
-    masked = _PAN_GROUPED.sub(lambda m: _mask_digits(m.group(0)), text)
-    return _PAN_RUN.sub(lambda m: _mask_digits(m.group(0)), masked)
+    return _PAN_RUN.sub(_mask_found, _PAN_GROUPED.sub(_mask_found, text))
 
 
 def _is_digits(text: object, low: int, high: int) -> bool:
@@ -161,6 +155,27 @@ class _TextSecret(Secret):
         return self._raw().decode("ascii")
 
 
+class _DigitsSecret(_TextSecret):
+    """A secret of ``_digits`` (low, high) ASCII digits; anything else is ``_refusal``."""
+
+    __slots__ = ()
+
+    _digits: ClassVar[tuple[int, int]]
+    _argument: ClassVar[str]
+    _refusal: ClassVar[str]
+
+    def __init__(self, digits: str) -> None:
+        low, high = self._digits
+        if not _is_digits(digits, low, high) or not self._valid(digits):
+            raise UsageError(self._refusal, argument=self._argument)
+        super().__init__(digits)
+
+    @staticmethod
+    def _valid(digits: str) -> bool:
+        """A further check of the digits (none by default)."""
+        return True
+
+
 class Pan(_TextSecret):
     """A primary account number (12 to 19 digits); shown as first 6 + last 4.
 
@@ -175,13 +190,13 @@ class Pan(_TextSecret):
     __slots__ = ()
 
     def __init__(self, digits: str) -> None:
-        if not _is_digits(digits, 12, 19):
+        if not _is_digits(digits, card_pan.PAN_MIN_DIGITS, card_pan.PAN_MAX_DIGITS):
             size = len(digits) if isinstance(digits, str) else 0
             raise UsageError(f"a PAN is 12 to 19 digits (got {size} characters)", argument="pan")
         super().__init__(digits)
 
     def masked(self) -> str:
-        return _mask_digits(self.reveal())
+        return card_pan.mask_pan(self.reveal())
 
     @property
     def last4(self) -> str:
@@ -189,7 +204,7 @@ class Pan(_TextSecret):
         return self.reveal()[-4:]
 
 
-class Pin(_TextSecret):
+class Pin(_DigitsSecret):
     """A cardholder PIN of 4 to 12 digits; shows nothing, not even its length.
 
     >>> f"{Pin('1234'):>12}"
@@ -197,25 +212,19 @@ class Pin(_TextSecret):
     """
 
     __slots__ = ()
-
-    def __init__(self, digits: str) -> None:
-        if not _is_digits(digits, 4, 12):
-            raise UsageError("a PIN is 4 to 12 digits", argument="pin")
-        super().__init__(digits)
+    _digits = (4, 12)
+    _argument, _refusal = "pin", "a PIN is 4 to 12 digits"
 
 
-class Cvn(_TextSecret):
+class Cvn(_DigitsSecret):
     """A card verification number (CVN2/CVV2/CVC2, 3 or 4 digits); never shown."""
 
     __slots__ = ()
-
-    def __init__(self, digits: str) -> None:
-        if not _is_digits(digits, 3, 4):
-            raise UsageError("a CVN is 3 or 4 digits", argument="cvn")
-        super().__init__(digits)
+    _digits = (3, 4)
+    _argument, _refusal = "cvn", "a CVN is 3 or 4 digits"
 
 
-class ExpiryDate(_TextSecret):
+class ExpiryDate(_DigitsSecret):
     """A card expiry date ``YYMM``; never shown (JR/T 0171 treats it as sensitive).
 
     >>> ExpiryDate("2512")
@@ -223,17 +232,20 @@ class ExpiryDate(_TextSecret):
     """
 
     __slots__ = ()
+    _digits = (4, 4)
+    _argument, _refusal = "expiry", "an expiry date is YYMM with month 01 to 12"
 
-    def __init__(self, yymm: str) -> None:
-        if not _is_digits(yymm, 4, 4) or not 1 <= int(yymm[2:]) <= 12:
-            raise UsageError("an expiry date is YYMM with month 01 to 12", argument="expiry")
-        super().__init__(yymm)
+    @staticmethod
+    def _valid(digits: str) -> bool:
+        return 1 <= int(digits[2:]) <= 12
 
 
 class Track2(_TextSecret):
-    """Track 2 equivalent data: PAN, separator (``=`` or ``D``), YYMM, service code, rest.
+    """Track 2 data as ISO 8583 field 35 and tag 57 carry it; shows only the masked PAN.
 
-    Shown as the masked PAN followed by the separator and ``<redacted>``.
+    PAN (12 to 19 digits), ``=`` or ``D``, YYMM, service code, discretionary digits and an
+    ``F`` pad, 37 characters at most, as :mod:`zhifu.codec.tracks` reads the track 2
+    equivalent. Shown as the masked PAN, the separator and ``<redacted>``.
 
     >>> t2 = Track2("6225881234566789=25122011234567890000")
     >>> t2
@@ -246,40 +258,49 @@ class Track2(_TextSecret):
 
     __slots__ = ()
 
-    _SHAPE: ClassVar[re.Pattern[str]] = re.compile(r"(\d{12,19})([=Dd])(\d{7,})[Ff]?")
-
     def __init__(self, text: str) -> None:
-        if not isinstance(text, str) or not self._SHAPE.fullmatch(text) or len(text) > 40:
-            raise UsageError(
-                "track 2 data is PAN (12-19 digits), '=' or 'D', YYMM, service code, "
-                "discretionary digits (40 characters at most)",
-                argument="track2",
-            )
+        _track2_parts(text)
         super().__init__(text)
 
-    def _parts(self) -> tuple[str, str, str]:
-        match = self._SHAPE.fullmatch(self.reveal())
-        assert match is not None
-        return match.group(1), match.group(2), match.group(3)
-
     def masked(self) -> str:
-        pan, sep, _ = self._parts()
-        return f"{_mask_digits(pan)}{sep}{_REDACTED}"
+        text = self.reveal()
+        pan = _track2_parts(text)[0]
+        return f"{card_pan.mask_pan(pan)}{text[len(pan)]}{_REDACTED}"
 
     @property
     def pan(self) -> Pan:
         """The PAN, as a :class:`Pan`."""
-        return Pan(self._parts()[0])
+        return Pan(_track2_parts(self.reveal())[0])
 
     @property
     def expiry(self) -> ExpiryDate:
         """The expiry date ``YYMM``, as an :class:`ExpiryDate`."""
-        return ExpiryDate(self._parts()[2][:4])
+        return ExpiryDate(_track2_parts(self.reveal())[1])
 
     @property
     def service_code(self) -> str:
         """The three-digit service code (not secret: it says chip/PIN/usage rules)."""
-        return self._parts()[2][4:7]
+        return _track2_parts(self.reveal())[2]
+
+
+def _track2_parts(text: object) -> tuple[str, str, str]:
+    """PAN, expiry and service code of track 2 ``text``; a UsageError never echoes it."""
+    found = None
+    if isinstance(text, str):
+        with contextlib.suppress(TrackError):
+            found = track2_equivalent_decode(text.replace("=", "D"))
+    if (
+        found is None
+        or len(found.pan) < card_pan.PAN_MIN_DIGITS
+        or found.expiry is None
+        or found.service_code is None
+    ):
+        raise UsageError(
+            "track 2 data is PAN (12-19 digits), '=' or 'D', YYMM, service code, "
+            "discretionary digits (37 characters at most)",
+            argument="track2",
+        )
+    return found.pan, found.expiry, found.service_code
 
 
 class _BytesSecret(Secret):

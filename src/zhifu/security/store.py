@@ -7,7 +7,9 @@ of the public key (SM2/RSA). A row re-labelled to another usage, made exportable
 another public key fails authentication on the next read. The LMK itself never enters the
 database: it comes from the environment (``ZHIFU_LMK``, 64 hex digits) or from a file named by
 ``ZHIFU_LMK_FILE``. A check value (AES-GCM of a constant under the LMK) stored in the database
-detects a wrong LMK at start. Every write is one transaction, its audit line included.
+detects a wrong LMK at start. Every write is one transaction, its audit line included. The
+store's file is created with mode 0600 in an existing folder, and SQLite's ``-wal`` and
+``-shm`` files beside it have that mode too (:mod:`zhifu.core.files`).
 
 >>> store = KeyStore.in_memory()
 >>> store.path
@@ -25,7 +27,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +38,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from zhifu.core.clock import Clock, SystemClock
+from zhifu.core.files import private_file, private_sqlite
 from zhifu.security.errors import KeyNotFoundError, LmkError, SecurityModuleError
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyInfo, KeyOrigin, KeyUsage
 from zhifu.security.secrets import KeyMaterial
@@ -157,9 +160,10 @@ class KeyStore:
         self._aead = AESGCM(lmk.reveal())
         self._clock = clock or SystemClock()
         self._lock = threading.RLock()
+        on_disk = self._path != ":memory:"
         try:
-            if self._path != ":memory:" and not Path(self._path).exists():
-                Path(self._path).touch(mode=0o600)
+            if on_disk:
+                private_file(self._path)
         except OSError as exc:
             raise SecurityModuleError(
                 f"cannot create the key store at {self._path} ({exc.strerror})"
@@ -167,13 +171,19 @@ class KeyStore:
         try:
             self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA secure_delete = ON")
-            if self._path != ":memory:":
+            if on_disk:
                 # WAL + FULL: every acknowledged write is durable, with one fsync per commit
                 # instead of the rollback journal's several (sign-ons write three keys each).
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
             self._db.executescript(_SCHEMA)
             self._check_lmk()
+            if on_disk:
+                private_sqlite(self._path)
+        except OSError as exc:
+            raise SecurityModuleError(
+                f"cannot make the key store at {self._path} private ({exc.strerror})"
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise SecurityModuleError(
                 f"the key store at {self._path} cannot be opened as a zhifu key store ({exc})"
@@ -313,10 +323,18 @@ class KeyStore:
                 raise KeyNotFoundError(handle_id)
             self._audit_row("delete", handle_id, detail)
 
-    def handles(self) -> list[str]:
-        """The handle ids in the store, oldest first."""
+    def handles(self, usages: Iterable[KeyUsage] | None = None) -> list[str]:
+        """The handle ids in the store (only those of ``usages`` when given), oldest first.
+
+        The filter reads the usage column without unsealing a key: check what matters with
+        :meth:`info` before acting on a handle.
+        """
+        where, params = "", tuple(usage.value for usage in usages or ())
+        if usages is not None:
+            where = f" WHERE usage IN ({', '.join('?' * len(params))})"
+        sql = f"SELECT handle FROM keys{where} ORDER BY created, handle"  # noqa: S608
         with self._lock:
-            rows = self._db.execute("SELECT handle FROM keys ORDER BY created, handle").fetchall()
+            rows = self._db.execute(sql, params).fetchall()
         return [str(row[0]) for row in rows]
 
     # --- audit --------------------------------------------------------------------------------

@@ -1,16 +1,18 @@
 """The Litestar application of zhifu (factory ``create_app``).
 
-The app is thin: routes call services and nothing else. It serves the OpenAPI document
-generated from the route signatures at ``/schema/openapi.json`` (built in-process, works
-offline), a Swagger UI at ``/schema`` (the browser loads its scripts from a CDN) and a
-redirect ``/docs`` -> ``/schema``. Errors come back as ``{"error": {...}}`` (see
-:mod:`zhifu.web.errors`). Why Litestar: docs/web-framework.md.
+The app is thin: routes call services and nothing else. It serves a landing page at ``/``
+(what runs, in Chinese or English), the OpenAPI document generated from the route signatures
+at ``/schema/openapi.json``, a Swagger UI at ``/schema`` whose files come from the package
+(:mod:`zhifu.web.openapi`: it works offline), the error catalogue at ``/docs/errors``, the
+package's static files under ``/static/`` and a redirect ``/docs`` -> ``/schema``. Errors come
+back as ``{"error": {...}}`` (see :mod:`zhifu.web.errors`). Why Litestar:
+docs/web-framework.md.
 
 >>> app = create_app()
 >>> app.openapi_config.title, app.openapi_config.version
 ('zhifu', '0.1.0')
 >>> sorted(r.path for r in app.routes if not r.path.startswith(("/schema", "/v1")))
-['/docs', '/healthz']
+['/', '/docs', '/docs/errors', '/healthz', '/static/{file_path:path}']
 >>> len([r for r in app.routes if r.path.startswith("/v1/")]) > 5     # the barcode API
 True
 """
@@ -20,18 +22,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Response, get
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Redirect
 
-import zhifu
 from zhifu.web.errors import EXCEPTION_HANDLERS
-from zhifu.web.routes import clearing_centre, health
+from zhifu.web.openapi import SCHEMA_PATH, openapi_config, static_router
+from zhifu.web.routes import clearing_centre, error_docs, health, landing
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
-
-SCHEMA_PATH = "/schema"
 
 
 @get("/docs", include_in_schema=False, sync_to_thread=False)
@@ -40,32 +38,26 @@ def docs() -> Response[None]:
     return Redirect(path=SCHEMA_PATH)
 
 
-def openapi_config() -> OpenAPIConfig:
-    """Title "zhifu", the package version, Swagger UI at /schema, JSON at /schema/openapi.json."""
-    return OpenAPIConfig(
-        title="zhifu",
-        version=zhifu.__version__,
-        description="The zhifu payment stack: HTTP API generated from the code.",
-        path=SCHEMA_PATH,
-        render_plugins=[SwaggerRenderPlugin(path=["/", "/swagger"])],
-        use_handler_docstrings=True,
-        components=[barcode_http.COMPONENTS],
-    )
-
-
-def create_app(*, barcode: Any = None, clearing: Any = None) -> Litestar:
+def create_app(
+    *, barcode: Any = None, clearing: Any = None, acquirer: tuple[str, int] | None = None
+) -> Litestar:
     """Build the zhifu web app (no debug mode: tracebacks never reach a client).
 
     ``barcode`` is a :class:`zhifu.barcode.platform.system.BarcodeSystem` to serve under ``/v1/``;
     without one, the first barcode request opens the default one (``$ZHIFU_HOME/barcode``).
     ``clearing`` is a :class:`zhifu.clearing.transport.ClearingCentre` to serve under
     ``/clearing/`` (the BEPS message transport); without one those routes are not mounted.
+    ``acquirer`` is the ``(host, port)`` of an acquirer host running beside the app, which the
+    landing page shows (None: there is none).
     """
     centre = clearing_centre.ROUTES if clearing is not None else []
     app = Litestar(
         route_handlers=[
+            *landing.ROUTES,
             *health.ROUTES,
             docs,
+            *error_docs.ROUTES,
+            static_router(),
             *barcode_merchant.ROUTES,
             *barcode_wallet.ROUTES,
             *centre,
@@ -77,4 +69,5 @@ def create_app(*, barcode: Any = None, clearing: Any = None) -> Litestar:
     )
     app.state[barcode_http.STATE_KEY] = barcode
     app.state[clearing_centre.STATE_KEY] = clearing
+    app.state[landing.ACQUIRER_KEY] = acquirer
     return app

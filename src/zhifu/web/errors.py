@@ -3,11 +3,13 @@
 Every error the app answers has the body ``{"error": {"code", "message", "doc_url"}}``:
 ``code`` is a stable snake_case name (``not_found``, ``validation_error``, ``usage_error``,
 ``internal_error``...), ``message`` is safe to show (it never repeats request values: a body
-may hold a PAN) and ``doc_url`` points at the paragraph of the error catalogue for that code.
-Unexpected exceptions are logged on the server and answered with a bare 500.
+may hold a PAN) and ``doc_url`` points at the paragraph of the error catalogue for that code:
+the same server serves the catalogue at ``/docs/errors`` (:mod:`zhifu.web.routes.error_docs`,
+from docs/errors.md), so the URL works wherever the API answers. Unexpected exceptions are
+logged on the server and answered with a bare 500.
 
 >>> error_body("not_found", "no route matches the path")["error"]
-{'code': 'not_found', 'message': 'no route matches the path', 'doc_url': 'docs/errors.md#not_found'}
+{'code': 'not_found', 'message': 'no route matches the path', 'doc_url': '/docs/errors#not_found'}
 >>> code_for_status(405)
 'method_not_allowed'
 """
@@ -25,8 +27,8 @@ from litestar.types import ExceptionHandlersMap
 
 from zhifu.core.errors import DecodeError, UsageError
 
-ERROR_DOC_BASE: Final = "docs/errors.md"
-"""Where the error catalogue lives: a repository path until the docs are published."""
+ERROR_DOC_BASE: Final = "/docs/errors"
+"""The path of the error catalogue page on this server; ``#<code>`` is a code's paragraph."""
 
 INTERNAL_MESSAGE: Final = "internal error; the server log has the details"
 

@@ -96,6 +96,8 @@ def _json(content: Any) -> bytes:
     return msgspec.json.encode(content)
 
 
-def create_asgi(*, barcode: Any = None, clearing: Any = None) -> FastPaths:
+def create_asgi(
+    *, barcode: Any = None, clearing: Any = None, acquirer: tuple[str, int] | None = None
+) -> FastPaths:
     """The served app: :func:`~zhifu.web.app.create_app` behind :class:`FastPaths`."""
-    return FastPaths(create_app(barcode=barcode, clearing=clearing))
+    return FastPaths(create_app(barcode=barcode, clearing=clearing, acquirer=acquirer))

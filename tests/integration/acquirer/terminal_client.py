@@ -83,8 +83,12 @@ class TestTerminal:
 
     # --- connection ---------------------------------------------------------------------------
 
-    async def connect(self, port: int, host: str = "127.0.0.1") -> TestTerminal:
-        self._reader, self._writer = await asyncio.open_connection(host, port)
+    async def connect(
+        self, port: int, host: str = "127.0.0.1", source: str | None = None
+    ) -> TestTerminal:
+        """Connect, from the local address ``source`` when given (127.0.0.2 is loopback too)."""
+        local = None if source is None else (source, 0)
+        self._reader, self._writer = await asyncio.open_connection(host, port, local_addr=local)
         return self
 
     async def close(self) -> None:
@@ -154,7 +158,7 @@ class TestTerminal:
         return key
 
     def recover_keys(self, field_62: bytes, code: str) -> WorkingKeys:
-        """Decrypt each key with the TMK and check its CV (iso8583-cup.md 6.1)."""
+        """Decrypt each key with the TMK and check its 4-byte check value."""
         wrapped = parse_sign_on_keys(field_62, code)
         if code == "001":
             pik_cipher = mak_cipher = Cipher.DES

@@ -1,4 +1,4 @@
-"""The acquirer over real TCP on 127.0.0.1 (issue 5 acceptance 2 and the robustness bullets).
+"""The acquirer over real TCP on 127.0.0.1: sign-on, downloads, and robustness.
 
 A test terminal forms its TMK from the printed components, signs on with each 60.3 variant,
 recovers the working keys, checks their check values, and downloads the CA public keys and
@@ -234,11 +234,14 @@ def test_garbage_on_one_connection_does_not_disturb_another(tc: ModuleType) -> N
 def test_idle_connection_is_closed(tc: ModuleType) -> None:
     async def scenario() -> None:
         server = await tc.start_acquirer(idle_timeout_seconds=0.3)
+        terminal = await tc.enrol(server.host, "10000001").connect(server.port)
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            assert await _closed(reader)
-            writer.close()
+            assert (await terminal.echo())["39"] == "00"
+            with pytest.raises(ConnectionError):
+                await terminal.receive()  # nothing more sent: closed after 0.3 s
+            assert server.stats["closed_idle"] == 1
         finally:
+            await terminal.close()
             await server.stop()
 
     run(scenario())

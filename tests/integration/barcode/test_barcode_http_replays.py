@@ -29,7 +29,7 @@ def assert_refused(response: ApiResponse, status: int, code: str) -> None:
     assert response.status == status, response.body
     error = response.json()["error"]
     assert error["code"] == code
-    assert error["doc_url"] == f"docs/errors.md#{code}"
+    assert error["doc_url"] == f"/docs/errors#{code}"
     assert error["message"]
 
 

@@ -13,6 +13,7 @@ from zhifu.acquirer.host import AcquirerHost
 from zhifu.acquirer.registry import RegistryError
 from zhifu.cli import acquirer_cmd
 from zhifu.cli.common import emit
+from zhifu.core.errors import UsageError
 from zhifu.crypto.cipher import Cipher, xor
 from zhifu.crypto.kcv import kcv
 from zhifu.iso8583 import Header, Message, Tpdu, encode_frame
@@ -79,6 +80,10 @@ def test_duplicate_terminal_is_refused(home: Path) -> None:
 
 
 def test_journal_shows_redacted_traffic(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(UsageError, match="no acquirer database"):  # and none is created
+        cli("journal")
+    assert not (home / "acquirer.db").exists()
+    AcquirerHost.open(AcquirerConfig.local(home)).close()
     cli("journal")
     assert capsys.readouterr().out.strip() == "the journal is empty"
     host = AcquirerHost.open(AcquirerConfig.local(home))

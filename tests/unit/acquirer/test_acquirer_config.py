@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import stat
 from pathlib import Path
 
 import pytest
 
+from zhifu.acquirer import AcquirerHost, register_terminal
 from zhifu.acquirer.background import start_in_background
 from zhifu.acquirer.config import AcquirerConfig, ensure_local_lmk, open_key_store, zhifu_home
 from zhifu.core.errors import UsageError
@@ -16,6 +18,7 @@ from zhifu.iso8583 import Header, Message, Tpdu, encode_frame
 from zhifu.security.errors import LmkError
 
 LMK = "5A" * 32
+MID = "898100012345678"
 
 
 def test_local_layout(tmp_path: Path) -> None:
@@ -24,7 +27,7 @@ def test_local_layout(tmp_path: Path) -> None:
     assert config.key_store_path == str(tmp_path / "keys.db")
     assert config.home == tmp_path and config.port == 0
     assert AcquirerConfig().home is None
-    assert zhifu_home({}) == Path("var")
+    assert zhifu_home({}) == zhifu_home({"ZHIFU_HOME": ""}) == Path("var")
     assert AcquirerConfig.local(environ={"ZHIFU_HOME": str(tmp_path)}).home == tmp_path
 
 
@@ -32,7 +35,10 @@ def test_local_layout(tmp_path: Path) -> None:
     ("settings", "argument"),
     [({"port": -1}, "port"), ({"max_frame_length": 10}, "max_frame_length"),
      ({"queue_size": 0}, "queue_size"), ({"idle_timeout_seconds": 0}, "idle_timeout_seconds"),
-     ({"page_size": 21}, "page_size"), ({"institution_id": "ABC"}, "institution_id")],
+     ({"page_size": 21}, "page_size"), ({"institution_id": "ABC"}, "institution_id"),
+     ({"first_frame_timeout_seconds": 0}, "first_frame_timeout_seconds"),
+     ({"first_frame_timeout_seconds": float("nan")}, "first_frame_timeout_seconds"),
+     ({"max_connections_per_address": 0}, "max_connections_per_address")],
 )  # fmt: skip
 def test_bad_settings_name_the_argument(settings: dict[str, object], argument: str) -> None:
     with pytest.raises(UsageError) as caught:
@@ -95,3 +101,35 @@ def test_background_start_failure_is_raised(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         with pytest.raises(OSError):
             start_in_background(AcquirerConfig(port=port))
+
+
+def test_the_data_directory_is_private(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        home = tmp_path / "srv" / "var"
+        host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={})
+        register_terminal(host.services.registry, host.services.hsm, MID, "10000001")
+        names = sorted(p.name for p in home.iterdir())
+        assert names == ["acquirer.db", "acquirer.db-shm", "acquirer.db-wal", "acquirer.lock",
+                         "keys.db", "keys.db-shm", "keys.db-wal", "lmk.key"]  # fmt: skip
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()}
+        assert modes == dict.fromkeys(names, 0o600)
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
+        assert stat.S_IMODE(home.parent.stat().st_mode) == 0o700
+        host.close()
+
+        for path in home.iterdir():  # as an earlier version left them
+            os.chmod(path, 0o644)
+        host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={})
+        assert {stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()} == {0o600}
+        host.close()
+    finally:
+        os.umask(old_umask)
+
+
+def test_a_configured_lmk_in_a_new_data_directory(tmp_path: Path) -> None:
+    home = tmp_path / "new"
+    host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={"ZHIFU_LMK": LMK})
+    host.close()
+    assert sorted(p.name for p in home.iterdir()) == ["acquirer.db", "acquirer.lock", "keys.db"]
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700

@@ -9,6 +9,7 @@ from zhifu.acquirer.pipeline import BaseParticipant, GroupSelector, Pipeline, Ro
 from zhifu.acquirer.routes import MANAGEMENT_ROUTES, UNROUTED
 from zhifu.core.errors import UsageError
 from zhifu.iso8583 import Frame, Header, Message, Tpdu
+from zhifu.iso8583.response_codes import RESPONSE_CODES, Action
 
 
 def _ctx(mti: str = "0800", f3: str | None = None, f60: str = "00000001003") -> TxnContext:
@@ -157,3 +158,13 @@ def test_groups_can_be_added_later() -> None:
 def test_unknown_unrouted_group_is_refused() -> None:
     with pytest.raises(UsageError, match="no group named"):
         Pipeline({}, [], unrouted="missing")
+
+
+def test_every_result_is_a_row_of_the_response_code_table() -> None:
+    for result in Result:
+        assert RESPONSE_CODES[result.de39] is result.response_code
+    assert len({r.de39 for r in Result}) == len(Result)
+    assert Result.APPROVED.response_code.approved
+    assert not any(r.response_code.approved for r in Result if r is not Result.APPROVED)
+    sign_on_again = {r for r in Result if r.action is Action.SIGN_ON}
+    assert sign_on_again == {Result.MAC_FAILED, Result.BATCH_MISMATCH}

@@ -33,7 +33,7 @@ def test_seeded_from_the_card_package(tables: ParameterTables) -> None:
 def test_capk_records(tables: ParameterTables) -> None:
     rsa = tables.capks(PK_RSA)[0]
     short = encode(tables.capk_query_record(rsa))
-    assert len(short) == 23  # iso8583-cup.md 4.2: 23-byte TLV per CAPK
+    assert len(short) == 23  # 9F06 RID + 9F22 index + DF05 expiry: 23 bytes
     values = to_dict(rsa.to_tlv())
     assert values["9F06"].hex().upper() == "A000000333" and values["9F22"] == b"\x80"
     assert values["DF05"] == b"20491231" and values["DF04"] == b"\x03"

@@ -76,6 +76,9 @@ def test_long_length_forms() -> None:
         (b64(PFI + bytes.fromhex("6183000001") + AID_UP), "61"),
         (b64(PFI + bytes.fromhex("9F")), None),
         (b64(PFI + bytes.fromhex("9F8181810101")), None),
+        (b64(PFI + bytes.fromhex("9F81810100") + tlv("61", AID_UP + PAN_UP)), None),  # 4 bytes
+        (b64(PFI + tlv("61", AID_UP + PAN_UP) + b"\xff"), None),  # FF is a tag, not padding
+        (b64(PFI + b"\xff" + tlv("61", AID_UP + PAN_UP)), "61"),  # FF 61 is one tag
     ],
 )
 def test_refusals_name_the_tag(text: str, field: str | None) -> None:
@@ -96,8 +99,40 @@ def test_nesting_is_bounded() -> None:
 def test_the_reader_keeps_offsets() -> None:
     objects = read_ber_tlv(PFI + tlv("61", AID_UP + PAN_UP))
     app = objects[1]
-    assert (app.tag, app.offset) == ("61", 7)
-    assert app.children is not None and [(c.tag, c.offset) for c in app.children] == [
+    assert (app.tag_hex, app.offset) == ("61", 7)
+    assert app.children is not None and [(c.tag_hex, c.offset) for c in app.children] == [
         ("4F", 9),
         ("5A", 19),
     ]
+
+
+@pytest.mark.parametrize(
+    ("track2", "reason"),
+    [
+        ("6263600100713672D2512F", "service_code"),
+        ("6263600100713672DD201F", "no expiry or service code"),
+        ("6263600100713672D251220" + "1" * 29, "longer than 19 bytes"),
+        ("6263600100713672D2512201A1", "not a digit or D"),
+        ("D2512201", "pan"),
+    ],
+)
+def test_track2_refusals_point_at_the_template(track2: str, reason: str) -> None:
+    app = tlv("61", AID_UP + tlv("57", bytes.fromhex(track2)))
+    with pytest.raises(DecodeError) as info:
+        decode_cpm(b64(PFI + tlv("61", AID_UP + PAN_UP) + app))
+    assert (info.value.field, info.value.offset) == ("57", 29)
+    assert reason in info.value.reason and "6263600100713672" not in str(info.value)
+
+
+def test_track2_and_objects_never_show_the_pan() -> None:
+    track2 = tlv("57", bytes.fromhex("6263600100713672D25122011234567F"))
+    cpm = decode_cpm(b64(PFI + tlv("61", AID_UP + track2)))
+    app = cpm.applications[0]
+    assert app.track2 is not None and app.track2.pan == "6263600100713672"
+    assert (app.track2.expiry, app.track2.service_code, app.masked_pan) == (
+        "2512",
+        "201",
+        "626360******3672",
+    )
+    for text in (repr(cpm), repr(cpm.objects), repr(app.track2), str(cpm.to_dict())):
+        assert "6263600100713672" not in text and "1234567" not in text

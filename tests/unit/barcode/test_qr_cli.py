@@ -97,7 +97,7 @@ def test_usage_errors_exit_2_naming_the_argument(
 
 def test_encode_refuses_a_bad_payload(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "qr", "encode", *MERCHANT, "--field", "59=知付面馆")
-    assert status == 1 and "field 59" in out and "FORMAT_ANS" in out
+    assert status == 2 and "--field: field 59" in out and "FORMAT_ANS" in out
 
 
 def test_validate(capsys: pytest.CaptureFixture[str], m1: str) -> None:

@@ -1,4 +1,5 @@
-"""Make ``clearing_helpers`` importable by the clearing tests (``--import-mode=importlib``)."""
+"""Make ``clearing_helpers`` importable by the clearing tests (``--import-mode=importlib``), and
+lend them the ledger tests' throwaway PostgreSQL cluster (for the event log)."""
 
 from __future__ import annotations
 
@@ -13,3 +14,21 @@ if NAME not in sys.modules:
     module = importlib.util.module_from_spec(spec)
     sys.modules[NAME] = module
     spec.loader.exec_module(module)
+
+
+def _load_pgcluster() -> object:
+    name = "zhifu_tests_pgcluster"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).parents[1] / "ledger" / "pgcluster.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_pg = _load_pgcluster()
+pg_cluster = _pg.pg_cluster  # type: ignore[attr-defined]
+pg_url = _pg.pg_url  # type: ignore[attr-defined]

@@ -138,7 +138,7 @@ def test_cli_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     bad.write_text("years = [2027", encoding="utf-8")
     status, out, err = run(["clearing", "calendar", "--file", str(bad)], capsys)
     assert (status, out) == (2, "")
-    assert err.startswith("zhifu: error: calendar: " + str(bad)) and len(err.splitlines()) == 1
+    assert err.startswith("zhifu: error: --file: " + str(bad)) and len(err.splitlines()) == 1
     status, _, err = run(["clearing", "calendar", "--file", str(tmp_path / "none.toml")], capsys)
     assert (status, err) == (2, "zhifu: error: --file: no such file\n")
     status, _, err = run(["clearing", "calendar", "--from", "2027-13-01"], capsys)

@@ -1,7 +1,7 @@
 """The BEPS tables as data (style habit 1): each table checked against its source.
 
-Sources: shared/spec/clearing.md §1.2 (CNAPS2 messages, CNAPS1 packets), §1.3 (business type
-codes, PrcSts statuses, receipt codes), §1.6 (per-item limit), README decisions.
+Sources (docs/clearing.md#sources): digest §1.2 (CNAPS2 messages, CNAPS1 packets), §1.3
+(business type codes, PrcSts statuses, receipt codes), §1.6 (per-item limit), design decisions.
 """
 
 from __future__ import annotations

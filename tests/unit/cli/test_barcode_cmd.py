@@ -85,19 +85,28 @@ def test_default_home_is_the_web_servers(
 
     monkeypatch.setenv("ZHIFU_HOME", str(tmp_path / "z"))
     assert default_home() == web_home() == tmp_path / "z" / "barcode"
+    assert main(["barcode", "merchant", "list", "--json"]) == 2  # nothing there yet
+    assert capsys.readouterr().err.startswith("zhifu: error: ZHIFU_HOME: there is no barcode")
+    assert not (tmp_path / "z").exists()
+    assert main(["barcode", "merchant", "add", "M1", "--institution", "zhifu", "--name", "N"]) == 0
+    assert "(a new barcode platform was created in" in capsys.readouterr().out
     assert main(["barcode", "merchant", "list", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"merchants": []}
+    assert [m["merchant_id"] for m in json.loads(capsys.readouterr().out)["merchants"]] == ["M1"]
     assert (tmp_path / "z" / "barcode" / "barcode.db").exists()
     monkeypatch.delenv("ZHIFU_HOME")
+    assert default_home() == web_home() == Path("var/barcode")
+    monkeypatch.setenv("ZHIFU_HOME", "")  # empty counts as unset, in both
     assert default_home() == web_home() == Path("var/barcode")
 
 
 def test_home_may_follow_the_command_name(
     bc: BarcodeCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["barcode", "merchant", "list", "--home", str(bc.home)]) == 0
-    assert "no merchants yet" in capsys.readouterr().out
+    argv = ["M1", "--institution", "zhifu", "--name", "N", "--home", str(bc.home)]
+    assert main(["barcode", "merchant", "add", *argv]) == 0
     assert (bc.home / "barcode.db").exists()
+    assert main(["barcode", "merchant", "list", "--home", str(bc.home)]) == 0
+    assert "M1" in capsys.readouterr().out.splitlines()[-1]
     (bc.tmp / "plain").write_text("x")
     bc.refused(bc.run("merchant", "list", home=bc.tmp / "plain"), "--home")
 
@@ -120,7 +129,7 @@ def test_merchant_add_and_list(bc: BarcodeCli) -> None:
         "merchant", "add", "M1", "--institution", "huanyu", "--name", "面馆 Noodles", *options,
         "--notify-url", "http://127.0.0.1:9/notify",
     )  # fmt: skip
-    assert added == expected
+    assert added == {**expected, "platform_created": True}
     bc.add_merchant("M0")
     defaults = {"institution": "zhifu", "name": "Noodles", "kind": "merchant", "mcc": "5812"}
     assert bc.ok_json("merchant", "list")["merchants"] == [
@@ -212,6 +221,7 @@ def test_key_add(bc: BarcodeCli) -> None:
         "principal": "institution:huanyu",
         "algorithm": "SM2-SM3",
         "fingerprint": hashlib.sha256(sm2.public_key_to_der(public)).hexdigest(),
+        "platform_created": True,  # an institution's key may start a platform
     }
     registered = bc.platform().directory.key("huanyu-k1")
     assert registered is not None
@@ -244,8 +254,10 @@ def test_key_add_refusals(bc: BarcodeCli) -> None:
 
 
 def test_key_list_and_platform(bc: BarcodeCli) -> None:
-    assert bc.ok_json("key", "list") == {"keys": []}
+    bc.refused(bc.run("key", "list"), "--home")  # no platform there: nothing is created
+    assert not bc.home.exists()
     bc.add_merchant()
+    assert bc.ok_json("key", "list") == {"keys": []}
     out = bc.tmp / "m1.pem"
     bc.run("key", "generate", "--principal", "merchant:M1", "--key-id", "M1-k1", "--out", str(out))
     public = load_private_key(out.read_bytes())[1].public_key

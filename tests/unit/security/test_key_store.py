@@ -3,7 +3,9 @@ a missing, malformed or wrong LMK, row integrity (AAD), atomic writes; plus key 
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -219,3 +221,42 @@ def test_security_bits(algorithm: KeyAlgorithm, length: int, bits: int) -> None:
 def test_store_in_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(SecurityModuleError, match="cannot create the key store at"):
         _open(tmp_path / "no" / "such" / "keys.db")
+
+
+def test_store_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        path = tmp_path / "keys.db"
+        store = _open(path)
+        SoftHsm(store).generate_key(KeyUsage.MAC, KeyAlgorithm.TDES)
+        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+        assert [stat.S_IMODE(f.stat().st_mode) for f in files] == [0o600] * 3
+        store.close()
+
+        # a store made 0644 by an earlier version (WAL left behind) is tightened on open
+        old = tmp_path / "old.db"
+        _open(old).close()
+        keep = sqlite3.connect(old)  # holds the WAL files open, as a crashed run leaves them
+        keep.execute("PRAGMA journal_mode = WAL")
+        keep.execute("INSERT INTO audit (at, event, handle, detail) VALUES ('', 'x', '', '')")
+        keep.commit()
+        side = [old, Path(f"{old}-wal"), Path(f"{old}-shm")]
+        for f in side:
+            os.chmod(f, 0o644)
+        _open(old).close()
+        assert [stat.S_IMODE(f.stat().st_mode) for f in side] == [0o600] * 3
+        keep.close()
+    finally:
+        os.umask(old_umask)
+
+
+def test_handles_of_some_usages() -> None:
+    hsm = SoftHsm(KeyStore.in_memory())
+    pik = hsm.generate_key(KeyUsage.PIN, KeyAlgorithm.TDES)
+    kek = hsm.generate_key(KeyUsage.KEK, KeyAlgorithm.TDES)
+    mak = hsm.generate_key(KeyUsage.MAC, KeyAlgorithm.DES)
+    assert set(hsm.store.handles()) == {pik.id, kek.id, mak.id}
+    assert set(hsm.store.handles([KeyUsage.PIN, KeyUsage.MAC])) == {pik.id, mak.id}
+    assert hsm.store.handles([]) == []
+    hsm.delete_key(mak, reason="a test")
+    assert hsm.store.audit_trail()[-1].detail == "a test"

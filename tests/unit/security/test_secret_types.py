@@ -124,6 +124,51 @@ def test_track2_parts() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "masked", "expiry", "service_code"),
+    [
+        ("6225881234566789=2512201", "622588******6789=<redacted>", "2512", "201"),
+        ("6225881234566789d25122011234F", "622588******6789d<redacted>", "2512", "201"),
+        ("622588123456=30121010", "622588**3456=<redacted>", "3012", "101"),
+        (
+            "6212261000000000018D" + "3012" + "201" + "1" * 10,
+            "621226*********0018D<redacted>",
+            "3012",
+            "201",
+        ),
+    ],
+)
+def test_track2_forms(text: str, masked: str, expiry: str, service_code: str) -> None:
+    t2 = Track2(text)
+    assert (str(t2), t2.expiry, t2.service_code) == (masked, ExpiryDate(expiry), service_code)
+    assert t2.pan.reveal() == text[: len(t2.pan.reveal())]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "62258812345=25122011",  # an 11-digit PAN
+        "62258812345667890123=2512201",  # a 20-digit PAN
+        "6225881234566789=2512",  # no service code
+        "6225881234566789==201",  # no expiry
+        "6225881234566789=2512201=1",  # a second separator
+        "6225881234566789D2512201" + "1" * 14,  # 38 characters: over the 37 of track 2
+        "6225881234566789=2512201FF",
+        "\uff16225881234566789=2512201",  # a full-width digit
+        " 6225881234566789=2512201",
+    ],
+)
+def test_track2_refusals_never_echo(text: str) -> None:
+    with pytest.raises(UsageError) as info:
+        Track2(text)
+    assert info.value.argument == "track2" and "1234566789" not in str(info.value)
+
+
+def test_track2_wants_text() -> None:
+    with pytest.raises(UsageError):
+        Track2(bytes.fromhex("6225881234566789D2512201"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     ("factory", "value", "argument"),
     [
         (Pan, "12345", "pan"),

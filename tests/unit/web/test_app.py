@@ -110,7 +110,7 @@ def test_unknown_path_answers_json_404(client: TestClient[Litestar]) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/json")
     _assert_error_shape(response.json(), "not_found")
-    assert response.json()["error"]["doc_url"] == "docs/errors.md#not_found"
+    assert response.json()["error"]["doc_url"] == "/docs/errors#not_found"
     assert SECRET_LOOKING not in response.text
 
 

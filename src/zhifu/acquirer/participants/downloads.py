@@ -1,7 +1,7 @@
 """Parameter and key downloads: CA public keys (372/373 query, 370 download, 371 end) and IC
 parameters (382 query, 380 download, 381 end), served from :mod:`zhifu.acquirer.tables`.
 
-Field 62 as iso8583-cup.md 4.2 lays it out (:mod:`zhifu.iso8583.fields_62`):
+Field 62 as :mod:`zhifu.iso8583.fields_62` lays it out (``docs/acquirer.md``):
 
 * query request ``1`` + 2-digit start index; response: ``0`` nothing left, ``1`` the list ends
   in this page, ``2`` more follow, then at most ``page_size`` short records. The terminal asks

@@ -2,8 +2,8 @@
 fields the group prepared (only when approved), and field 64 where the message type carries
 one and the terminal has a MAK.
 
-Field 39 is the :class:`~zhifu.acquirer.context.Result` value, checked against the
-response-code table (:mod:`zhifu.iso8583.response_codes`). The header's processing requirement
+Field 39 is the code of the :class:`~zhifu.acquirer.context.Result`, whose values are rows of
+the response-code table (:mod:`zhifu.iso8583.response_codes`). The header's processing requirement
 (digit 6) tells the terminal what to do next: ``3`` sign on again after a code whose action is
 to sign on (A0, 77, 99), else ``4`` / ``5`` while its CA public keys / IC parameters are older
 than the host's tables, else ``0``.
@@ -23,7 +23,7 @@ from zhifu.acquirer.services import Services
 from zhifu.core.errors import ZhifuError
 from zhifu.iso8583.mac import carries_mac, hsm_mac_fn, sign_message
 from zhifu.iso8583.message import Message
-from zhifu.iso8583.response_codes import RESPONSE_CODES, Action
+from zhifu.iso8583.response_codes import Action
 
 __all__ = ["ECHO_FIELDS", "Respond"]
 
@@ -54,18 +54,16 @@ class Respond(BaseParticipant):
         self._build(ctx)
 
     def _build(self, ctx: TxnContext) -> None:
-        code = ctx.result.de39
-        assert code in RESPONSE_CODES, f"field 39 {code} is not in the response-code table"
         fields = {n: v for n in ECHO_FIELDS if (v := ctx.request.get(n)) is not None}
         if not ctx.failed:
             fields.update(ctx.response_fields)
-        fields["39"] = code
+        fields["39"] = ctx.result.de39
         response = Message(ctx.response_mti, fields)
         ctx.processing_requirement = self._requirement(ctx)
         ctx.response = self._signed(ctx, response)
 
     def _requirement(self, ctx: TxnContext) -> str:
-        if RESPONSE_CODES[ctx.result.de39].action is Action.SIGN_ON:
+        if ctx.result.action is Action.SIGN_ON:
             return "3"
         terminal = ctx.terminal
         if terminal is None or ctx.result is not Result.APPROVED:

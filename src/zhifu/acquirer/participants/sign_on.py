@@ -3,8 +3,11 @@
 ``prepare`` generates the PIN key (PIK), MAC key (MAK) and, for 004/006, the track key (TDK)
 inside the security module, exports each wrapped (ECB) under the terminal's TMK with its 4-byte
 check value, and lays them out in field 62 (:func:`zhifu.iso8583.fields_62.build_sign_on_keys`,
-iso8583-cup.md 3.3). ``commit`` stores the new handles and batch against the terminal and
+``docs/acquirer.md``). ``commit`` stores the new handles and batch against the terminal and
 deletes the previous keys; ``abort`` deletes the new ones. Nothing clear leaves the module.
+The keys are generated through :class:`~zhifu.acquirer.custody.KeyCustody`, in flight until
+commit or abort; after a failed sign-on the custody sweeps the key store for working keys no
+terminal holds (a sign-on cut off by a crash leaves such keys; the next start sweeps them too).
 
 Key algorithms by 60.3 (the TMK must be of the matching family, else ``A7``):
 
@@ -31,9 +34,12 @@ batch number in 60.2, and 62. Check values are the first 4 bytes of E(key, zero 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Final
 
 from zhifu.acquirer.context import NewKeys, Result, TxnContext
+from zhifu.acquirer.custody import WORKING_USAGES
 from zhifu.acquirer.pipeline import BaseParticipant, Verdict
 from zhifu.acquirer.registry import Terminal, WorkingKeys
 from zhifu.acquirer.services import Services
@@ -41,7 +47,7 @@ from zhifu.core.errors import ZhifuError
 from zhifu.iso8583.fields_60 import Field60, build_field_60
 from zhifu.iso8583.fields_62 import SignOnKeys, build_sign_on_keys
 from zhifu.security.errors import KeyNotFoundError
-from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
+from zhifu.security.keys import KeyAlgorithm
 
 __all__ = ["COMPATIBLE_TMK", "SignOn", "delete_keys", "next_batch", "plan_keys"]
 
@@ -53,6 +59,7 @@ COMPATIBLE_TMK: Final[dict[str, frozenset[str]]] = {
 """TMK algorithm -> the sign-on codes it can wrap keys for."""
 
 _DES, _TDES, _SM4 = KeyAlgorithm.DES, KeyAlgorithm.TDES, KeyAlgorithm.SM4
+log = logging.getLogger("zhifu.acquirer.sign_on")
 CV_LENGTH = 4
 
 
@@ -101,11 +108,13 @@ class SignOn(BaseParticipant):
                 f"{terminal.terminal_id}",
             )
             return Verdict.ABORTED
-        made: list[KeyHandle] = []
+        made: list[str] = []
         try:
             keys = self._generate(terminal, code, made)
-        except ZhifuError as exc:
-            delete_keys(self._services, tuple(h.id for h in made))
+        except Exception as exc:
+            self._failed(made, "sign-on failed before commit")
+            if not isinstance(exc, ZhifuError):
+                raise
             ctx.fail(Result.SECURITY_FAILED, f"working keys not generated: {type(exc).__name__}")
             return Verdict.ABORTED
         ctx.new_keys = keys
@@ -113,25 +122,23 @@ class SignOn(BaseParticipant):
         ctx.note(f"sign-on {code}: new working keys, batch {keys.batch}")
         return Verdict.PREPARED
 
-    def _generate(self, terminal: Terminal, code: str, made: list[KeyHandle]) -> NewKeys:
-        hsm, label = self._services.hsm, terminal.terminal_id
+    def _generate(self, terminal: Terminal, code: str, made: list[str]) -> NewKeys:
+        hsm, custody = self._services.hsm, self._services.custody
         algorithms = plan_keys(code, mak_double_length=self._services.config.mak_double_length)
-        usages = (KeyUsage.PIN, KeyUsage.MAC, KeyUsage.DATA)
         wrapped: list[tuple[bytes, bytes] | None] = []
-        for usage, algorithm in zip(usages, algorithms, strict=True):
+        for usage, algorithm in zip(WORKING_USAGES, algorithms, strict=True):
             if algorithm is None:
                 wrapped.append(None)
                 continue
-            handle = hsm.generate_key(usage, algorithm, exportable=True,
-                                      label=f"{usage.name} {label}")  # fmt: skip
-            made.append(handle)
+            handle = custody.generate(usage, algorithm, terminal.terminal_id)
+            made.append(handle.id)
             block, cv = hsm.export_key_wrapped(handle, terminal.tmk_handle, kcv_length=CV_LENGTH)
             wrapped.append((block, cv))
         pik, mak, tdk = wrapped
         assert pik is not None and mak is not None
         layout = SignOnKeys(pik[0], pik[1], mak[0], mak[1],
                             tdk[0] if tdk else None, tdk[1] if tdk else None)  # fmt: skip
-        handles = WorkingKeys(code, made[0].id, made[1].id, made[2].id if tdk else None)
+        handles = WorkingKeys(code, made[0], made[1], made[2] if tdk else None)
         return NewKeys(handles, build_sign_on_keys(layout, code), next_batch(terminal.batch))
 
     def _response_fields(self, ctx: TxnContext, keys: NewKeys) -> None:
@@ -151,12 +158,27 @@ class SignOn(BaseParticipant):
         """Store the new handles and batch; delete the keys of the previous sign-on."""
         terminal, keys = ctx.terminal, ctx.new_keys
         assert terminal is not None and keys is not None
-        old = self._services.registry.sign_on(terminal.terminal_id, keys.keys, keys.batch)
+        services = self._services
+        try:
+            old = services.registry.sign_on(terminal.terminal_id, keys.keys, keys.batch)
+        except BaseException:
+            self._failed(keys.keys.handles, "sign-on failed in commit")
+            raise
+        services.custody.settle(keys.keys.handles)
         if old is not None:
-            delete_keys(self._services, old.handles)
+            delete_keys(services, old.handles)
 
     def abort(self, ctx: TxnContext) -> None:
         """Delete the keys generated in prepare."""
         if ctx.new_keys is not None:
-            delete_keys(self._services, ctx.new_keys.keys.handles)
+            self._failed(ctx.new_keys.keys.handles, "sign-on aborted")
             ctx.new_keys = None
+
+    def _failed(self, handles: Iterable[str], reason: str) -> None:
+        """Delete a failed sign-on's new keys, then sweep for any other orphans."""
+        custody = self._services.custody
+        custody.discard(handles, reason)
+        try:
+            custody.sweep("after a failed sign-on")
+        except Exception:  # the sign-on has failed already; the next start sweeps again
+            log.exception("the sweep after a failed sign-on failed")

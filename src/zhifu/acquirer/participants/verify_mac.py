@@ -1,4 +1,4 @@
-"""MAC check of requests that carry one (iso8583-cup.md 6.2): bad or missing MAC -> ``A0``.
+"""MAC check of requests that carry one (:mod:`zhifu.iso8583.mac`): bad or missing MAC -> ``A0``.
 
 The MAC block is taken from the request bytes exactly as received (MTI up to field 64) and
 the MAC computed inside the security module with the terminal's MAK

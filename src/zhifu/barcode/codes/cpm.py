@@ -8,8 +8,9 @@ equivalent) or 5A (PAN); 63 and 64 (transparent templates) are kept as opaque by
 not checked (the EMVCo sample PAN fails it). Errors are :class:`DecodeError` with the tag (as
 ``field``) and the byte offset in the decoded data; they never quote a PAN or track data.
 
-The BER-TLV reader is local to this module (the import table keeps ``barcode`` away from
-``card``); it reads tags of up to 3 bytes, lengths of up to 2 bytes, nesting up to 4 levels.
+The BER-TLV is read by :mod:`zhifu.codec.tlv` within CPM's limits: tags of up to 3 bytes,
+lengths of up to 2 bytes after ``81``/``82``, ``00`` as the only padding, templates nested up to
+4 levels below the top. Track 2 equivalent data is read by :mod:`zhifu.codec.tracks`.
 
 >>> cpm = decode_cpm("hQVDUFYwMWEaTwegAAAAVVVVVw8SNFZ4kBI0WNGRIgESNF8=")
 >>> app = cpm.applications[0]
@@ -24,79 +25,33 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from zhifu.codec import tlv
+from zhifu.codec.pan import mask_pan
+from zhifu.codec.tlv import Tlv
+from zhifu.codec.tracks import Track2, TrackError, track2_equivalent_decode
 from zhifu.core.errors import DecodeError
 
 CPM_PREFIX: Final = "hQVDUFY"
 MAX_TEXT: Final = 4096
-MAX_DEPTH: Final = 4
+MAX_DEPTH: Final = 5  # levels of objects, the top one included
 TRANSPARENT: Final = frozenset({"63", "64"})
 
 
-@dataclass(frozen=True, slots=True)
-class Tlv:
-    """One BER-TLV object; ``children`` is set for a constructed one."""
+def read_ber_tlv(data: bytes) -> tuple[Tlv, ...]:
+    """Every object of ``data`` (constructed ones recursively) within CPM's limits.
 
-    tag: str
-    value: bytes = field(repr=False)
-    offset: int
-    children: tuple[Tlv, ...] | None = None
-
-
-def read_ber_tlv(data: bytes, *, offset: int = 0, depth: int = 0) -> tuple[Tlv, ...]:
-    """Every object of ``data`` (constructed ones recursively); DecodeError on bad input."""
-    if depth > MAX_DEPTH:
-        raise DecodeError("templates nested too deeply", offset=offset)
-    objects, pos = [], 0
-    while pos < len(data):
-        if data[pos] == 0x00:  # padding between objects (EMV Book 3 Annex B)
-            pos += 1
-            continue
-        tag, pos_len = _read_tag(data, pos, offset)
-        length, pos_val = _read_length(data, pos_len, offset, tag)
-        end = pos_val + length
-        if end > len(data):
-            raise DecodeError(f"length {length} runs past the data", field=tag, offset=offset + pos)
-        value = data[pos_val:end]
-        children = None
-        if data[pos] & 0x20:
-            children = read_ber_tlv(value, offset=offset + pos_val, depth=depth + 1)
-        objects.append(Tlv(tag, value, offset + pos, children))
-        pos = end
+    Bad input raises :class:`DecodeError` naming the object's tag as ``field`` (no field when
+    the tag itself cannot be read) and the byte offset in ``data``.
+    """
+    try:
+        objects = tlv.decode(
+            data, max_depth=MAX_DEPTH, max_tag_bytes=3, max_length_bytes=2, ff_padding=False
+        )
+    except DecodeError as exc:
+        if exc.field != "tag":
+            raise
+        raise DecodeError(exc.reason, offset=exc.offset) from None
     return tuple(objects)
-
-
-def _read_tag(data: bytes, pos: int, base: int) -> tuple[str, int]:
-    end = pos + 1
-    if data[pos] & 0x1F == 0x1F:
-        while True:
-            if end >= len(data) or end - pos >= 3:
-                raise DecodeError("tag truncated or longer than 3 bytes", offset=base + pos)
-            end += 1
-            if not data[end - 1] & 0x80:
-                break
-    return data[pos:end].hex().upper(), end
-
-
-def _read_length(data: bytes, pos: int, base: int, tag: str) -> tuple[int, int]:
-    if pos >= len(data):
-        raise DecodeError("length missing", field=tag, offset=base + pos)
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count not in (1, 2) or pos + 1 + count > len(data):
-        raise DecodeError("length form not supported or truncated", field=tag, offset=base + pos)
-    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
-
-
-@dataclass(frozen=True, slots=True)
-class Track2:
-    """Track 2 equivalent data (57): PAN, expiry YYMM, service code, discretionary data."""
-
-    pan: str = field(repr=False)
-    expiry: str
-    service_code: str
-    discretionary: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +70,7 @@ class CpmApplication:
     def masked_pan(self) -> str | None:
         """First six and last four digits; the rest as ``*``."""
         pan = self.pan or (self.track2.pan if self.track2 else None)
-        if pan is None:
-            return None
-        if len(pan) <= 10:
-            return "*" * len(pan)
-        return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+        return None if pan is None else mask_pan(pan)
 
     def to_dict(self) -> dict[str, Any]:
         """A printable view: masked PAN, no track or cryptogram values."""
@@ -159,10 +110,10 @@ def decode_cpm(text: str) -> CpmPayload:
         raise DecodeError("not valid base64", field="base64") from None
     objects = read_ber_tlv(data)
     first = objects[0] if objects else None
-    if first is None or first.tag != "85" or first.value != b"CPV01":
+    if first is None or first.tag != 0x85 or first.value != b"CPV01":
         raise DecodeError("the payload format indicator is not CPV01", field="85", offset=0)
-    common = next((o for o in objects if o.tag == "62" and o.children is not None), None)
-    apps = [o for o in objects if o.tag == "61" and o.children is not None]
+    common = next((o for o in objects if o.tag == 0x62), None)
+    apps = [o for o in objects if o.tag == 0x61]
     if not apps:
         raise DecodeError("no application template", field="61")
     chosen = tuple(a for a in (_application(o, common) for o in apps) if a is not None)
@@ -172,21 +123,21 @@ def decode_cpm(text: str) -> CpmPayload:
 
 
 def _application(template: Tlv, common: Tlv | None) -> CpmApplication | None:
-    children = template.children or ()
-    aid = next((c.value for c in children if c.tag == "4F"), None)
+    aid = next((c.value for c in template.children if c.tag == 0x4F), None)
     if aid is None or not 5 <= len(aid) <= 16:
         return None
     data: dict[str, bytes] = {}
     transparent: dict[str, bytes] = {}
-    for obj in (*children, *(common.children or () if common else ())):
-        if obj.tag in TRANSPARENT:
-            transparent[obj.tag] = obj.value
+    for obj in (*template.children, *(common.children if common else ())):
+        tag = obj.tag_hex
+        if tag in TRANSPARENT:
+            transparent[tag] = obj.value
             continue
-        if obj.children is not None:
+        if obj.constructed:
             continue  # other templates are ignored but kept in the tree
-        if obj.tag in data:
-            raise DecodeError("primitive repeated in 61 + 62", field=obj.tag, offset=obj.offset)
-        data[obj.tag] = obj.value
+        if tag in data:
+            raise DecodeError("primitive repeated in 61 + 62", field=tag, offset=obj.offset)
+        data[tag] = obj.value
     if "57" not in data and "5A" not in data:
         raise DecodeError("neither 57 nor 5A", field="57", offset=template.offset)
     track2 = _track2(data["57"], template.offset) if "57" in data else None
@@ -206,18 +157,21 @@ def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-def _cn(value: bytes, tag: str, offset: int) -> str:
+def _cn(value: bytes, tag: str, offset: int | None) -> str:
     digits = value.hex().upper().rstrip("F")
     if not digits.isdigit() or len(digits) > 19:
         raise DecodeError("not compressed numeric", field=tag, offset=offset)
     return digits
 
 
-def _track2(value: bytes, offset: int) -> Track2:
-    nibbles = value.hex().upper()
-    if nibbles.endswith("F"):
-        nibbles = nibbles[:-1]
-    pan, sep, rest = nibbles.partition("D")
-    if not sep or not pan.isdigit() or len(pan) > 19 or len(rest) < 7 or not rest.isdigit():
-        raise DecodeError("malformed track 2 equivalent data", field="57", offset=offset)
-    return Track2(pan, rest[:4], rest[4:7], rest[7:])
+def _track2(value: bytes, offset: int | None) -> Track2:
+    """Tag 57 with an expiry and a service code; errors point at the application template."""
+    try:
+        track = track2_equivalent_decode(value)
+    except TrackError as exc:
+        reason = f"malformed track 2 equivalent data ({exc.field}: {exc.reason})"
+        raise DecodeError(reason, field="57", offset=offset) from None
+    if track.expiry is None or track.service_code is None:
+        reason = "malformed track 2 equivalent data (no expiry or service code)"
+        raise DecodeError(reason, field="57", offset=offset)
+    return track

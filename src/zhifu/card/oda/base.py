@@ -10,8 +10,11 @@ recovered data.
 >>> encode_issuer_id("622800").hex().upper()
 '622800FF'
 >>> check_issuer_id(bytes.fromhex("622800FF"), "6228000100001117")
->>> mask_pan("6228000100001117")
-'622800******1117'
+>>> try:
+...     check_issuer_id(bytes.fromhex("622801FF"), "6228000100001117")
+... except OdaError as err:
+...     print(err.detail)
+PAN 622800******1117
 >>> try:
 ...     check_expiry(bytes.fromhex("1224"), date(2025, 1, 1))
 ... except OdaError as err:
@@ -24,6 +27,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from zhifu.codec.pan import mask_pan
 from zhifu.core.clock import SystemClock
 from zhifu.core.errors import UsageError
 from zhifu.crypto.errors import CryptoError
@@ -41,7 +45,6 @@ __all__ = [
     "encode_expiry",
     "encode_issuer_id",
     "encode_pan_field",
-    "mask_pan",
     "pan_digits",
     "today_or_now",
 ]
@@ -101,12 +104,6 @@ def pan_digits(pan: str | bytes) -> str:
     return text
 
 
-def mask_pan(pan: str | bytes) -> str:
-    """First 6 and last 4 digits, the rest as ``*`` (the most a message may show)."""
-    digits = pan_digits(pan)
-    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
-
-
 def encode_issuer_id(issuer_id_digits: str) -> bytes:
     """Issuer identifier (cn8): 3 to 8 leftmost PAN digits padded with ``F`` to 4 bytes."""
     text = str(issuer_id_digits)
@@ -121,7 +118,7 @@ def check_issuer_id(field: bytes, pan: str | bytes, what: str = "issuer certific
     if not (text.isdigit() and 3 <= len(text) <= 8):
         raise OdaError("issuer_id", what, "not 3 to 8 digits")
     if not pan_digits(pan).startswith(text):
-        raise OdaError("issuer_id", what, f"PAN {mask_pan(pan)}")
+        raise OdaError("issuer_id", what, f"PAN {mask_pan(pan_digits(pan))}")
 
 
 def encode_pan_field(pan: str | bytes) -> bytes:
@@ -132,7 +129,7 @@ def encode_pan_field(pan: str | bytes) -> bytes:
 def check_pan_field(field: bytes, pan: str | bytes, what: str = "ICC certificate") -> None:
     """EMV Book 2 6.4 step 8: the certified PAN equals the application PAN (5A)."""
     if field != encode_pan_field(pan):
-        raise OdaError("pan", what, f"PAN {mask_pan(pan)}")
+        raise OdaError("pan", what, f"PAN {mask_pan(pan_digits(pan))}")
 
 
 def encode_expiry(expiry_mmyy: str) -> bytes:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, TypedDict
 
-from zhifu.card.oda.base import mask_pan
+from zhifu.codec.pan import mask_pan
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.core.rng import SeededRandom
 from zhifu.crypto.errors import InvalidKeyError

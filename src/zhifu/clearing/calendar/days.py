@@ -126,6 +126,19 @@ class CalendarData:
             raise UsageError(f"{both[0]} is both a holiday and a workday", argument="calendar")
         return cls(frozenset(years), holidays, workdays)
 
+    def to_mapping(self) -> dict[str, Any]:
+        """The inverse of :meth:`from_mapping` (years and dates sorted).
+
+        >>> CalendarData.from_mapping({"years": [2027], "workdays": {"2027-02-06": "x"}}
+        ...     ).to_mapping()
+        {'years': [2027], 'holidays': {}, 'workdays': {'2027-02-06': 'x'}}
+        """
+        return {
+            "years": sorted(self.years),
+            "holidays": {d.isoformat(): n for d, n in sorted(self.holidays.items())},
+            "workdays": {d.isoformat(): n for d, n in sorted(self.workdays.items())},
+        }
+
     @classmethod
     def load(cls, path: str | Path) -> CalendarData:
         """Read a ``.json`` or ``.toml`` calendar file."""

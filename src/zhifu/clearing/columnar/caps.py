@@ -15,20 +15,16 @@ cumulative sums, with the rounds submitted but not settled at each instant (clea
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
 from zhifu.clearing.calendar.days import BusinessCalendar
 from zhifu.clearing.columnar.instants import BOOL, I64, US, day_number, day_start_us, to_date, to_us
+from zhifu.clearing.columnar.participants import ParticipantTable
 from zhifu.clearing.config import ClearingConfig
-
-if TYPE_CHECKING:
-    from zhifu.clearing.columnar.netting import ParticipantTable
-
-from datetime import datetime
-
 from zhifu.core.clock import SHANGHAI
 
 

@@ -33,9 +33,9 @@ from zhifu.clearing.columnar.netting import (
     STATUS_ORDER,
     ColumnarResult,
     Day,
-    ParticipantTable,
     net_day,
 )
+from zhifu.clearing.columnar.participants import ParticipantTable
 from zhifu.clearing.config import ClearingConfig, format_yuan
 from zhifu.clearing.model import Item, NodeKind, Participant
 from zhifu.clearing.simulate import Scenario, ScenarioItem, run_scenario

@@ -31,7 +31,6 @@ a real-time item be rejected), or a settlement account would be short, the resul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -53,8 +52,8 @@ from zhifu.clearing.columnar.instants import (
     to_date,
     to_us,
 )
+from zhifu.clearing.columnar.participants import ParticipantTable
 from zhifu.clearing.config import ClearingConfig
-from zhifu.clearing.model import NodeKind, Participant
 from zhifu.clearing.rules import expires_on
 
 BUSINESS_ORDER: Final = tuple(BusinessType)
@@ -62,35 +61,6 @@ STATUS_ORDER: Final = tuple(Status)
 REASON_ORDER: Final = (None, *Reason)
 _ST = {s: i for i, s in enumerate(STATUS_ORDER)}
 _RE = {r: i for i, r in enumerate(REASON_ORDER)}
-
-
-@dataclass(frozen=True)
-class ParticipantTable:
-    """Participants as arrays, indexed in bank-code order."""
-
-    codes: tuple[str, ...]
-    cities: tuple[str, ...]  # city names by city index
-    city: I64  # city index of each participant
-    clearing: I64  # index of each participant's clearing bank
-    caps: I64  # shape (n, 2): cap at the NPC, cap at its CCPC (fen)
-
-    @classmethod
-    def of(cls, participants: Sequence[Participant]) -> ParticipantTable:
-        ordered = sorted(participants, key=lambda p: p.code)
-        index = {p.code: i for i, p in enumerate(ordered)}
-        cities = tuple(sorted({p.city for p in ordered}))
-        return cls(
-            tuple(p.code for p in ordered),
-            cities,
-            np.array([cities.index(p.city) for p in ordered], dtype=np.int64),
-            np.array([index[p.clearing_bank] for p in ordered], dtype=np.int64),
-            np.array(
-                [[p.cap(NodeKind.NPC), p.cap(NodeKind.CCPC)] for p in ordered], dtype=np.int64
-            ).reshape(-1, 2),
-        )
-
-    def node_name(self, node: int) -> str:
-        return "NPC" if node == 0 else f"CCPC-{self.cities[node - 1]}"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ from zhifu.cli.barcode.support import (
     barcode_leaf,
     check_ident,
     check_institution,
+    created_lines,
+    new_platform,
     parse_yuan,
     platform,
     table,
@@ -143,7 +145,8 @@ def _merchant_add(args: argparse.Namespace) -> Outcome:
     merchant_id = check_ident(args.merchant_id, "ID")
     institution = check_institution(args.institution)
     fields = _merchant_fields(args)
-    with platform(args) as system:
+    created = new_platform(args)
+    with platform(args, create=True) as system:
         if system.directory.merchant(merchant_id) is not None:
             raise UsageError(
                 f"merchant {merchant_id} already exists (see `zhifu barcode merchant list`)",
@@ -158,10 +161,11 @@ def _merchant_add(args: argparse.Namespace) -> Outcome:
             notify_url=fields["notify_url"],
             mcc=fields["mcc"],
         )
-    data = _merchant_dict(merchant)
+    data = {**_merchant_dict(merchant), "platform_created": created is not None}
     lines = [
         f"merchant {merchant_id} added at {institution}: {merchant.name} ({merchant.kind.value}, "
         f"MCC {merchant.mcc}, fee {merchant.fee_bp} bp)",
+        *created_lines(created),
         f"next: zhifu barcode key generate --principal merchant:{merchant_id} "
         f"--key-id {merchant_id}-k1 --out {merchant_id}-k1.pem",
     ]
@@ -200,7 +204,8 @@ def _wallet_open(args: argparse.Namespace) -> Outcome:
     customer = check_ident(args.customer, "--customer")
     account = check_ident(args.account, "--account")
     limit = parse_yuan(args.agreed_limit, "--agreed-limit")
-    with platform(args) as system:
+    created = new_platform(args)
+    with platform(args, create=True) as system:
         found = system.directory.account(institution, account)
         if found is not None:
             raise UsageError(
@@ -215,10 +220,12 @@ def _wallet_open(args: argparse.Namespace) -> Outcome:
         "account_id": account,
         "agreed_limit": limit,
         "ledger_account": str(ledger_id),
+        "platform_created": created is not None,
     }
     lines = [
         f"wallet {account} of customer {customer} opened at {institution} "
         f"(grade A limit {yuan(limit)} yuan a day)",
+        *created_lines(created),
         f"next: zhifu barcode wallet top-up --institution {institution} --account {account} "
         "--amount 100.00 --reference TOPUP-1",
     ]

@@ -21,8 +21,10 @@ from typing import Any, Final
 from zhifu.cli.barcode.device import provision, read_device
 from zhifu.cli.barcode.support import (
     barcode_leaf,
+    created_lines,
     default_home,
     home_of,
+    new_platform,
     platform,
     write_new,
     yuan,
@@ -61,17 +63,19 @@ def register(cmds: SubParsers) -> None:
 
 def _demo(args: argparse.Namespace) -> Outcome:
     home = home_of(args).absolute()
-    with platform(args) as system:
+    created = new_platform(args)
+    with platform(args, create=True) as system:
         items = [_merchant(system), _key(system, home)]
         items += [_wallet(system, wallet) for wallet in WALLETS]
         items.append(_device(system, home))
     commands = _next_commands(home)
-    lines = [f"demo set in {home}:"]
+    lines = [f"demo set in {home}:", *created_lines(created)]
     lines += [f"  {item['text']}: {item['status']}" for item in items]
     lines.append("next:")
     lines += [f"  {command}" for command in commands]
     data = {
         "home": str(home),
+        "platform_created": created is not None,
         "items": [{k: v for k, v in item.items() if k != "text"} for item in items],
         "next": commands,
     }
@@ -106,7 +110,7 @@ def _key(system: Any, home: Path) -> dict[str, Any]:
         status = "exists" if same and registered.principal == principal else "registered"
     else:
         private = sm2.generate_keypair()[0]
-        write_new(path, sm2.private_key_to_pem(private).encode("ascii"), "key file")
+        write_new(path, sm2.private_key_to_pem(private).encode("ascii"), "--home")
         public, status = private.public_key, "created"
     if status != "exists":
         system.add_key(principal, KEY_ID, public)
@@ -151,7 +155,10 @@ def _device(system: Any, home: Path) -> dict[str, Any]:
     wallet = WALLETS[0]
     path = home / f"device-{wallet.account}.json"
     if path.exists():
-        device = read_device(path.read_text(encoding="utf-8"))
+        try:
+            device = read_device(path.read_bytes().decode("utf-8", "replace"))
+        except UsageError as exc:
+            raise UsageError(f"{path}: {exc.message}; delete it and rerun") from None
         if system.directory.device(device["institution"], device["handle"]) is None:
             raise UsageError(f"{path} names a device this platform does not know: delete it")
         handle, status = device["handle"], "exists"

@@ -194,6 +194,8 @@ def next_position(device: dict[str, Any], step: int, counters: int) -> tuple[int
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[int]:
     """An open descriptor of ``path`` under an exclusive lock, the file's current version."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder, not a device file", argument="--device")
     for _ in range(100):
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -230,8 +232,8 @@ def _code(args: argparse.Namespace) -> Outcome:
 
     path = Path(args.device)
     with _locked(path) as fd:
-        with os.fdopen(os.dup(fd), "r", encoding="utf-8") as file:
-            device = read_device(file.read(1_000_000))
+        with os.fdopen(os.dup(fd), "rb") as file:
+            device = read_device(file.read(1_000_000).decode("utf-8", "replace"))
         layout = LAYOUTS[device["institution"]]
         now = CodePolicy().step_at(SystemClock().now())
         step, counter = next_position(device, now, 10**layout.counter_digits)

@@ -8,7 +8,9 @@
 - ``platform`` prints the public keys that sign notifications (PEM), for merchants to verify.
 
 A principal is ``merchant:<id>`` (an enrolled merchant) or ``institution:<id>`` (zhifu,
-huanyu, qingniao: a wallet's institution calling the wallet API).
+huanyu, qingniao: a wallet's institution calling the wallet API). A key of an institution may be
+the first thing a platform holds (the platform is then created, and the output says so); a
+merchant's key needs the platform the merchant was added to.
 
 >>> parser = argparse.ArgumentParser(prog="zhifu")
 >>> register(parser.add_subparsers())
@@ -29,7 +31,9 @@ from zhifu.cli.barcode.support import (
     barcode_leaf,
     check_ident,
     check_institution,
+    created_lines,
     fingerprint,
+    new_platform,
     platform,
     refuse_existing,
     table,
@@ -86,18 +90,24 @@ def _check_key_id(value: str) -> str:
     return value
 
 
-def _principal(system: BarcodeSystem, value: str) -> str:
+def _principal_form(value: str) -> str:
+    """``merchant:<id>`` or ``institution:<id>``, checked before anything is opened."""
     kind, _, who = value.partition(":")
     if kind == "merchant":
         check_ident(who, "--principal")
-        if system.directory.merchant(who) is None:
-            raise UsageError(
-                f"unknown merchant {who} (add it with `merchant add`)", argument="--principal"
-            )
     elif kind == "institution":
         check_institution(who, "--principal")
     else:
         raise UsageError("merchant:<id> or institution:<id>", argument="--principal")
+    return value
+
+
+def _principal(system: BarcodeSystem, value: str) -> str:
+    kind, _, who = _principal_form(value).partition(":")
+    if kind == "merchant" and system.directory.merchant(who) is None:
+        raise UsageError(
+            f"unknown merchant {who} (add it with `merchant add`)", argument="--principal"
+        )
     return value
 
 
@@ -125,7 +135,8 @@ def _generate(args: argparse.Namespace) -> Outcome:
     key_id = _check_key_id(args.key_id)
     out = Path(args.out)
     refuse_existing(out, "--out")
-    with platform(args) as system:
+    created = _new_platform(args)
+    with platform(args, create=created is not None) as system:
         principal = _principal(system, args.principal)
         _refuse_taken(system, key_id)
         public: PublicKey
@@ -141,13 +152,25 @@ def _generate(args: argparse.Namespace) -> Outcome:
         except BaseException:
             out.unlink(missing_ok=True)
             raise
-    data = {**_key_dict(key_id, principal, key.algorithm, public), "private_key_file": str(out)}
+    data = {
+        **_key_dict(key_id, principal, key.algorithm, public),
+        "private_key_file": str(out),
+        "platform_created": created is not None,
+    }
     lines = [
         f"key {key_id} ({key.algorithm}) registered for {principal}",
         f"private key written to {out} (mode 0600; keep it secret, it is not stored here)",
         f"fingerprint SHA256:{data['fingerprint']}",
+        *created_lines(created),
     ]
     return Outcome(data, lines)
+
+
+def _new_platform(args: argparse.Namespace) -> str | None:
+    """Where a key command creates the platform: only for an institution's key (a merchant's
+    key needs the platform the merchant is on)."""
+    institution = _principal_form(args.principal).startswith("institution:")
+    return new_platform(args) if institution else None
 
 
 def _read_public(path: str) -> PublicKey:
@@ -177,14 +200,19 @@ def _read_public(path: str) -> PublicKey:
 def _add(args: argparse.Namespace) -> Outcome:
     key_id = _check_key_id(args.key_id)
     public = _read_public(args.public_key)
-    with platform(args) as system:
+    created = _new_platform(args)
+    with platform(args, create=created is not None) as system:
         principal = _principal(system, args.principal)
         _refuse_taken(system, key_id)
         key = system.add_key(principal, key_id, public)
-    data = _key_dict(key_id, principal, key.algorithm, public)
+    data = {
+        **_key_dict(key_id, principal, key.algorithm, public),
+        "platform_created": created is not None,
+    }
     lines = [
         f"key {key_id} ({key.algorithm}) registered for {principal}",
         f"fingerprint SHA256:{data['fingerprint']}",
+        *created_lines(created),
     ]
     return Outcome(data, lines)
 

@@ -3,6 +3,8 @@ amounts, files that must not be overwritten, key fingerprints.
 
 The platform folder is the one the web server opens (``default_home()`` of
 :mod:`zhifu.web.routes.barcode.common`): ``$ZHIFU_HOME/barcode``, ``var/barcode`` by default.
+Only the commands that start a platform (``merchant add``, ``wallet open``, ``demo``) create it
+there, and say so; the others refuse a folder without one rather than create an empty one.
 
 >>> parse_yuan("100.00", "--amount")
 10000
@@ -31,7 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from zhifu.barcode.registry import SIMULATED
+from zhifu.cli.checks import existing_sqlite
+from zhifu.cli.checks import home_argument as data_home_argument
 from zhifu.cli.common import Handler, SubParsers, leaf
+from zhifu.codec.home import data_home
 from zhifu.core.errors import UsageError
 from zhifu.core.money import CNY, Money
 
@@ -39,13 +44,13 @@ if TYPE_CHECKING:
     from zhifu.barcode.api.signing import PublicKey
     from zhifu.barcode.platform.system import BarcodeSystem
 
-HOME_ENV: Final = "ZHIFU_HOME"
+PLATFORM_DB: Final = "barcode.db"  # what BarcodeSystem.open keeps in the folder
 _IDENT: Final = re.compile(r"[A-Za-z0-9_\-]{1,32}")  # the API's identifiers (barcode_schemas)
 
 
 def default_home() -> Path:
     """``$ZHIFU_HOME/barcode`` (``var/barcode``): where the web server keeps the platform."""
-    return Path(os.environ.get(HOME_ENV, "var")) / "barcode"
+    return data_home() / "barcode"
 
 
 def home_of(args: argparse.Namespace) -> Path:
@@ -68,14 +73,40 @@ def barcode_leaf(
     return parser
 
 
+def home_argument(args: argparse.Namespace) -> str | None:
+    """What names the platform folder in an error: ``--home``, else ``ZHIFU_HOME`` if set."""
+    if getattr(args, "home", None) is not None:
+        return "--home"
+    return data_home_argument()
+
+
+def platform_exists(args: argparse.Namespace) -> bool:
+    """Whether the ``--home`` folder holds a platform already."""
+    return (home_of(args) / PLATFORM_DB).exists()
+
+
+def new_platform(args: argparse.Namespace) -> str | None:
+    """The folder a creating command is about to make a platform in, None if there is one."""
+    return None if platform_exists(args) else str(home_of(args))
+
+
+def created_lines(folder: str | None) -> list[str]:
+    """The line that says a platform was created (none when it was there already)."""
+    return [] if folder is None else [f"(a new barcode platform was created in {folder})"]
+
+
 @contextlib.contextmanager
-def platform(args: argparse.Namespace) -> Iterator[BarcodeSystem]:
-    """The platform in the ``--home`` folder, opened (never started) and always closed."""
+def platform(args: argparse.Namespace, *, create: bool = False) -> Iterator[BarcodeSystem]:
+    """The platform in the ``--home`` folder, opened (never started) and always closed;
+    created there only when ``create`` (a command that starts a platform)."""
     from zhifu.barcode.platform.system import BarcodeSystem  # noqa: PLC0415 - late: the CLI starts fast
 
     home = home_of(args)
     if home.exists() and not home.is_dir():
-        raise UsageError(f"{home} is not a folder", argument="--home")
+        raise UsageError(f"{home} is not a folder", argument=home_argument(args) or "--home")
+    if not create or platform_exists(args):
+        maker = "`zhifu barcode merchant add` or `zhifu barcode demo`"
+        existing_sqlite(home / PLATFORM_DB, "barcode platform", home_argument(args), maker=maker)
     system = BarcodeSystem.open(home)
     try:
         yield system

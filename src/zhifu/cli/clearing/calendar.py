@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zhifu.cli.checks import home_argument
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
 
@@ -68,10 +69,16 @@ def _calendar(args: argparse.Namespace) -> Outcome:
     )
 
     home = _home(args.home)
-    path = Path(args.file) if args.file else calendar_path(home)
-    if path is not None and args.file and not path.is_file():
-        raise UsageError("no such file", argument="file")
-    calendar = load_calendar(path)
+    if args.file and not Path(args.file).is_file():
+        raise UsageError("no such file", argument="--file")
+    try:
+        path = Path(args.file) if args.file else calendar_path(home)
+        calendar = load_calendar(path)
+    except UsageError as exc:  # the calendar file: name the option that led to it
+        if exc.argument != "calendar":
+            raise
+        where = "--file" if args.file else _home_argument(args)
+        raise UsageError(exc.message, argument=where) from None
     start, days = _start(args.start), _days(args.days)
     gap = calendar_gap(calendar, start, days)
     target = str(path or home / CALENDAR_FILES[0])
@@ -102,11 +109,19 @@ def _calendar(args: argparse.Namespace) -> Outcome:
 
 
 def _home(text: str | None) -> Path:
+    """``--home`` (which must be a folder: a typo is not read as "no calendar file"), else the
+    clearing folder of the data directory."""
     if text:
+        if not Path(text).is_dir():
+            raise UsageError(f"there is no folder {text}", argument="--home")
         return Path(text)
-    from zhifu.acquirer.config import zhifu_home  # noqa: PLC0415
+    from zhifu.codec.home import data_home  # noqa: PLC0415
 
-    return zhifu_home() / "clearing"
+    return data_home() / "clearing"
+
+
+def _home_argument(args: argparse.Namespace) -> str | None:
+    return "--home" if args.home else home_argument()
 
 
 def _start(text: str | None) -> date:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,9 @@ from typing import Any
 from zhifu.cli.clearing import calendar as clearing_calendar_cmd
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
+
+# arguments the commands name themselves (any other name is a place in a file)
+_OPTIONS = frozenset({"--state", "state", "FILE", "DAY.json", "--at", "--date", "date"})
 
 
 def register(sub: SubParsers) -> None:
@@ -127,10 +132,39 @@ def _table(rows: list[dict[str, Any]], columns: list[str], headers: list[str]) -
     ]
 
 
+def _in_file(exc: UsageError, argument: str) -> UsageError:
+    """An error of a file's content (``items[0].amount: ...``) named by the file's argument."""
+    return UsageError(str(exc), argument=argument)
+
+
+@contextmanager
+def _content_of(argument: str) -> Iterator[None]:
+    """Name ``argument`` (the file) for an error in what the file holds."""
+    try:
+        yield
+    except UsageError as exc:
+        if exc.argument in _OPTIONS:
+            raise
+        raise _in_file(exc, argument) from None
+
+
+def _journal(args: argparse.Namespace) -> Any:
+    """The journal of ``--state`` (which must exist: only ``submit`` creates one)."""
+    from zhifu.clearing.journal import Journal  # noqa: PLC0415
+
+    if Path(args.state).is_dir():
+        raise UsageError(f"{args.state} is a folder, not a state file", argument="--state")
+    return Journal.load(args.state)
+
+
 def _simulate(args: argparse.Namespace) -> Outcome:
     from zhifu.clearing.simulate import Scenario, run_scenario  # noqa: PLC0415 - fast start
 
-    scenario = Scenario.from_mapping(_read_json(args.scenario, "DAY.json"))
+    data = _read_json(args.scenario, "DAY.json")
+    try:
+        scenario = Scenario.from_mapping(data)
+    except UsageError as exc:
+        raise _in_file(exc, "DAY.json") from None
     if args.columnar:
         from zhifu.clearing.columnar.convert import run_scenario_columnar  # noqa: PLC0415
 
@@ -170,10 +204,10 @@ def _csv(rows: list[dict[str, Any]]) -> Outcome:
 
 def _system(args: argparse.Namespace) -> Any:
     """The system of ``--state``, or the demo scenario replayed."""
-    from zhifu.clearing.journal import Journal  # noqa: PLC0415
-
     if args.state:
-        return Journal.load(args.state).system(_bar(args, "replay"))
+        journal = _journal(args)
+        with _content_of("--state"):
+            return journal.system(_bar(args, "replay"))
     from zhifu.clearing.demo import DEMO  # noqa: PLC0415
     from zhifu.clearing.simulate import Scenario, replay  # noqa: PLC0415
 
@@ -182,23 +216,39 @@ def _system(args: argparse.Namespace) -> Any:
 
 def _submit(args: argparse.Namespace) -> Outcome:
     from zhifu.clearing.journal import Journal  # noqa: PLC0415
+    from zhifu.clearing.scenario_schema import check_scenario  # noqa: PLC0415
 
     data = _read_json(args.file, "FILE")
-    journal = Journal.open_or_create(args.state, data)
-    added = journal.add(data)
-    system, requests = journal.replay(_bar(args, "replay"))
-    ids = [str(i.get("id")) for i in data.get("items", [])]
-    items = []
-    for item_id in ids:
-        result = system.status(item_id)
-        reason = result.reason.value if result.reason else None
-        items.append({"id": item_id, "status": result.status.value, "reason": reason})
-    new = requests[len(requests) - len(data.get("events", [])) :] if data.get("events") else []
+    new = not Path(args.state).exists()
+    if not new:
+        _journal(args)  # a state file, or refused
+    with _content_of("FILE"):
+        check_scenario(data)
+        journal = Journal.open_or_create(args.state, data)
+        added = journal.add(data)
+    items, answers = _answers(args, journal, data) if journal.clock else ([], [])
     lines = [f"{added} added; clock {journal.clock}"]
+    if new:
+        lines.insert(0, f"new state file {args.state} created")
     lines += [
         f"{i['id']}: {i['status']}" + (f" ({i['reason']})" if i["reason"] else "") for i in items
     ]
-    return Outcome({"added": added, "clock": journal.clock, "items": items, "requests": new}, lines)
+    out = {"added": added, "clock": journal.clock, "items": items, "requests": answers}
+    return Outcome({**out, "state_created": new}, lines)
+
+
+def _answers(
+    args: argparse.Namespace, journal: Any, data: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What became of the file's items, and the answers to its events."""
+    system, requests = journal.replay(_bar(args, "replay"))
+    items = []
+    for item_id in [str(i.get("id")) for i in data.get("items", [])]:
+        result = system.status(item_id)
+        reason = result.reason.value if result.reason else None
+        items.append({"id": item_id, "status": result.status.value, "reason": reason})
+    events = len(data.get("events", []))
+    return items, requests[len(requests) - events :] if events else []
 
 
 def _rounds(args: argparse.Namespace) -> Outcome:
@@ -232,11 +282,11 @@ def _positions(args: argparse.Namespace) -> Outcome:
 
 
 def _close_round(args: argparse.Namespace) -> Outcome:
-    from zhifu.clearing.journal import Journal  # noqa: PLC0415
     from zhifu.clearing.reports import round_rows  # noqa: PLC0415
 
-    journal = Journal.load(args.state)
-    system = journal.system(_bar(args, "replay"))
+    journal = _journal(args)
+    with _content_of("--state"):
+        system = journal.system(_bar(args, "replay"))
     key = system.book.current
     journal.advance(system, system.schedule.close_instant(key))
     closed = [
@@ -250,11 +300,11 @@ def _close_round(args: argparse.Namespace) -> Outcome:
 
 
 def _settle(args: argparse.Namespace) -> Outcome:
-    from zhifu.clearing.journal import Journal  # noqa: PLC0415
     from zhifu.clearing.simulate import parse_instant  # noqa: PLC0415
 
-    journal = Journal.load(args.state)
-    system = journal.system(_bar(args, "replay"))
+    journal = _journal(args)
+    with _content_of("--state"):
+        system = journal.system(_bar(args, "replay"))
     before = {k for k, r in system.rounds.items() if r.state.value == "settled"}
     if args.at:
         journal.advance(system, parse_instant(args.at, "--at"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from zhifu.cli.common import Outcome, SubParsers, hexu, leaf, parse_hex
+from zhifu.cli.common import Outcome, SubParsers, hexu, leaf, name_arguments, parse_hex
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.crypto import sm2
 
@@ -42,6 +42,7 @@ def register(cmds: SubParsers) -> None:
         p.add_argument("--order", choices=sorted(ORDERS), default="c1c3c2", help="ciphertext order")
         p.add_argument("data", metavar="HEX", help="the plaintext or ciphertext, in hex")
         p.set_defaults(verb=verb)
+        name_arguments(p, plaintext="HEX", ciphertext="HEX")
 
 
 def _id_and_message(p: argparse.ArgumentParser) -> None:
@@ -99,5 +100,8 @@ def _crypt(args: argparse.Namespace) -> Outcome:
     if args.verb == "encrypt":
         out = sm2.encrypt(_public(args), data, order)  # type: ignore[arg-type]
     else:
-        out = sm2.decrypt(_private(args), data, order)  # type: ignore[arg-type]
+        try:
+            out = sm2.decrypt(_private(args), data, order)  # type: ignore[arg-type]
+        except DecodeError as exc:  # too short or malformed; a wrong key exits 1
+            raise UsageError(exc.reason, argument="HEX") from None
     return Outcome({"result": hexu(out), "order": order}, hexu(out))

@@ -346,10 +346,11 @@ class KeyManagementMixin(HsmBase):
         self._audit("export", key.id, f"wrapped under {wrapping.id}")
         return WrappedKey(block, check)
 
-    def delete_key(self, handle: HandleLike) -> None:
-        """Delete a key (the store overwrites its sealed bytes) and audit it."""
-        self._store.delete(handle_id(handle), detail="deleted by caller")
-        audit_log.info("key deleted: %s", handle_id(handle))
+    def delete_key(self, handle: HandleLike, *, reason: str = "") -> None:
+        """Delete a key (the store overwrites its sealed bytes) and audit it, with ``reason``."""
+        detail = reason or "deleted by caller"
+        self._store.delete(handle_id(handle), detail=detail)
+        audit_log.info("key deleted: %s (%s)", handle_id(handle), detail)
 
     def key_info(self, handle: HandleLike) -> KeyInfo:
         """Usage, algorithm, length, check value, origin, creation time: never the key."""

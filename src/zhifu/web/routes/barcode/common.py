@@ -39,6 +39,7 @@ from zhifu.barcode.api.errors import BarcodeError
 from zhifu.barcode.api.signing import VerifyingKey
 from zhifu.barcode.platform.guards import IdemAnswer, IdemState, fingerprint
 from zhifu.barcode.platform.system import BarcodeSystem
+from zhifu.codec.home import data_home
 from zhifu.web.errors import error_body
 from zhifu.web.routes.barcode.schemas import BodyError, decode_strict
 
@@ -86,7 +87,7 @@ def _limiter() -> anyio.CapacityLimiter:
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("ZHIFU_HOME", "var")) / "barcode"
+    return data_home() / "barcode"
 
 
 def system_of(state: State) -> BarcodeSystem:

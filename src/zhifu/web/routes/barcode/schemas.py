@@ -29,6 +29,12 @@ Fen = Annotated[
 Ident = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 Text = Annotated[str, Meta(max_length=128)]
 Currency = Literal["CNY"]
+SM2_PUBLIC_KEY_PEM = (  # an example for the OpenAPI page: a real SM2 key nobody holds
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEHuzG6Y1AbPYCmVH8n9ZhCIRbY5LH\n"
+    "QCdF8XibtUoTaVjrVjTMS/ngWRLSbRCKFhvuf3Dr2VQuv2E/Jhybhkcppw==\n"
+    "-----END PUBLIC KEY-----\n"
+)
 
 _AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$")
 
@@ -55,24 +61,29 @@ def decode_strict(body: bytes, kind: type[T]) -> T:
 class MicropayRequest(Struct, forbid_unknown_fields=True, frozen=True):
     """付款扫码: the merchant scanned the customer's payment code."""
 
-    merchant_id: Ident
-    out_trade_no: Ident
-    auth_code: Annotated[str, Meta(pattern=r"^[0-9]{16,24}$", description="payment code")]
-    amount: Fen
+    merchant_id: Annotated[Ident, Meta(examples=["M100001"])]
+    out_trade_no: Annotated[Ident, Meta(examples=["T202611250001"])]
+    auth_code: Annotated[
+        str,
+        Meta(
+            pattern=r"^[0-9]{16,24}$", description="payment code", examples=["921998500200181912"]
+        ),
+    ]
+    amount: Annotated[Fen, Meta(examples=[1234])]
     currency: Currency = "CNY"
-    description: Text = ""
-    terminal_id: Ident | None = None
+    description: Annotated[Text, Meta(examples=["牛肉面"])] = ""
+    terminal_id: Annotated[Ident | None, Meta(examples=["BOX00001"])] = None
 
 
 class CreateOrderRequest(Struct, forbid_unknown_fields=True, frozen=True):
     """收款扫码: a dynamic order whose collection code the merchant shows."""
 
-    merchant_id: Ident
-    out_trade_no: Ident
-    amount: Fen
+    merchant_id: Annotated[Ident, Meta(examples=["M100001"])]
+    out_trade_no: Annotated[Ident, Meta(examples=["T202611250002"])]
+    amount: Annotated[Fen, Meta(examples=[2500])]
     currency: Currency = "CNY"
-    description: Text = ""
-    expire_seconds: Annotated[int, Meta(ge=60, le=86_400)] | None = None
+    description: Annotated[Text, Meta(examples=["两碗牛肉面"])] = ""
+    expire_seconds: Annotated[int, Meta(ge=60, le=86_400, examples=[900])] | None = None
 
 
 class CloseRequest(Struct, forbid_unknown_fields=True, frozen=True):
@@ -82,9 +93,9 @@ class CloseRequest(Struct, forbid_unknown_fields=True, frozen=True):
 class RefundRequest(Struct, forbid_unknown_fields=True, frozen=True):
     """Refund part or all of a paid order (several refunds allowed, capped)."""
 
-    out_refund_no: Ident
-    amount: Fen
-    reason: Text = ""
+    out_refund_no: Annotated[Ident, Meta(examples=["RF202611250001"])]
+    amount: Annotated[Fen, Meta(examples=[617])]
+    reason: Annotated[Text, Meta(examples=["退半份"])] = ""
 
 
 Factor = Literal["device", "password", "fingerprint", "face", "sms", "certificate"]
@@ -93,56 +104,61 @@ Factor = Literal["device", "password", "fingerprint", "face", "sms", "certificat
 class ResolveRequest(Struct, forbid_unknown_fields=True, frozen=True):
     """What a scanned collection code is (the wallet shows it before the customer pays)."""
 
-    code: Annotated[str, Meta(min_length=1, max_length=512)]
+    code: Annotated[
+        str, Meta(min_length=1, max_length=512, examples=["https://pay.zhifu.test/qr/m/4N8W2D6F"])
+    ]
 
 
 class WalletPayRequest(Struct, forbid_unknown_fields=True, frozen=True):
     """收款扫码: the wallet pays a scanned collection code for its customer."""
 
-    code: Annotated[str, Meta(min_length=1, max_length=512)]
-    customer_id: Ident
-    account_id: Ident
-    scan_source: Literal["camera", "album", "link"]
-    factors: Annotated[list[Factor], Meta(max_length=6)] = []
-    amount: Fen | None = None
-    description: Text = ""
+    code: Annotated[
+        str, Meta(min_length=1, max_length=512, examples=["https://pay.zhifu.test/qr/m/4N8W2D6F"])
+    ]
+    customer_id: Annotated[Ident, Meta(examples=["C200001"])]
+    account_id: Annotated[Ident, Meta(examples=["A200001"])]
+    scan_source: Annotated[Literal["camera", "album", "link"], Meta(examples=["camera"])]
+    factors: Annotated[list[Factor], Meta(max_length=6, examples=[["device", "password"]])] = []
+    amount: Annotated[Fen | None, Meta(examples=[1234])] = None
+    description: Annotated[Text, Meta(examples=["牛肉面"])] = ""
 
 
 class OrderOut(Struct, frozen=True):
     """An order as its merchant sees it."""
 
-    order_id: str
-    merchant_id: str
-    out_trade_no: str
-    direction: Literal["micropay", "dynamic", "static"]
-    status: Literal[
-        "CREATED", "PAYING", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "FAILED", "CLOSED"
+    order_id: Annotated[str, Meta(examples=["O202611250ZV7RY2072TECMQJ"])]
+    merchant_id: Annotated[str, Meta(examples=["M100001"])]
+    out_trade_no: Annotated[str, Meta(examples=["T202611250001"])]
+    direction: Annotated[Literal["micropay", "dynamic", "static"], Meta(examples=["micropay"])]
+    status: Annotated[
+        Literal["CREATED", "PAYING", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "FAILED", "CLOSED"],
+        Meta(examples=["PAID"]),
     ]
-    amount: int
+    amount: Annotated[int, Meta(examples=[1234])]
     currency: Currency
-    description: str
-    fee: int
-    refunded: int
-    acquirer: str
-    payer_institution: str | None
-    payment_id: str | None
-    code_url: str | None
-    code_emv: str | None
-    terminal_id: str | None
-    created_at: str
-    expires_at: str | None
-    paid_at: str | None
+    description: Annotated[str, Meta(examples=["牛肉面"])]
+    fee: Annotated[int, Meta(examples=[5])]
+    refunded: Annotated[int, Meta(examples=[0])]
+    acquirer: Annotated[str, Meta(examples=["zhifu"])]
+    payer_institution: Annotated[str | None, Meta(examples=["huanyu"])]
+    payment_id: Annotated[str | None, Meta(examples=["P202611250ZV81C406W6SW9K5"])]
+    code_url: Annotated[str | None, Meta(examples=[None])]
+    code_emv: Annotated[str | None, Meta(examples=[None])]
+    terminal_id: Annotated[str | None, Meta(examples=["BOX00001"])]
+    created_at: Annotated[str, Meta(examples=["2026-11-25T09:30:00.123456+08:00"])]
+    expires_at: Annotated[str | None, Meta(examples=[None])]
+    paid_at: Annotated[str | None, Meta(examples=["2026-11-25T09:30:00.400000+08:00"])]
 
 
 class RefundOut(Struct, frozen=True):
-    refund_id: str
-    order_id: str
-    out_refund_no: str
-    status: Literal["processing", "succeeded", "failed"]
-    amount: int
-    fee_refund: int
-    reason: str
-    created_at: str
+    refund_id: Annotated[str, Meta(examples=["R2026112511T64V2EA2JA79GC"])]
+    order_id: Annotated[str, Meta(examples=["O202611250ZV7RY2072TECMQJ"])]
+    out_refund_no: Annotated[str, Meta(examples=["RF202611250001"])]
+    status: Annotated[Literal["processing", "succeeded", "failed"], Meta(examples=["succeeded"])]
+    amount: Annotated[int, Meta(examples=[617])]
+    fee_refund: Annotated[int, Meta(examples=[2])]
+    reason: Annotated[str, Meta(examples=["退半份"])]
+    created_at: Annotated[str, Meta(examples=["2026-11-25T10:05:12.345678+08:00"])]
 
 
 class RefundList(Struct, frozen=True):
@@ -150,34 +166,34 @@ class RefundList(Struct, frozen=True):
 
 
 class ResolveOut(Struct, frozen=True):
-    kind: str
-    merchant_id: str
-    merchant_name: str
-    payee_kind: Literal["merchant", "personal"]
-    acquirer: str
-    order: OrderOut | None
+    kind: Annotated[str, Meta(examples=["static_merchant"])]
+    merchant_id: Annotated[str, Meta(examples=["M100001"])]
+    merchant_name: Annotated[str, Meta(examples=["Demo Noodles 面馆"])]
+    payee_kind: Annotated[Literal["merchant", "personal"], Meta(examples=["merchant"])]
+    acquirer: Annotated[str, Meta(examples=["zhifu"])]
+    order: Annotated[OrderOut | None, Meta(examples=[None])]
 
 
 class ObligationOut(Struct, frozen=True):
-    obligation_id: str
-    payer: str
-    payee: str
-    amount: int
-    order_id: str
-    reference: str
-    business_date: str
+    obligation_id: Annotated[str, Meta(examples=["OB-P202611250ZV81C406W6SW9K5"])]
+    payer: Annotated[str, Meta(examples=["huanyu"])]
+    payee: Annotated[str, Meta(examples=["zhifu"])]
+    amount: Annotated[int, Meta(examples=[1234])]
+    order_id: Annotated[str, Meta(examples=["O202611250ZV7RY2072TECMQJ"])]
+    reference: Annotated[str, Meta(examples=["P202611250ZV81C406W6SW9K5"])]
+    business_date: Annotated[str, Meta(examples=["2026-11-25"])]
 
 
 class ObligationList(Struct, frozen=True):
-    business_date: str
+    business_date: Annotated[str, Meta(examples=["2026-11-25"])]
     obligations: list[ObligationOut]
 
 
 class KeyOut(Struct, frozen=True):
-    key_id: str
-    principal: str
-    algorithm: Literal["SM2-SM3", "RSA-SHA256"]
-    public_key_pem: str
+    key_id: Annotated[str, Meta(examples=["M100001-k1"])]
+    principal: Annotated[str, Meta(examples=["merchant:M100001"])]
+    algorithm: Annotated[Literal["SM2-SM3", "RSA-SHA256"], Meta(examples=["SM2-SM3"])]
+    public_key_pem: Annotated[str, Meta(examples=[SM2_PUBLIC_KEY_PEM])]
 
 
 class KeyList(Struct, frozen=True):
@@ -185,9 +201,11 @@ class KeyList(Struct, frozen=True):
 
 
 class ErrorDetail(Struct, frozen=True):
-    code: str
-    message: str
-    doc_url: str
+    code: Annotated[str, Meta(examples=["auth_code_used"])]
+    message: Annotated[
+        str, Meta(examples=["the payment code has already been used; ask for a fresh code"])
+    ]
+    doc_url: Annotated[str, Meta(examples=["/docs/errors#auth_code_used"])]
 
 
 class ErrorOut(Struct, frozen=True):

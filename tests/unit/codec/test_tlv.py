@@ -161,11 +161,11 @@ MALFORMED = [
     ("9F81818101", "tag", 0, "longer than 4 bytes"),
     ("5A", "5A", 1, "missing length"),
     ("9F0281", "9F02", 2, "truncated length"),
-    ("9F02820100", "9F02", 0, "exceeds"),
+    ("9F02820100", "9F02", 0, "runs past the data"),
     ("9F028500000000010000", "9F02", 2, "at most 5"),
     ("5A80", "5A", 1, "indefinite"),
-    ("9F0206000000", "9F02", 0, "exceeds"),
-    ("70035A0512", "5A", 2, "exceeds"),
+    ("9F0206000000", "9F02", 0, "runs past the data"),
+    ("70035A0512", "5A", 2, "length 5 runs past the data (1 left)"),
     ("6F03A5019F", "tag", 4, "truncated tag"),
 ]
 
