@@ -1,4 +1,5 @@
-"""Request and response bodies of the barcode API (msgspec Structs; OpenAPI comes from them).
+"""Request and response bodies of the barcode API: msgspec Structs, the contract both sides
+share (the web app's OpenAPI document is generated from them).
 
 Requests are decoded STRICTLY (:func:`decode_strict`): an amount is an integer number of fen,
 and a string (``"12.34"``), a float (``12.0``, ``1e3``) or a boolean is refused with a
@@ -6,10 +7,14 @@ and a string (``"12.34"``), a float (``12.0``, ``1e3``) or a boolean is refused 
 
 >>> decode_strict(b'{"out_refund_no": "R1", "amount": 617}', RefundRequest).amount
 617
->>> decode_strict(b'{"out_refund_no": "R1", "amount": 6.17}', RefundRequest)
-Traceback (most recent call last):
-...
-zhifu.web.routes.barcode.schemas.BodyError: invalid body amount: Expected `int`, got `float`
+>>> def refusal(body: bytes) -> str:
+...     try:
+...         decode_strict(body, RefundRequest)
+...     except BarcodeError as exc:
+...         return f"{exc.code}: {exc.message}"
+...     return "accepted"
+>>> refusal(b'{"out_refund_no": "R1", "amount": 6.17}')
+'validation_error: invalid body amount: Expected `int`, got `float`'
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
+
+from zhifu.barcode.api.errors import BarcodeError
 
 T = TypeVar("T")
 
@@ -33,12 +40,14 @@ Currency = Literal["CNY"]
 _AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$")
 
 
-class BodyError(ValueError):
-    """The body does not match its schema; the message never repeats a submitted value."""
+def invalid(message: str) -> BarcodeError:
+    """A ``validation_error``; ``message`` never repeats a submitted value."""
+    return BarcodeError("validation_error", message)
 
 
 def decode_strict(body: bytes, kind: type[T]) -> T:
-    """Decode JSON into ``kind`` with msgspec's strict rules (see the module docstring)."""
+    """Decode JSON into ``kind`` with msgspec's strict rules (see the module docstring); a
+    body that does not fit is a ``validation_error`` saying where."""
     try:
         return msgspec.json.decode(body, type=kind, strict=True)
     except msgspec.ValidationError as exc:
@@ -46,10 +55,10 @@ def decode_strict(body: bytes, kind: type[T]) -> T:
         reason, path = (found["reason"], found["path"]) if found else ("", "")
         where = f"body {path}" if path else "body"
         if not reason or "'" in reason or '"' in reason:
-            raise BodyError(f"invalid {where}") from None
-        raise BodyError(f"invalid {where}: {reason}") from None
+            raise invalid(f"invalid {where}") from None
+        raise invalid(f"invalid {where}: {reason}") from None
     except msgspec.DecodeError:
-        raise BodyError("the body is not JSON") from None
+        raise invalid("the body is not JSON") from None
 
 
 class MicropayRequest(Struct, forbid_unknown_fields=True, frozen=True):
