@@ -3,7 +3,8 @@ share (the web app's OpenAPI document is generated from them).
 
 Requests are decoded STRICTLY (:func:`decode_strict`): an amount is an integer number of fen,
 and a string (``"12.34"``), a float (``12.0``, ``1e3``) or a boolean is refused with a
-``validation_error``; unknown fields are refused too.
+``validation_error``; unknown fields are refused too, and so is a body that is not UTF-8 (the
+message gives the byte offset).
 
 >>> decode_strict(b'{"out_refund_no": "R1", "amount": 617}', RefundRequest).amount
 617
@@ -15,6 +16,8 @@ and a string (``"12.34"``), a float (``12.0``, ``1e3``) or a boolean is refused 
 ...     return "accepted"
 >>> refusal(b'{"out_refund_no": "R1", "amount": 6.17}')
 'validation_error: invalid body amount: Expected `int`, got `float`'
+>>> refusal(b'{"out_refund_no": "R\\xff1", "amount": 617}')
+'validation_error: invalid body: not UTF-8 at byte offset 20'
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ def invalid(message: str) -> BarcodeError:
 def decode_strict(body: bytes, kind: type[T]) -> T:
     """Decode JSON into ``kind`` with msgspec's strict rules (see the module docstring); a
     body that does not fit is a ``validation_error`` saying where."""
+    try:  # first: msgspec lets a UnicodeDecodeError out of a string, with no offset in the body
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid(f"invalid body: not UTF-8 at byte offset {exc.start}") from None
+    return _typed(body, kind)
+
+
+def _typed(body: bytes, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=kind, strict=True)
     except msgspec.ValidationError as exc:
