@@ -1,6 +1,7 @@
 """Over HTTP, on the served app and on the Litestar app: what outside testers sent by hand and
 with schemathesis. A body that is not UTF-8 is a 400 naming the byte offset (it was a 500 with a
-traceback)."""
+traceback); a request refused before its Idempotency-Key still uses up its nonce (it could be
+sent again with the header added)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,53 @@ def test_bytes_that_are_not_utf8_outside_a_string_are_refused_too(stack: Stack) 
     answer = signed_post(client, "/v1/micropay", body, stack.next("K"))
     message = assert_refused(answer, 400, "validation_error")
     assert message == "invalid body: not UTF-8 at byte offset " + str(body.index(0xFF))
+
+
+# -- the nonce of a refused request ------------------------------------------------------------
+
+
+def test_a_request_refused_for_its_missing_key_cannot_be_sent_again_with_one(
+    stack: Stack,
+) -> None:
+    merchant, client = stack.merchant()
+    _, _, phone = stack.wallet()
+    body = (
+        f'{{"merchant_id":"{merchant}","out_trade_no":"NK-1",'
+        f'"auth_code":"{phone.next_code()}","amount":100}}'
+    ).encode()
+    captured = client.signed_headers("POST", "/v1/micropay", body)
+    first = client.request("POST", "/v1/micropay", body, {}, headers=captured)
+    assert_refused(first, 400, "idempotency_key_missing")
+    before = stack.state()
+    replayed = client.request(  # the header is not signed: anyone could add it
+        "POST", "/v1/micropay", body, {"Idempotency-Key": "NK-1"}, headers=captured
+    )
+    assert_refused(replayed, 401, "nonce_reused")
+    assert stack.state() == before
+    assert client.get("/v1/orders?out_trade_no=NK-1").error_code == "order_not_found"
+
+
+def test_a_request_refused_for_its_body_uses_up_its_nonce(stack: Stack) -> None:
+    merchant, client = stack.merchant()
+    for n, body in enumerate(
+        (
+            b'{"merchant_id":"' + merchant.encode() + b'","amount":"12.34"}',
+            b'{"merchant_id":"\xff"}',
+            b'{"amount":1}',
+        )
+    ):
+        captured = client.signed_headers("POST", "/v1/micropay", body)
+        extra = {"Idempotency-Key": f"NB-{n}"}
+        first = client.request("POST", "/v1/micropay", body, extra, headers=captured)
+        assert_refused(first, 400, "validation_error")
+        again = client.request("POST", "/v1/micropay", body, extra, headers=captured)
+        assert_refused(again, 401, "nonce_reused")
+
+
+def test_a_refused_get_uses_up_its_nonce(stack: Stack) -> None:
+    _, client = stack.merchant()
+    captured = client.signed_headers("GET", "/v1/orders/O-NONE", b"")
+    first = client.request("GET", "/v1/orders/O-NONE", b"", {}, headers=captured)
+    assert_refused(first, 404, "order_not_found")
+    again = client.request("GET", "/v1/orders/O-NONE", b"", {}, headers=captured)
+    assert_refused(again, 401, "nonce_reused")

@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 
-from zhifu.barcode.api.schemas import CreateOrderRequest
+from zhifu.barcode.api.schemas import CreateOrderRequest, MicropayRequest
 from zhifu.barcode.api.signing import SigningKey, VerifyingKey, sign_headers
 from zhifu.barcode.codes.payment_code import PaymentCodeGenerator
 from zhifu.barcode.platform import operations
 from zhifu.barcode.platform.notify import new_nonce
 from zhifu.barcode.platform.postings import customer_account
-from zhifu.barcode.platform.requests import Call, Operation, Reply, SignedRequest
+from zhifu.barcode.platform.requests import Call, Operation, Payment, Reply, SignedRequest
 from zhifu.barcode.platform.system import BarcodeSystem
+from zhifu.barcode.platform.views import order_dict
 from zhifu.crypto import sm2
 
 KEY = sm2.generate_keypair()
@@ -147,3 +148,29 @@ def test_an_unsigned_request_changes_nothing(shop: Shop) -> None:
     refused = shop.answer(request, operations.MICROPAY)
     assert (refused.status, error_code(refused)) == (401, "signature_missing")
     assert shop.system.db.all("SELECT * FROM nonces") == before
+
+
+def test_a_request_refused_before_its_key_still_uses_up_its_nonce(shop: Shop) -> None:
+    body = shop.micropay("T4", 100)
+    keyless = shop.request("POST", "/v1/micropay", body)
+    refused = shop.answer(keyless, operations.MICROPAY)
+    assert error_code(refused) == "idempotency_key_missing"
+    headers = dict(keyless.headers, **{"idempotency-key": "T4"})  # not signed: anyone can add it
+    again = SignedRequest("POST", "/v1/micropay", headers, keyless.body)
+    assert error_code(shop.answer(again, operations.MICROPAY)) == "nonce_reused"
+    assert shop.system.book.order_by_trade_no("M1", "T4") is None
+
+
+def test_a_server_error_in_a_payments_start_keeps_the_nonce_and_lets_the_key_go(
+    shop: Shop,
+) -> None:
+    def broken(system: BarcodeSystem, key: VerifyingKey, req: Any) -> Any:
+        raise RuntimeError("a bug in the flow")
+
+    body = shop.micropay("T5", 100)
+    request = shop.request("POST", "/v1/micropay", body, idem="T5")
+    with pytest.raises(RuntimeError):
+        shop.answer(request, Payment(MicropayRequest, broken, order_dict))
+    assert error_code(shop.answer(request, operations.MICROPAY)) == "nonce_reused"
+    retry = shop.post("/v1/micropay", body, "T5", operations.MICROPAY)  # a new nonce
+    assert (retry.status, retry.replayed) == (200, False)

@@ -9,7 +9,10 @@ In order, on the event loop, without holding a thread while anything waits:
 1. the signature (:meth:`~zhifu.barcode.api.auth.Authenticator.verify_async`: the key, the
    timestamp window, the signature itself beside the loop);
 2. for a POST, the ``Idempotency-Key`` header and the body, decoded strictly into the
-   operation's Struct (:func:`~zhifu.barcode.api.schemas.decode_strict`);
+   operation's Struct (:func:`~zhifu.barcode.api.schemas.decode_strict`); a request refused
+   here still uses up its nonce (in a unit of its own), so that it cannot be sent again with
+   the header added or the body mended: every request whose signature verified uses up its
+   nonce, whatever happens next;
 3. one unit of the platform database (:meth:`~zhifu.barcode.platform.db.Database.call`,
    group-committed with the other units of the loop's turn): the nonce, then the key
    (:class:`~zhifu.barcode.platform.guards.Idempotency`: a stored answer is replayed, another
@@ -158,21 +161,29 @@ class SignedRequests:
     ) -> Reply:
         try:
             job = _Post.checked(self.system, request, key, operation)
-        except BarcodeError as exc:
-            return refused(exc)
+        except BarcodeError as exc:  # refused before the key: the nonce is used up all the same
+            return await self._use_nonce(key, nonce, now_us) or refused(exc)
         step = await self.system.db.call(lambda cur: job.admit(cur, nonce, now_us))
         if isinstance(step, Reply):
             return step
         if isinstance(step, Started):
             return await job.settle(step)
+        if isinstance(step, Exception):
+            raise step
         return await self._on_thread(job.call)
 
-    async def _query(self, key: VerifyingKey, nonce: str, now_us: int, query: Query) -> Reply:
+    async def _use_nonce(self, key: VerifyingKey, nonce: str, now_us: int) -> Reply | None:
+        """Claim the nonce in a unit of its own; the refusal when it was used already."""
         nonces = self.system.auth.nonces
-        if not await self.system.db.call(
+        fresh = await self.system.db.call(
             lambda cur: nonces.claim_in(cur, key.key_id, nonce, now_us)
-        ):
-            return refused(BarcodeError("nonce_reused"))
+        )
+        return None if fresh else refused(BarcodeError("nonce_reused"))
+
+    async def _query(self, key: VerifyingKey, nonce: str, now_us: int, query: Query) -> Reply:
+        used = await self._use_nonce(key, nonce, now_us)
+        if used is not None:
+            return used
 
         def run() -> Reply:
             try:
@@ -239,9 +250,13 @@ class _Post:
         print_ = fingerprint(request.method, request.path, request.body)
         return cls(system, key, idem_key, payload, operation, print_)
 
-    def admit(self, cur: sqlite3.Cursor, nonce: str, now_us: int) -> Reply | Started | None:
+    def admit(
+        self, cur: sqlite3.Cursor, nonce: str, now_us: int
+    ) -> Reply | Started | Exception | None:
         """Step 3 (a unit): the nonce, the key and, for a payment, the flow's start. A
-        :class:`Reply`, the :class:`Started` payment to post, or None (a call to run)."""
+        :class:`Reply`, the :class:`Started` payment to post, None (a call to run), or the
+        server error of the start, returned so that the unit commits the nonce (each step of
+        the flow is all or nothing in its own savepoint) with the key let go again."""
         guarded = self._guard(cur, nonce, now_us)
         operation = self.operation
         if guarded is not None or not isinstance(operation, Payment):
@@ -250,6 +265,9 @@ class _Post:
             started = operation.start(self.system, self.key, self.payload)
         except BarcodeError as exc:
             return self._store(cur, refused(exc))
+        except Exception as exc:  # a bug: raised by the caller once the nonce is committed
+            Idempotency.release_in(cur, self.scope, self.idem_key)
+            return exc
         if isinstance(started, Order):
             return self._store(cur, _ok(operation.render(started)))
         return started
