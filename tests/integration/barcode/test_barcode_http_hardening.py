@@ -1,7 +1,8 @@
 """Over HTTP, on the served app and on the Litestar app: what outside testers sent by hand and
 with schemathesis. A body that is not UTF-8 is a 400 naming the byte offset (it was a 500 with a
 traceback); a request refused before its Idempotency-Key still uses up its nonce (it could be
-sent again with the header added)."""
+sent again with the header added); a JSON object with a key twice is refused naming the key
+(the last one won)."""
 
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ def test_a_request_refused_for_its_body_uses_up_its_nonce(stack: Stack) -> None:
         (
             b'{"merchant_id":"' + merchant.encode() + b'","amount":"12.34"}',
             b'{"merchant_id":"\xff"}',
-            b'{"amount":1}',
+            b'{"amount":1,"amount":2}',
         )
     ):
         captured = client.signed_headers("POST", "/v1/micropay", body)
@@ -142,3 +143,50 @@ def test_a_refused_get_uses_up_its_nonce(stack: Stack) -> None:
     assert_refused(first, 404, "order_not_found")
     again = client.request("GET", "/v1/orders/O-NONE", b"", {}, headers=captured)
     assert_refused(again, 401, "nonce_reused")
+
+
+# -- keys twice in an object ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "key"),
+    [
+        (b'"amount":99999', "amount"),
+        (b'"\\u0061mount":99999', "amount"),  # the same key, escaped
+        (b'"auth_code":"910000000000000000"', "auth_code"),
+    ],
+)
+def test_a_key_twice_in_the_body_is_refused_naming_it(
+    stack: Stack, second: bytes, key: str
+) -> None:
+    merchant, client = stack.merchant()
+    _, _, phone = stack.wallet()
+    body = (
+        (
+            f'{{"merchant_id":"{merchant}","out_trade_no":"{stack.next("DK")}",'
+            f'"auth_code":"{phone.next_code()}","amount":1,'
+        ).encode()
+        + second
+        + b"}"
+    )
+    before = stack.state()
+    answer = signed_post(client, "/v1/micropay", body, stack.next("K"))
+    message = assert_refused(answer, 400, "validation_error")
+    assert message == f"invalid body {key}: the key appears more than once"
+    assert stack.state() == before
+
+
+def test_a_key_twice_in_a_refund_is_refused(stack: Stack) -> None:
+    merchant, client = stack.merchant()
+    _, _, phone = stack.wallet()
+    paid = client.post(
+        "/v1/micropay",
+        {"merchant_id": merchant, "out_trade_no": stack.next("DR"), "amount": 500,
+         "auth_code": phone.next_code()},
+        idempotency_key=stack.next("K"),
+    ).json()  # fmt: skip
+    body = b'{"out_refund_no":"R1","amount":1,"out_refund_no":"R2"}'
+    answer = signed_post(client, f"/v1/orders/{paid['order_id']}/refunds", body, "DR-r")
+    message = assert_refused(answer, 400, "validation_error")
+    assert "out_refund_no" in message
+    assert client.get(f"/v1/orders/{paid['order_id']}/refunds").json()["refunds"] == []

@@ -1,6 +1,6 @@
 """Strict decoding of the API's request bodies (zhifu.barcode.api.schemas.decode_strict): bytes
-that are not UTF-8 are refused with a validation_error saying where; whatever the bytes, only a
-Struct or that refusal comes out."""
+that are not UTF-8 and keys that appear twice are refused with a validation_error saying where;
+whatever the bytes, only a Struct or that refusal comes out."""
 
 from __future__ import annotations
 
@@ -64,6 +64,23 @@ def test_text_in_utf8_is_decoded() -> None:
     assert decode_strict(MICROPAY, MicropayRequest).description == "面条"
 
 
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"out_refund_no":"R1","amount":1,"amount":2}', "amount"),
+        (b'{"out_refund_no":"R1","amount":1,"\\u0061mount":2}', "amount"),  # escaped
+        (b'{"out_refund_no":"R1","out_refund_no":"R1","amount":1}', "out_refund_no"),  # same value
+        (b'{"out_refund_no":"R1","amount":1,"reason":"","reason":"x"}', "reason"),
+    ],
+)
+def test_a_key_twice_is_refused_naming_it(body: bytes, key: str) -> None:
+    assert refusal(body) == f"invalid body {key}: the key appears more than once"
+
+
+def test_a_key_twice_with_a_wrong_last_value_is_refused_too() -> None:
+    assert "amount" in refusal(b'{"out_refund_no":"R1","amount":1,"amount":"2"}')
+
+
 def test_an_empty_object_and_keys_that_differ_by_case() -> None:
     assert decode_strict(b"{}", CloseRequest) == CloseRequest()
     assert "unknown field" in refusal(b'{"out_refund_no":"R1","amount":1,"Amount":2}')
@@ -94,5 +111,5 @@ def test_mutated_bodies_give_a_struct_or_a_validation_error() -> None:
             found = decode_strict(bytes(body), MicropayRequest)
         except BarcodeError as exc:
             assert exc.code == "validation_error"
-        else:
+        else:  # accepted: then it is exactly what a last-wins-free parser reads
             assert json.loads(bytes(body))["amount"] == found.amount

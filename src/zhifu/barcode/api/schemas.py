@@ -3,8 +3,10 @@ share (the web app's OpenAPI document is generated from them).
 
 Requests are decoded STRICTLY (:func:`decode_strict`): an amount is an integer number of fen,
 and a string (``"12.34"``), a float (``12.0``, ``1e3``) or a boolean is refused with a
-``validation_error``; unknown fields are refused too, and so is a body that is not UTF-8 (the
-message gives the byte offset).
+``validation_error``; unknown fields are refused too, and so are a body that is not UTF-8 (the
+message gives the byte offset) and a key that appears twice in an object (JSON leaves that
+open, and a parser taking the first one would read another request than the one that was
+checked: the message names the key).
 
 >>> decode_strict(b'{"out_refund_no": "R1", "amount": 617}', RefundRequest).amount
 617
@@ -18,12 +20,15 @@ message gives the byte offset).
 'validation_error: invalid body amount: Expected `int`, got `float`'
 >>> refusal(b'{"out_refund_no": "R\\xff1", "amount": 617}')
 'validation_error: invalid body: not UTF-8 at byte offset 20'
+>>> refusal(b'{"out_refund_no": "R1", "amount": 1, "amount": 617}')
+'validation_error: invalid body amount: the key appears more than once'
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
@@ -52,10 +57,12 @@ def decode_strict(body: bytes, kind: type[T]) -> T:
     """Decode JSON into ``kind`` with msgspec's strict rules (see the module docstring); a
     body that does not fit is a ``validation_error`` saying where."""
     try:  # first: msgspec lets a UnicodeDecodeError out of a string, with no offset in the body
-        body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise invalid(f"invalid body: not UTF-8 at byte offset {exc.start}") from None
-    return _typed(body, kind)
+    found = _typed(body, kind)
+    _refuse_repeated_keys(text, kind)
+    return found
 
 
 def _typed(body: bytes, kind: type[T]) -> T:
@@ -69,6 +76,41 @@ def _typed(body: bytes, kind: type[T]) -> T:
             raise invalid(f"invalid {where}") from None
         raise invalid(f"invalid {where}: {reason}") from None
     except msgspec.DecodeError:
+        raise invalid("the body is not JSON") from None
+
+
+class _RepeatedKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members, unless a key appears twice (:class:`_RepeatedKeyError`)."""
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKeyError(key)
+            seen.add(key)
+    return found
+
+
+_PAIRS: Final = json.JSONDecoder(object_pairs_hook=_unique)
+
+
+def _refuse_repeated_keys(text: str, kind: type[Any]) -> None:
+    """msgspec keeps the last of repeated keys; the standard library's parser, told to, finds
+    them (a body already decoded by msgspec, so small and shallow). The key is named when it
+    is a field of ``kind`` (never a value the client made up)."""
+    try:
+        _PAIRS.decode(text)
+    except _RepeatedKeyError as exc:
+        fields = getattr(kind, "__struct_fields__", ())
+        where = f"body {exc.key}" if exc.key in fields else "body"
+        raise invalid(f"invalid {where}: the key appears more than once") from None
+    except (ValueError, RecursionError):
         raise invalid("the body is not JSON") from None
 
 
