@@ -4,7 +4,8 @@ the operation, the stored answer. Plain Python in and out: the web layer hands o
 an operation (:mod:`zhifu.barcode.platform.operations`) and sends back the :class:`Reply`
 (status, JSON body, replayed or not) as it is.
 
-In order, on the event loop, without holding a thread while anything waits:
+In order, on the event loop (a worker thread is taken only for the blocking flows of a
+:class:`Call` or a :class:`Query`; a :class:`Payment` holds none while it waits):
 
 1. the signature (:meth:`~zhifu.barcode.api.auth.Authenticator.verify_async`: the key, the
    timestamp window, the signature itself beside the loop);
