@@ -1,10 +1,14 @@
 """The web layer only translates HTTP: no package below it imports an HTTP framework, server or
-ASGI helper, and no module of ``zhifu.web`` opens the database itself."""
+ASGI helper, no module of ``zhifu.web`` opens the database itself, and the barcode platform's
+refusals have the shape of every error of the app."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+from zhifu.barcode.api.errors import ERRORS, BarcodeError
+from zhifu.web.errors import error_body
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "zhifu"
 HTTP_PACKAGES = {"litestar", "starlette", "uvicorn", "httpx", "anyio", "h11", "httptools"}
@@ -41,3 +45,8 @@ def test_the_web_opens_no_database() -> None:
             if isinstance(node, ast.Attribute) and node.attr in ("cursor", "execute", "connect"):
                 offenders.append(f"{source.relative_to(SRC)}:{node.lineno}: .{node.attr}")
     assert offenders == []
+
+
+def test_a_barcode_refusal_has_the_shape_of_every_web_error() -> None:
+    for code, (_, meaning) in ERRORS.items():
+        assert BarcodeError(code).body() == error_body(code, meaning)
