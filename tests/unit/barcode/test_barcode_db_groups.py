@@ -4,6 +4,7 @@ checkpoints taken off the commit path (zhifu.barcode.platform.db)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 import time
@@ -19,7 +20,7 @@ from zhifu.barcode.platform.db import Database, DatabaseClosedError, from_us, to
 
 def _insert(key: str) -> object:
     def unit(cur: sqlite3.Cursor) -> int:
-        cur.execute("INSERT INTO used_codes VALUES (?, 1)", (key,))
+        cur.execute("INSERT INTO used_codes (key, keep_until_us) VALUES (?, 1)", (key,))
         return threading.get_ident()
 
     return unit
@@ -47,7 +48,7 @@ def test_a_failing_unit_fails_alone(tmp_path: Path) -> None:
     db = Database(str(tmp_path / "b.db"))
 
     def broken(cur: sqlite3.Cursor) -> None:
-        cur.execute("INSERT INTO used_codes VALUES ('half', 1)")
+        cur.execute("INSERT INTO used_codes (key, keep_until_us) VALUES ('half', 1)")
         raise ValueError("refused after a write")
 
     async def main() -> list[object]:
@@ -65,16 +66,17 @@ def test_nested_units_are_savepoints_unless_asked_otherwise(tmp_path: Path) -> N
     db = Database(str(tmp_path / "b.db"))
 
     def inner_fails(cur: sqlite3.Cursor) -> None:
-        cur.execute("INSERT INTO used_codes VALUES ('inner', 1)")
+        cur.execute("INSERT INTO used_codes (key, keep_until_us) VALUES ('inner', 1)")
         raise LookupError("inner refusal")
 
     def outer(cur: sqlite3.Cursor) -> str:
-        cur.execute("INSERT INTO used_codes VALUES ('before', 1)")
+        cur.execute("INSERT INTO used_codes (key, keep_until_us) VALUES ('before', 1)")
         with pytest.raises(LookupError):
             db.run(inner_fails)  # rolled back alone: 'inner' is gone
         with pytest.raises(LookupError):
             db.run(inner_fails, savepoint=False)  # not rolled back: 'inner' stays
-        db.run(lambda c: c.execute("INSERT INTO used_codes VALUES ('after', 1)"))
+        after = "INSERT INTO used_codes (key, keep_until_us) VALUES ('after', 1)"
+        db.run(lambda c: c.execute(after))
         assert db.one("SELECT 1 FROM used_codes WHERE key = 'after'") == (1,)  # own writes
         return "done"
 
@@ -148,3 +150,15 @@ def test_instants_round_trip_to_the_microsecond(micros: int) -> None:
     assert to_us(when) == micros
     assert to_us(from_us(micros)) == micros
     assert from_us(micros) == when
+
+
+def test_every_insert_of_the_barcode_package_names_its_columns() -> None:
+    root = Path(__file__).resolve().parents[3] / "src" / "zhifu" / "barcode"
+    bare = []
+    for source in sorted(root.rglob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        # the table name, then anything but an opening parenthesis up to VALUES (string
+        # literals split over lines included): a column-less insert
+        for found in re.finditer(r"INSERT(?: OR \w+)? INTO (\w+)([^(]*?)VALUES", text):
+            bare.append(f"{source.relative_to(root)}: {found[1]}")
+    assert bare == []

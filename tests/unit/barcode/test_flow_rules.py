@@ -23,6 +23,7 @@ from zhifu.barcode.platform.orders import (
     EVENTS,
     REFUSALS,
     TRANSITIONS,
+    OrderEvent,
     OrderStatus,
     allowed,
     transition,
@@ -45,9 +46,14 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.mark.parametrize(("state", "event", "after"), [(*k, v) for k, v in TRANSITIONS.items()])
 def test_transition_follows_the_table(
-    state: OrderStatus | None, event: str, after: OrderStatus
+    state: OrderStatus | None, event: OrderEvent, after: OrderStatus
 ) -> None:
     assert transition(state, event) is after
+
+
+def test_every_event_is_in_the_table() -> None:
+    assert {event for _, event in TRANSITIONS} == set(OrderEvent) == EVENTS
+    assert all(isinstance(event, OrderEvent) for _, event in TRANSITIONS)
 
 
 def test_every_state_is_reachable_and_has_a_refusal() -> None:
@@ -60,18 +66,18 @@ def test_every_state_is_reachable_and_has_a_refusal() -> None:
 @pytest.mark.parametrize(
     ("state", "event", "code"),
     [
-        (OrderStatus.PAID, "close", "order_paid"),
-        (OrderStatus.PAID, "pay_start", "order_paid"),
-        (OrderStatus.CLOSED, "pay_start", "order_closed"),
-        (OrderStatus.PAYING, "pay_start", "order_in_progress"),
-        (OrderStatus.CREATED, "refund_part", "order_not_paid"),
-        (OrderStatus.REFUNDED, "refund_part", "order_paid"),
-        (OrderStatus.FAILED, "pay_start", "order_closed"),
-        (None, "close", "order_not_found"),
+        (OrderStatus.PAID, OrderEvent.CLOSE, "order_paid"),
+        (OrderStatus.PAID, OrderEvent.PAY_START, "order_paid"),
+        (OrderStatus.CLOSED, OrderEvent.PAY_START, "order_closed"),
+        (OrderStatus.PAYING, OrderEvent.PAY_START, "order_in_progress"),
+        (OrderStatus.CREATED, OrderEvent.REFUND_PART, "order_not_paid"),
+        (OrderStatus.REFUNDED, OrderEvent.REFUND_PART, "order_paid"),
+        (OrderStatus.FAILED, OrderEvent.PAY_START, "order_closed"),
+        (None, OrderEvent.CLOSE, "order_not_found"),
     ],
 )
 def test_events_outside_the_table_are_refused_with_the_states_code(
-    state: OrderStatus | None, event: str, code: str
+    state: OrderStatus | None, event: OrderEvent, code: str
 ) -> None:
     assert not (state is not None and allowed(state, event))
     with pytest.raises(BarcodeError) as caught:
@@ -79,9 +85,11 @@ def test_events_outside_the_table_are_refused_with_the_states_code(
     assert caught.value.code == code
 
 
-def test_an_unknown_event_is_a_bug() -> None:
+def test_an_unknown_event_or_a_bare_string_is_a_bug() -> None:
     with pytest.raises(KeyError):
-        transition(OrderStatus.CREATED, "teleport")
+        transition(OrderStatus.CREATED, "teleport")  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match="OrderEvent"):
+        transition(OrderStatus.CREATED, "close")  # type: ignore[arg-type]
     assert "teleport" not in EVENTS
 
 

@@ -226,12 +226,12 @@ def test_a_released_key_runs_again_and_a_stale_lease_is_taken_over(db: Database)
 
 def test_database_units_roll_back_alone(db: Database) -> None:
     def failing(cur: object) -> None:
-        cur.execute("INSERT INTO used_codes VALUES ('a', 1)")  # type: ignore[attr-defined]
+        cur.execute("INSERT INTO used_codes (key, keep_until_us) VALUES ('a', 1)")  # type: ignore[attr-defined]
         raise BarcodeError("auth_code_used")
 
     with pytest.raises(BarcodeError):
         db.run(failing)
-    db.run(lambda cur: cur.execute("INSERT INTO used_codes VALUES ('b', 1)"))
+    db.run(lambda cur: cur.execute("INSERT INTO used_codes (key, keep_until_us) VALUES ('b', 1)"))
     assert db.all("SELECT key FROM used_codes ORDER BY key") == [("b",)]
 
 

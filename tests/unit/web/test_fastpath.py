@@ -106,12 +106,12 @@ def test_the_hot_path_answer_is_the_documented_struct(system: BarcodeSystem) -> 
 
     import msgspec  # noqa: PLC0415
 
+    from zhifu.barcode.api.schemas import OrderOut, out  # noqa: PLC0415
     from zhifu.barcode.model import Direction, Order  # noqa: PLC0415
+    from zhifu.barcode.platform.operations import MICROPAY  # noqa: PLC0415
     from zhifu.barcode.platform.orders import OrderStatus  # noqa: PLC0415
     from zhifu.barcode.platform.views import order_dict  # noqa: PLC0415
     from zhifu.core.clock import SHANGHAI  # noqa: PLC0415
-    from zhifu.web.routes.barcode.merchant import MICROPAY  # noqa: PLC0415
-    from zhifu.web.routes.barcode.schemas import OrderOut, out  # noqa: PLC0415
 
     when = datetime(2026, 11, 25, 9, 30, tzinfo=SHANGHAI)
     orders = [

@@ -4,7 +4,9 @@ The checks run cheapest first and each refusal has its own code: ``signature_mis
 ``key_unknown``, ``signature_invalid`` (also when the header's algorithm is not the key's),
 ``timestamp_stale`` (more than 5 minutes from the server clock, either way) and
 ``nonce_reused``. The nonce is recorded only once the signature verified, so nobody can burn
-another signer's nonces; a request that is refused changes nothing else.
+another signer's nonces, and then whatever happens to the request next (the platform's
+:class:`~zhifu.barcode.platform.requests.SignedRequests` claims it with its own first write, or
+:meth:`Authenticator.authenticate` here); a request that is refused changes nothing else.
 
 >>> from zhifu.barcode.platform.db import Database
 >>> from zhifu.barcode.platform.directory import Directory

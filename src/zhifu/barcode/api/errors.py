@@ -1,15 +1,18 @@
 """Refusals of the barcode flows and API: one stable code per reason, with its HTTP status.
 
-Every refusal is a :class:`BarcodeError` whose ``code`` is a key of :data:`ERRORS`; the web
-layer answers it as ``{"error": {"code", "message", "doc_url"}}`` with the status of the
-table, and ``docs/errors.md`` has a paragraph per code (a test checks both ways). Messages never
-repeat a payment code, a key or a customer's data: they name the rule that refused.
+Every refusal is a :class:`BarcodeError` whose ``code`` is a key of :data:`ERRORS`; it is
+answered as :meth:`BarcodeError.body`, ``{"error": {"code", "message", "doc_url"}}`` (the
+shape of every error of the web app), with the status of the table, and ``docs/errors.md`` has
+a paragraph per code (a test checks both ways). Messages never repeat a payment code, a key or
+a customer's data: they name the rule that refused.
 
 >>> err = BarcodeError("auth_code_used")
 >>> err.status, str(err)
 (400, 'auth_code_used: the payment code has already been used; ask for a fresh code')
 >>> BarcodeError("limit_exceeded", "grade C daily limit").message
 'grade C daily limit'
+>>> BarcodeError("nonce_reused").body()["error"]["doc_url"]
+'docs/errors.md#nonce_reused'
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from typing import Any, Final
 
 from zhifu.core.errors import ZhifuError
 
+DOC_BASE: Final = "docs/errors.md"
+"""The error catalogue each refusal links to (``doc_url``)."""
+
 ERRORS: Final[dict[str, tuple[int, str]]] = {
+    # the request itself
+    "validation_error": (400, "the request body or a parameter does not match the schema"),
     # request authentication (signed requests, replay protection)
     "signature_missing": (401, "the request has no zhifu signature headers"),
     "key_unknown": (401, "the key id of the request is not registered"),
@@ -86,3 +94,8 @@ class BarcodeError(ZhifuError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (BarcodeError, (self.code, self.message))
+
+    def body(self) -> dict[str, dict[str, str]]:
+        """The answer's JSON object: code, message and the catalogue paragraph."""
+        doc_url = f"{DOC_BASE}#{self.code}"
+        return {"error": {"code": self.code, "message": self.message, "doc_url": doc_url}}

@@ -22,7 +22,8 @@ back in line. Pass ``synchronous="FULL"`` to sync here too.
 Instants are stored as integer microseconds since the Unix epoch.
 
 >>> db = Database(":memory:")
->>> db.run(lambda cur: cur.execute("INSERT INTO used_codes VALUES ('k', 1)").rowcount)
+>>> insert = "INSERT INTO used_codes (key, keep_until_us) VALUES ('k', 1)"
+>>> db.run(lambda cur: cur.execute(insert).rowcount)
 1
 >>> db.one("SELECT keep_until_us FROM used_codes WHERE key = 'k'")
 (1,)

@@ -86,7 +86,8 @@ class Directory:
             raise UsageError("principal is merchant:<id> or institution:<id>", argument="key")
         self.db.run(
             lambda cur: cur.execute(
-                "INSERT OR REPLACE INTO api_keys VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO api_keys (key_id, principal, algorithm, public_key,"
+                " created_us) VALUES (?, ?, ?, ?, ?)",
                 (
                     key.key_id,
                     key.principal,
@@ -111,7 +112,8 @@ class Directory:
             raise UsageError("fee_bp is 0-10000 basis points", argument="fee_bp")
         self.db.run(
             lambda cur: cur.execute(
-                "INSERT OR REPLACE INTO merchants VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO merchants (merchant_id, institution, name, kind, mcc,"
+                " fee_bp, notify_url) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     merchant.merchant_id,
                     merchant.institution,
@@ -136,7 +138,8 @@ class Directory:
     ) -> None:
         self.db.run(
             lambda cur: cur.execute(
-                "INSERT INTO collection_codes VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO collection_codes (token, institution, merchant_id, kind, created_us)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (token, institution, merchant_id, kind.value, time.time_ns() // 1000),
             )
         )
@@ -154,7 +157,8 @@ class Directory:
     def add_account(self, account: WalletAccount) -> None:
         self.db.run(
             lambda cur: cur.execute(
-                "INSERT OR REPLACE INTO wallet_accounts VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO wallet_accounts (institution, account_id, customer_id,"
+                " agreed_limit) VALUES (?, ?, ?, ?)",
                 (
                     account.institution,
                     account.account_id,
@@ -177,7 +181,8 @@ class Directory:
             raise UsageError("the handle is already enrolled", argument="handle")
         self.db.run(
             lambda cur: cur.execute(
-                "INSERT INTO devices VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO devices (institution, handle, customer_id, account_id, grade)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (
                     device.institution,
                     device.handle,

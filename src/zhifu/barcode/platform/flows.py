@@ -44,7 +44,7 @@ from zhifu.barcode.model import (
 from zhifu.barcode.platform.directory import Directory
 from zhifu.barcode.platform.limits import business_date, grade_for_factors, limit_for
 from zhifu.barcode.platform.orderbook import Event, LimitKey, OrderBook
-from zhifu.barcode.platform.orders import OrderStatus
+from zhifu.barcode.platform.orders import OrderEvent, OrderStatus
 from zhifu.barcode.platform.postings import Leg, fee_for, payment_legs
 from zhifu.barcode.platform.views import order_dict
 from zhifu.barcode.registry import CollectionKind
@@ -262,7 +262,7 @@ class Flows:
         """The order, closed first if it is CREATED and past its validity."""
         expired = order.expires_at is not None and self.clock.now() >= order.expires_at
         if order.status is OrderStatus.CREATED and expired:
-            return self.book.move(order.order_id, "expire", expect=OrderStatus.CREATED)
+            return self.book.move(order.order_id, OrderEvent.EXPIRE, expect=OrderStatus.CREATED)
         return order
 
     def _pay(self, order: Order, payer: Payer, merchant: Merchant, *, new: bool) -> Order:

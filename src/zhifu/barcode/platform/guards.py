@@ -61,7 +61,10 @@ class SqliteUsedCodes:
         def unit(cur: sqlite3.Cursor) -> bool:
             if purge is not None:
                 cur.execute("DELETE FROM used_codes WHERE keep_until_us < ?", (purge,))
-            cur.execute("INSERT OR IGNORE INTO used_codes VALUES (?, ?)", (key, to_us(keep_until)))
+            cur.execute(
+                "INSERT OR IGNORE INTO used_codes (key, keep_until_us) VALUES (?, ?)",
+                (key, to_us(keep_until)),
+            )
             return cur.rowcount == 1
 
         return self.db.run(unit, savepoint=False)  # each statement stands on its own
@@ -87,7 +90,10 @@ class Nonces:
         self._claims += 1
         if self._claims % PURGE_EVERY == 0:
             cur.execute("DELETE FROM nonces WHERE seen_us < ?", (now_us - self.keep_us,))
-        cur.execute("INSERT OR IGNORE INTO nonces VALUES (?, ?, ?)", (key_id, nonce, now_us))
+        cur.execute(
+            "INSERT OR IGNORE INTO nonces (key_id, nonce, seen_us) VALUES (?, ?, ?)",
+            (key_id, nonce, now_us),
+        )
         return cur.rowcount == 1
 
 
@@ -129,7 +135,8 @@ class Idempotency:
         """:meth:`begin` inside the caller's transaction."""
         now = to_us(self._clock.now())
         cur.execute(
-            "INSERT OR IGNORE INTO idempotency VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+            "INSERT OR IGNORE INTO idempotency (scope, key, fingerprint, owner, created_us)"
+            " VALUES (?, ?, ?, ?, ?)",
             (scope, key, print_, self.owner, now),
         )
         if cur.rowcount == 1:  # the usual case: a key never seen

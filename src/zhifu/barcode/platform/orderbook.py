@@ -27,7 +27,7 @@ from typing import Any, Final
 from zhifu.barcode.api.errors import BarcodeError
 from zhifu.barcode.model import Direction, Obligation, Order, Payment, PaymentStatus
 from zhifu.barcode.platform.db import Database, from_us, to_us
-from zhifu.barcode.platform.orders import OrderStatus, transition
+from zhifu.barcode.platform.orders import OrderEvent, OrderStatus, transition
 from zhifu.barcode.platform.refundbook import RefundBook
 from zhifu.barcode.platform.rows import (
     INSERT_ORDER,
@@ -100,7 +100,7 @@ class OrderBook(RefundBook):
 
     def create_order(self, order: Order) -> Order:
         """Insert a dynamic order (CREATED); ``out_trade_no_used`` if the number is taken."""
-        created = replace(order, status=transition(None, "create_dynamic"))
+        created = replace(order, status=transition(None, OrderEvent.CREATE_DYNAMIC))
         self.db.run(lambda cur: self._insert_order(cur, created))
         return created
 
@@ -136,7 +136,7 @@ class OrderBook(RefundBook):
         except sqlite3.IntegrityError:
             raise BarcodeError("out_trade_no_used") from None
 
-    def move(self, order_id: str, event: str, *, expect: OrderStatus | None = None) -> Order:
+    def move(self, order_id: str, event: OrderEvent, *, expect: OrderStatus | None = None) -> Order:
         """Apply a table event to an order (close, expire) and return the new order."""
 
         def unit(cur: Any) -> Order:
@@ -162,14 +162,14 @@ class OrderBook(RefundBook):
                 self._insert_order(cur, new_order, _CREATE_PAYING, payment)
             else:
                 order = locked_order(cur, payment.order_id)
-                status = transition(OrderStatus(order.status), "pay_start")
+                status = transition(OrderStatus(order.status), OrderEvent.PAY_START)
                 cur.execute(
                     "UPDATE orders SET status = ?, payment_id = ?, payer_institution = ?,"
                     " fee = ? WHERE order_id = ?",
                     (status, payment.payment_id, payment.issuer, payment.fee, payment.order_id),
                 )
             cur.execute(
-                "INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                _INSERT_PAYMENT,
                 (
                     payment.payment_id,
                     payment.order_id,
@@ -195,7 +195,8 @@ class OrderBook(RefundBook):
         if amount > cap:
             raise BarcodeError("limit_exceeded", f"over the grade {key.grade} daily limit")
         cur.execute(
-            "INSERT INTO limit_usage VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+            "INSERT INTO limit_usage (institution, customer_id, account_id, business_date, grade,"
+            " used) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
             " SET used = used + excluded.used WHERE used + excluded.used <= ?",
             (*key.params(), amount, cap),
         )
@@ -231,8 +232,8 @@ class OrderBook(RefundBook):
             order = locked_order(cur, payment.order_id)
             if order.status != OrderStatus.PAYING or order.payment_id != payment.payment_id:
                 return order  # already finished (a recovery ran first)
-            event_name = "pay_fail" if order.direction is Direction.DYNAMIC else "pay_error"
-            new = transition(order.status, event_name)
+            dynamic = order.direction is Direction.DYNAMIC
+            new = transition(order.status, OrderEvent.PAY_FAIL if dynamic else OrderEvent.PAY_ERROR)
             cur.execute(
                 "UPDATE orders SET status = ?, payment_id = NULL, payer_institution = NULL,"
                 " fee = 0 WHERE order_id = ?",
@@ -254,8 +255,8 @@ _MARK_PAID: Final = (
     f" AND payment_id = ? RETURNING {ORDER_COLUMNS}"
 )
 _PAYING: Final = OrderStatus.PAYING
-_CREATE_PAYING: Final = transition(None, "create_micropay")
-_PAID: Final = transition(OrderStatus.PAYING, "pay_ok")
+_CREATE_PAYING: Final = transition(None, OrderEvent.CREATE_MICROPAY)
+_PAID: Final = transition(OrderStatus.PAYING, OrderEvent.PAY_OK)
 
 
 def _set_payment_status(
@@ -267,10 +268,12 @@ def _set_payment_status(
     )
 
 
-_SELECT_PAYMENT: Final = (
-    "SELECT payment_id, order_id, issuer, acquirer, customer_id, account_id, amount, fee,"
-    " grade, business_date, status, created_us, failure FROM payments"
+_PAYMENT_COLUMNS: Final = (
+    "payment_id, order_id, issuer, acquirer, customer_id, account_id, amount, fee, grade,"
+    " business_date, status, created_us"
 )
+_SELECT_PAYMENT: Final = f"SELECT {_PAYMENT_COLUMNS}, failure FROM payments"  # noqa: S608 - constant columns
+_INSERT_PAYMENT: Final = f"INSERT INTO payments ({_PAYMENT_COLUMNS}) VALUES ({', '.join('?' * 12)})"  # noqa: S608
 
 
 def _payment_from_row(row: tuple[Any, ...]) -> Payment:

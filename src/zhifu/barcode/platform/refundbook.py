@@ -14,7 +14,7 @@ from typing import Any
 from zhifu.barcode.api.errors import BarcodeError
 from zhifu.barcode.model import Obligation, Order, Refund, RefundStatus
 from zhifu.barcode.platform.db import Database, from_us, to_us
-from zhifu.barcode.platform.orders import OrderStatus, transition
+from zhifu.barcode.platform.orders import OrderEvent, OrderStatus, transition
 from zhifu.barcode.platform.postings import fee_refund_for
 from zhifu.barcode.platform.rows import (
     INSERT_REFUND,
@@ -81,7 +81,7 @@ class RefundBook:
         def unit(cur: Any) -> tuple[Order, Refund]:
             order = locked_order(cur, draft.order_id)
             if not order.status.paid:
-                transition(order.status, "refund_part")  # raises the state's refusal
+                transition(order.status, OrderEvent.REFUND_PART)  # raises the state's refusal
             remaining = order.amount - order.refunded
             if order.status is OrderStatus.REFUNDED or draft.amount > remaining:
                 raise BarcodeError(
@@ -142,7 +142,8 @@ class RefundBook:
             )
             if ok:
                 done = self._refunded_ok(cur, order.order_id) >= order.amount
-                new = transition(order.status, "refund_all" if done else "refund_part")
+                step = OrderEvent.REFUND_ALL if done else OrderEvent.REFUND_PART
+                new = transition(order.status, step)
                 cur.execute(
                     "UPDATE orders SET status = ? WHERE order_id = ?", (new, order.order_id)
                 )

@@ -23,7 +23,7 @@ from zhifu.barcode.api.errors import BarcodeError
 from zhifu.barcode.model import Order, Refund, RefundStatus
 from zhifu.barcode.platform.flows import Flows
 from zhifu.barcode.platform.orderbook import Event
-from zhifu.barcode.platform.orders import OrderStatus
+from zhifu.barcode.platform.orders import OrderEvent, OrderStatus
 from zhifu.barcode.platform.postings import refund_legs
 from zhifu.barcode.platform.views import order_dict, refund_dict
 from zhifu.barcode.switch import Outcome
@@ -49,7 +49,7 @@ def close(flows: Flows, merchant_id: str, order_id: str) -> Order:
     order = query(flows, merchant_id, order_id)
     if order.status is OrderStatus.CLOSED:
         return order
-    return flows.book.move(order.order_id, "close")
+    return flows.book.move(order.order_id, OrderEvent.CLOSE)
 
 
 def refund(  # noqa: PLR0917 - the refund's data elements, in their order

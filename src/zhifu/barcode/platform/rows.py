@@ -112,7 +112,8 @@ def insert_obligation(cur: Any, ob: Obligation | None) -> None:
         return
     assert ob.created_at is not None, "an obligation is recorded with its instant"
     cur.execute(
-        "INSERT OR IGNORE INTO obligations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO obligations (obligation_id, payer, payee, amount, order_id,"
+        " reference, business_date, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             ob.obligation_id,
             ob.payer,
@@ -132,7 +133,8 @@ def insert_event(cur: Any, event: Event | None, when: datetime) -> None:
         return
     payload = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"))
     cur.execute(
-        "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, NULL)",
+        "INSERT OR IGNORE INTO events (event_id, merchant_id, type, url, payload, status,"
+        " attempts, next_us, created_us) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
         (
             event.event_id,
             event.merchant_id,

@@ -1,5 +1,6 @@
 """The barcode platform assembled: database, directory, three institutions with their own
-ledgers, the switch, the flows, request authentication, idempotency and notifications.
+ledgers, the switch, the flows, signed API requests (authentication, nonces, idempotency:
+:attr:`BarcodeSystem.requests`) and notifications.
 
 ``BarcodeSystem.open()`` keeps everything in memory (tests, examples); ``open(home)`` keeps it
 in a directory::
@@ -45,6 +46,7 @@ from zhifu.barcode.platform.guards import Idempotency, Nonces, SqliteUsedCodes
 from zhifu.barcode.platform.notify import BACKOFF_SECONDS, Notifier
 from zhifu.barcode.platform.orderbook import OrderBook
 from zhifu.barcode.platform.refunds import recover
+from zhifu.barcode.platform.requests import SignedRequests
 from zhifu.barcode.registry import CollectionKind
 from zhifu.barcode.switch import Switch
 from zhifu.core.clock import Clock, SystemClock
@@ -101,6 +103,7 @@ class BarcodeSystem:
             self.directory, Nonces(db), now=lambda: self.clock.now().timestamp()
         )
         self.idempotency = Idempotency(db, clock)
+        self.requests = SignedRequests(self)
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.sweep_seconds: float = SWEEP_SECONDS
@@ -191,6 +194,7 @@ class BarcodeSystem:
         if self._sweeper is not None:
             self._sweeper.join()
             self._sweeper = None
+        self.requests.close()
         self.notifier.stop()
         self.auth.close()
         for node in self.nodes.values():

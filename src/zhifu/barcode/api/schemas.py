@@ -1,24 +1,39 @@
-"""Request and response bodies of the barcode API (msgspec Structs; OpenAPI comes from them).
+"""Request and response bodies of the barcode API: msgspec Structs, the contract both sides
+share (the web app's OpenAPI document is generated from them).
 
 Requests are decoded STRICTLY (:func:`decode_strict`): an amount is an integer number of fen,
 and a string (``"12.34"``), a float (``12.0``, ``1e3``) or a boolean is refused with a
-``validation_error``; unknown fields are refused too.
+``validation_error``; unknown fields are refused too, and so are a body that is not UTF-8 (the
+message gives the byte offset) and a key that appears twice in an object (JSON leaves that
+open, and a parser taking the first one would read another request than the one that was
+checked: the message names the key).
 
 >>> decode_strict(b'{"out_refund_no": "R1", "amount": 617}', RefundRequest).amount
 617
->>> decode_strict(b'{"out_refund_no": "R1", "amount": 6.17}', RefundRequest)
-Traceback (most recent call last):
-...
-zhifu.web.routes.barcode.schemas.BodyError: invalid body amount: Expected `int`, got `float`
+>>> def refusal(body: bytes) -> str:
+...     try:
+...         decode_strict(body, RefundRequest)
+...     except BarcodeError as exc:
+...         return f"{exc.code}: {exc.message}"
+...     return "accepted"
+>>> refusal(b'{"out_refund_no": "R1", "amount": 6.17}')
+'validation_error: invalid body amount: Expected `int`, got `float`'
+>>> refusal(b'{"out_refund_no": "R\\xff1", "amount": 617}')
+'validation_error: invalid body: not UTF-8 at byte offset 20'
+>>> refusal(b'{"out_refund_no": "R1", "amount": 1, "amount": 617}')
+'validation_error: invalid body amount: the key appears more than once'
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
+
+from zhifu.barcode.api.errors import BarcodeError
 
 T = TypeVar("T")
 
@@ -39,12 +54,24 @@ SM2_PUBLIC_KEY_PEM = (  # an example for the OpenAPI page: a real SM2 key nobody
 _AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$")
 
 
-class BodyError(ValueError):
-    """The body does not match its schema; the message never repeats a submitted value."""
+def invalid(message: str) -> BarcodeError:
+    """A ``validation_error``; ``message`` never repeats a submitted value."""
+    return BarcodeError("validation_error", message)
 
 
 def decode_strict(body: bytes, kind: type[T]) -> T:
-    """Decode JSON into ``kind`` with msgspec's strict rules (see the module docstring)."""
+    """Decode JSON into ``kind`` with msgspec's strict rules (see the module docstring); a
+    body that does not fit is a ``validation_error`` saying where."""
+    try:  # first: msgspec lets a UnicodeDecodeError out of a string, with no offset in the body
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid(f"invalid body: not UTF-8 at byte offset {exc.start}") from None
+    found = _typed(body, kind)
+    _refuse_repeated_keys(text, kind)
+    return found
+
+
+def _typed(body: bytes, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=kind, strict=True)
     except msgspec.ValidationError as exc:
@@ -52,10 +79,45 @@ def decode_strict(body: bytes, kind: type[T]) -> T:
         reason, path = (found["reason"], found["path"]) if found else ("", "")
         where = f"body {path}" if path else "body"
         if not reason or "'" in reason or '"' in reason:
-            raise BodyError(f"invalid {where}") from None
-        raise BodyError(f"invalid {where}: {reason}") from None
+            raise invalid(f"invalid {where}") from None
+        raise invalid(f"invalid {where}: {reason}") from None
     except msgspec.DecodeError:
-        raise BodyError("the body is not JSON") from None
+        raise invalid("the body is not JSON") from None
+
+
+class _RepeatedKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members, unless a key appears twice (:class:`_RepeatedKeyError`)."""
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKeyError(key)
+            seen.add(key)
+    return found
+
+
+_PAIRS: Final = json.JSONDecoder(object_pairs_hook=_unique)
+
+
+def _refuse_repeated_keys(text: str, kind: type[Any]) -> None:
+    """msgspec keeps the last of repeated keys; the standard library's parser, told to, finds
+    them (a body already decoded by msgspec, so small and shallow). The key is named when it
+    is a field of ``kind`` (never a value the client made up)."""
+    try:
+        _PAIRS.decode(text)
+    except _RepeatedKeyError as exc:
+        fields = getattr(kind, "__struct_fields__", ())
+        where = f"body {exc.key}" if exc.key in fields else "body"
+        raise invalid(f"invalid {where}: the key appears more than once") from None
+    except (ValueError, RecursionError):
+        raise invalid("the body is not JSON") from None
 
 
 class MicropayRequest(Struct, forbid_unknown_fields=True, frozen=True):
