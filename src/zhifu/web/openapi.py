@@ -7,7 +7,7 @@ version :data:`SWAGGER_UI_VERSION`, with its licence). They are served under :da
 with the rest of the package's static files.
 
 The examples of the barcode API's bodies are the field examples written in
-:mod:`zhifu.web.routes.barcode.schemas`. Litestar composes a whole example for every response
+:mod:`zhifu.barcode.api.schemas`. Litestar composes a whole example for every response
 body with ``polyfactory``, which by default ignores them and draws random strings;
 :func:`use_field_examples` registers a factory per body type that takes them instead.
 
@@ -32,8 +32,8 @@ from litestar.static_files import create_static_files_router
 from polyfactory.factories.msgspec_factory import MsgspecFactory
 
 import zhifu
+from zhifu.barcode.api import schemas as barcode_schemas
 from zhifu.web.routes.barcode import common as barcode_http
-from zhifu.web.routes.barcode import schemas as barcode_schemas
 
 SCHEMA_PATH: Final = "/schema"
 STATIC_PATH: Final = "/static"

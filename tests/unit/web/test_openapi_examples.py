@@ -14,6 +14,7 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from zhifu.barcode.api import schemas as s
 from zhifu.barcode.api.errors import ERRORS
 from zhifu.barcode.api.signing import load_public_key
 from zhifu.barcode.codes.classify import classify
@@ -24,7 +25,6 @@ from zhifu.core.clock import SHANGHAI
 from zhifu.web.app import create_app
 from zhifu.web.errors import ERROR_DOC_BASE
 from zhifu.web.openapi import body_types
-from zhifu.web.routes.barcode import schemas as s
 
 NEW_ID = re.compile(r"(?P<date>\d{8})[0-9A-HJKMNP-TV-Z]{16}")  # Flows.new_id after the prefix
 

@@ -12,7 +12,7 @@ a customer's data: they name the rule that refused.
 >>> BarcodeError("limit_exceeded", "grade C daily limit").message
 'grade C daily limit'
 >>> BarcodeError("nonce_reused").body()["error"]["doc_url"]
-'docs/errors.md#nonce_reused'
+'/docs/errors#nonce_reused'
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from typing import Any, Final
 
 from zhifu.core.errors import ZhifuError
 
-DOC_BASE: Final = "docs/errors.md"
-"""The error catalogue each refusal links to (``doc_url``)."""
+DOC_BASE: Final = "/docs/errors"
+"""The error catalogue each refusal links to (``doc_url``): the API's server serves it there
+(from ``docs/errors.md``), so the link works wherever the API answers."""
 
 ERRORS: Final[dict[str, tuple[int, str]]] = {
     # the request itself

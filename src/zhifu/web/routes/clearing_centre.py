@@ -37,7 +37,7 @@ from litestar.params import FromPath, QueryParameter
 from zhifu.clearing.model import check_bank_code
 from zhifu.clearing.polls import PollAuthError
 from zhifu.clearing.transport import CentreStoppedError, ClearingCentre
-from zhifu.web.routes.barcode.common import scope_path  # the path and query as sent
+from zhifu.web.routes.barcode.signed import scope_path  # the path and query as sent
 
 STATE_KEY: Final = "clearing_centre"
 XML: Final = "application/xml"

@@ -12,7 +12,6 @@ The one signed-request path every barcode route takes is :mod:`zhifu.web.routes.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any, Final
