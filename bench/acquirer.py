@@ -1,4 +1,4 @@
-"""Acquirer benchmark (issue 5): sign-ons per second over TCP with 50 terminals at once.
+"""Acquirer benchmark: sign-ons per second over TCP with 50 terminals at once.
 
 50 asyncio clients, one connection each, sign on (0800, 60.3 004: PIK, MAK and TDK generated
 in the security module, wrapped under the TMK, journalled) back to back for a bounded time

@@ -1,4 +1,4 @@
-"""Emulated-card benchmarks (issue 3): APDUs per second through the in-process card, and a
+"""Emulated-card benchmarks: APDUs per second through the in-process card, and a
 full contact transaction (SELECT PSE -> ... -> GENERATE AC 2) with its APDU count and time.
 
 The card runs in memory (no card file) and with its file (every state change saved with
@@ -83,7 +83,7 @@ def run(seconds: float = 0.3) -> None:
     with tempfile.TemporaryDirectory() as folder:
         tx_rows, count = _transaction_rows(image, seconds, Path(folder))
     rows += tx_rows
-    print_table("Emulated PBOC card (issue 3)", rows)
+    print_table("Emulated PBOC card", rows)
     for row in tx_rows:
         per = 1000.0 / row.zhifu if row.zhifu else float("nan")
         print(f"- {row.operation}: {per:.2f} ms per transaction ({count} APDUs)")

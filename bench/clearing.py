@@ -1,4 +1,4 @@
-"""BEPS clearing throughput (issue 7): items netted per second, item by item and columnar.
+"""BEPS clearing throughput: items netted per second, item by item and columnar.
 
 ``python -m bench.clearing [seconds] [--sizes 1000000,10000000]``. One synthetic day per size
 (200 direct participants in 30 cities, the six business types, receipts, a holiday-free BEPS
@@ -124,7 +124,7 @@ def run(seconds: float = 3.0, sizes: tuple[int, ...] = (1_000_000, 10_000_000)) 
             notes.append(f"- target: 10M items netted in < {TARGET_SECONDS:g} s: {met}")
         del day, result, tight_result
         gc.collect()
-    print_table("BEPS clearing: items netted per second (issue 7)", rows)
+    print_table("BEPS clearing: items netted per second", rows)
     for line in notes:
         print(line)
 

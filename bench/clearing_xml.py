@@ -1,4 +1,4 @@
-"""BEPS items netted per second THROUGH XML (issue 7): build, sign, validate, parse, net, settle.
+"""BEPS items netted per second THROUGH XML: build, sign, validate, parse, net, settle.
 
 ``python -m bench.clearing_xml [seconds]``. 20 direct participants in 4 cities, caps ample,
 ordinary credits of random amounts. Rows, each for about ``seconds``:

@@ -1,6 +1,6 @@
 """Crypto-core benchmarks: zhifu beside the pure-Python baselines (gmssl, pyemv, psec).
 
-Issue 2's table: SM2 sign and verify, SM4 and 3DES MAC over 1 KiB, PIN block encode, ARQC
+The table: SM2 sign and verify, SM4 and 3DES MAC over 1 KiB, PIN block encode, ARQC
 generation. Target: SM2 verify at least 20x the gmssl baseline.
 """
 

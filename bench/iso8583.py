@@ -1,7 +1,7 @@
 """ISO 8583 benchmark: encode + decode of a typical 0200 with field 55, zhifu beside plain
-pyiso8583 on the same spec in the same run (issue 5: overhead target <= 25%, i.e. ratio >= 0.8).
+pyiso8583 on the same spec in the same run (overhead target <= 25%, i.e. ratio >= 0.8).
 
-The message is a real contactless sale (WH in iso8583-cup.md, tests/vectors/iso8583/
+The message is a real contactless sale (WH in docs/standards/iso8583-cup.md, tests/vectors/iso8583/
 t12_wh_0200_sale.hex): 20 fields, a 145-byte field 55. zhifu adds what the dialect needs on top
 of pyiso8583 (dictionary check, digit checks, odd-length fields 22/23, kept pad nibbles) and
 never mutates its input; the baseline works on pyiso8583's own strings ("0710" for field 22).

@@ -1,10 +1,11 @@
-"""QR benchmarks (issue 6): images decoded per second by zhifu's ``decode_image`` beside bare
+"""QR benchmarks: images decoded per second by zhifu's ``decode_image`` beside bare
 ``zxing-cpp`` calls on the same image in the same run, and PNGs rendered per second beside a
 bare ``segno`` call.
 
-The image is the PNG of EMVCo MPM v1.1 Annex B (barcode.md M1, 248 characters, scale 4).
-Baselines: zxing-cpp on the image already decoded to grey pixels (the decoder alone, as in
-dependencies.md §5), and Pillow + zxing-cpp from the same PNG bytes (the same work as zhifu).
+The image is the PNG of EMVCo MPM v1.1 Annex B (docs/standards/barcode.md M1, 248 characters, scale
+4). Baselines: zxing-cpp on the image already decoded to grey pixels (the decoder alone, as in
+docs/standards/dependencies.md §5), and Pillow + zxing-cpp from the same PNG bytes (the same work as
+zhifu).
 """
 
 from __future__ import annotations

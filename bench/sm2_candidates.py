@@ -5,7 +5,7 @@ test oracle) and, when installed, gmssl-fast, gmalg and snowland-smx (``pysmx``)
 package is reported and skipped. Before timing, every candidate's signature is verified by
 zhifu and zhifu's by the candidate, and ciphertexts are decrypted both ways (interop column).
 
-Workload as in dependencies.md section 1: 100-byte message, 32-byte plaintext, ZA with the
+Workload as in docs/standards/dependencies.md §1: 100-byte message, 32-byte plaintext, ZA with the
 default ID 1234567812345678, every library with its native formats.
 
 Usage::

@@ -1,4 +1,4 @@
-"""Fuzz the ISO 8583 decoders with random and mutated frames (acceptance 3).
+"""Fuzz the ISO 8583 decoders with random and mutated frames.
 
 Seeds are the public frames of tests/vectors/iso8583/; each case mutates one (bit flips, byte
 changes, insertions, deletions, truncations, splices, length tweaks) or makes bytes from

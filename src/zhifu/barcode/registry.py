@@ -1,5 +1,5 @@
 """Who issued a code: the institution table, the payment-code prefix registry and the
-collection-code host registry, all as data (barcode.md §2, §3 and §5).
+collection-code host registry, all as data (docs/standards/barcode.md §2, §3 and §5).
 
 The real-world rows (WeChat Pay, Alipay, UnionPay) are the ranges the digest found in public
 developer documents; the rows of zhifu's own three simulated institutions are project
@@ -134,7 +134,8 @@ def _check_rule(rule: PrefixRule) -> None:
 
 
 PREFIX_RULES: Final[tuple[PrefixRule, ...]] = (
-    # WeChat Pay: 18 digits, 10-15 (WeChat micropay doc, chapter 5_1, as quoted in barcode.md §2)
+    # WeChat Pay: 18 digits, 10-15 (WeChat micropay doc, chapter 5_1, as quoted in
+    # docs/standards/barcode.md §2)
     *(PrefixRule(str(p), 18, 18, "wechat") for p in range(10, 16)),
     # Alipay: 16-24 digits, 25-30 (opendocs.alipay.com/open/194/106039 as quoted)
     *(PrefixRule(str(p), 16, 24, "alipay") for p in range(25, 31)),

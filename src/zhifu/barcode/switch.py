@@ -1,7 +1,8 @@
 """The interconnection switch (互联互通): route a code to its institution, move the money
 through each institution's ledger, and record the interbank obligations for clearing.
 
-Routing never guesses (barcode.md §2, §5): a payment code goes to the institution whose prefix
+Routing never guesses (docs/standards/barcode.md §2, §5): a payment code goes to the institution
+whose prefix
 *and* length match in :data:`~zhifu.barcode.registry.PREFIXES`; a collection code to the
 institution of its scheme and host in :data:`~zhifu.barcode.registry.HOSTS` (look-alike hosts
 refused). Real-world institutions (WeChat Pay, Alipay, UnionPay) are recognised but not

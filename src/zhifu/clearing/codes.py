@@ -211,7 +211,7 @@ REASON_TEXT: Final[dict[Reason, tuple[str, str]]] = {
     Reason.DUPLICATE_MESSAGE: ("报文标识号重复", "a message with this MsgId was accepted"),
 }
 
-# CNAPS1 receipt status (rcpstat) / return reason codes (clearing.md §1.3).
+# CNAPS1 receipt status (rcpstat) / return reason codes (docs/standards/clearing.md §1.3).
 RECEIPT_CODES: Final[dict[str, str]] = {
     "00": "success",
     "01": "account number mismatch",

@@ -2,7 +2,8 @@
 
 Every accepted credit and every successful debit receipt nets at once into the current round's
 bilateral position of its pair of clearing banks at its node. Before that, the net debit cap of
-the *payer* clearing bank at that node is checked with the digest's formula (clearing.md §1.5)::
+the *payer* clearing bank at that node is checked with the digest's formula
+(docs/standards/clearing.md §1.5)::
 
     available = cap - max(0, -unsettled) + current
 
@@ -89,7 +90,7 @@ class NettingBook:
         return found
 
     def available(self, bank: str, node: str) -> int:
-        """Room left under the cap (clearing.md §1.5 formula)."""
+        """Room left under the cap (docs/standards/clearing.md §1.5 formula)."""
         key = (bank, node)
         return (
             self.cap(bank, node) - max(0, -self.unsettled.get(key, 0)) + self.open_net.get(key, 0)

@@ -1,5 +1,5 @@
 """Primary account numbers (ISO/IEC 7812-1): Luhn check digit, BIN, masking, test PANs; and
-the meaning of the three service-code digits (ISO/IEC 7813, card-terminal.md 4).
+the meaning of the three service-code digits (ISO/IEC 7813, docs/standards/card-terminal.md §4).
 
 Error messages name the argument (``pan``) and never repeat its digits.
 
@@ -125,7 +125,8 @@ def generate_pan(
     return body + luhn_check_digit(body)
 
 
-# Service code digits (ISO/IEC 7813; card-terminal.md 4): position -> digit -> meaning.
+# Service code digits (ISO/IEC 7813; docs/standards/card-terminal.md §4): position -> digit ->
+# meaning.
 SERVICE_CODE_DIGITS: Final[dict[int, dict[str, str]]] = {
     1: {
         "1": "international",

@@ -2,7 +2,7 @@
 
 Sources: EMV 4.3 Book 3 Annex A (the EMV data elements), JR/T 0025.5/.12/.13 (PBOC 3.0
 debit/credit, qPBOC and e-cash tags), JR/T 0025.17 (SM algorithm indicator DF69) as gathered
-in card-terminal.md sections 1.2, 1.5, 1.6 and 1.9. Lengths are in bytes; ``min_len``/
+in docs/standards/card-terminal.md §1.2, 1.5, 1.6 and 1.9. Lengths are in bytes; ``min_len``/
 ``max_len`` give the range EMV allows (``n12`` is 6 bytes, a template is 0..255).
 
 Formats (EMV Book 3 4.3): ``b`` binary, ``n`` BCD numeric right-justified with leading
@@ -216,7 +216,8 @@ TAGS: Final[tuple[TagInfo, ...]] = (
     _t(0x9F4D, "Log Entry", _C, "b", 2),
     _t(0x9F4E, "Merchant Name and Location", _T, "ans", (0, 255)),
     _t(0x9F4F, "Log Format", _C, "b", (0, 255)),
-    # ---- PBOC 3.0 card data (JR/T 0025.5 / .12 / .13), card-terminal.md 1.5, 1.6, 1.9
+    # ---- PBOC 3.0 card data (JR/T 0025.5 / .12 / .13), docs/standards/card-terminal.md §1.5, 1.6,
+    # 1.9
     _t(0x9F51, "Application Currency Code (PBOC)", _C, "n", 2),
     _t(0x9F52, "Application Default Action (ADA)", _C, "b", 2),
     _t(0x9F53, "Consecutive Transaction Limit (International-Currency)", _C, "b", 1),

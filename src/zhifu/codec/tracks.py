@@ -1,6 +1,6 @@
 """Magnetic-stripe tracks: ISO/IEC 7813 tracks 1 and 2, ISO/IEC 4909 track 3, ISO/IEC 7811 LRC.
 
-Facts: card-terminal.md section 4. Track 1 uses the 6-bit set ``0x20``-``0x5F`` with ``%``,
+Facts: docs/standards/card-terminal.md §4. Track 1 uses the 6-bit set ``0x20``-``0x5F`` with ``%``,
 ``^``, ``?``; tracks 2 and 3 the 4-bit set ``0``-``?`` with ``;``, ``=``, ``?``. The LRC is
 the XOR of the character values (parity excluded) from start to end sentinel; it is written
 as one more character of the set. Recorded lengths (sentinels and LRC included) are at most
@@ -333,7 +333,8 @@ class Track2(_Track):
 
 @dataclass(frozen=True, repr=False)
 class Track3(_Track):
-    """ISO/IEC 4909 track 3, fields 2 to 27 in order (card-terminal.md 4 [K]); digit strings.
+    """ISO/IEC 4909 track 3, fields 2 to 27 in order (docs/standards/card-terminal.md §4 [K]); digit
+    strings.
 
     The country code is deprecated since the 2006 edition (recorded as a separator).
     """

@@ -3,11 +3,12 @@
 
 Every operation exists in a 3DES form (EMV Book 2 Annex A, PBOC CVN 01) and an SM4 form
 (JR/T 0025.17), chosen by a ``cipher`` argument (``Cipher.TDES`` or ``Cipher.SM4``); card
-keys are 16 bytes in both. Facts and confidence tags: card-terminal.md sections 2.1-2.5.
+keys are 16 bytes in both. Facts and confidence tags: docs/standards/card-terminal.md §2.1-2.5.
 Errors name the bad argument and give lengths only, never key, PAN or data bytes.
 
 >>> imk = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
->>> mk = derive_icc_mk_a(Cipher.TDES, imk, "99012345678901234", "45")   # card-terminal.md T34
+>>> # docs/standards/card-terminal.md T34
+>>> mk = derive_icc_mk_a(Cipher.TDES, imk, "99012345678901234", "45")
 >>> mk.hex().upper()
 '67F8292358083E5EA7AB7FDA58D53B6B'
 >>> sk = derive_common_session_key(mk, bytes.fromhex("1234567890123456"))  # T35
@@ -188,7 +189,8 @@ def build_ac_data_pboc(
     tag_9f36: bytes,
     tag_9f10: bytes,
 ) -> bytes:
-    """The 37-byte cryptogram input of PBOC CVN 01, assembled by tag (card-terminal.md 2.3).
+    """The 37-byte cryptogram input of PBOC CVN 01, assembled by tag
+    (docs/standards/card-terminal.md §2.3).
 
     9F02 ‖ 9F03 ‖ 9F1A ‖ 95 ‖ 5F2A ‖ 9A ‖ 9C ‖ 9F37 ‖ 82 ‖ 9F36 ‖ CVR, where CVR is bytes 3-6
     of the issuer application data 9F10 (its length byte ``03`` and the three CVR bytes).
@@ -298,7 +300,7 @@ def pad_pin_for_script(pin: str) -> bytes:
     It is then enciphered with :func:`encrypt_script_data` under SK_SMC. (Visa's VIS form,
     which XORs the block with part of the AC master key, is not implemented.)
 
-    >>> pad_pin_for_script("123456789012").hex().upper()      # card-terminal.md T26
+    >>> pad_pin_for_script("123456789012").hex().upper()      # docs/standards/card-terminal.md T26
     '2C123456789012FF'
     """
     if not isinstance(pin, str) or not 4 <= len(pin) <= 12 or not _DIGITS.issuperset(pin):

@@ -10,9 +10,9 @@ Two methods (ANSI X9.24-1:2017, PCI PIN requirement 15-1):
     the only method X9.24-1:2017 allows for AES keys; also defined here for 3DES and SM4.
 
 >>> key = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
->>> kcv(Cipher.TDES, key).hex().upper()                    # card-terminal.md T15
+>>> kcv(Cipher.TDES, key).hex().upper()                    # docs/standards/card-terminal.md T15
 '08D7B4'
->>> kcv(Cipher.SM4, key, 4).hex().upper()                  # card-terminal.md T05
+>>> kcv(Cipher.SM4, key, 4).hex().upper()                  # docs/standards/card-terminal.md T05
 '2677F46B'
 """
 

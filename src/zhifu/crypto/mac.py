@@ -6,7 +6,8 @@ use :func:`hmac.compare_digest`. Nothing here puts key or data bytes into an err
 
 >>> key = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
 >>> data = b"Now is the time for all "
->>> mac_x9_19(key, data).hex().upper()                     # card-terminal.md T17 / ANSI X9.19
+>>> # docs/standards/card-terminal.md T17 / ANSI X9.19
+>>> mac_x9_19(key, data).hex().upper()
 'A1C72E74EA3FA9B6'
 >>> mac_iso9797_1_alg_3(key, data, Padding.METHOD_2).hex().upper()    # T18
 'E9086230CA3BE796'
@@ -162,8 +163,8 @@ def mac_x9_19(key: bytes, data: bytes) -> bytes:
 def mac_cup_ecb(cipher: Cipher, key: bytes, mab: bytes) -> bytes:
     """The UnionPay POS "ECB" MAC of a MAC block (MAB); 8 ASCII hex characters (field 64).
 
-    Steps (card-terminal.md 2.8): zero-pad the MAB to the block size and XOR all blocks into R;
-    H = uppercase hex of R (ASCII, two blocks long); E1 = E(MAK, first half of H);
+    Steps (docs/standards/card-terminal.md §2.8): zero-pad the MAB to the block size and XOR all
+    blocks into R; H = uppercase hex of R (ASCII, two blocks long); E1 = E(MAK, first half of H);
     E2 = E(MAK, E1 XOR second half of H); the MAC is the first 8 characters of uppercase hex(E2).
 
     ``Cipher.DES`` takes a single-length MAK, ``Cipher.TDES`` a double-length MAK (the variant

@@ -15,7 +15,8 @@ Errors never repeat the PIN, the PAN or the block: a bad argument raises :class:
 naming the argument, a block that does not decode raises :class:`CryptoError` saying which
 part (format, length, digits, fill) is invalid.
 
->>> encode_pinblock_iso_0("1234", "43219876543210987").hex().upper()     # card-terminal.md T24
+>>> # docs/standards/card-terminal.md T24
+>>> encode_pinblock_iso_0("1234", "43219876543210987").hex().upper()
 '0412AC89ABCDEF67'
 >>> decode_pinblock_iso_0(bytes.fromhex("041215FEDCBA9876"), "5432101234567891")   # T25
 '1234'

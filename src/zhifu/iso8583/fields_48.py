@@ -1,6 +1,7 @@
 """Field 48 (附加数据-私有): settlement totals, batch-upload counts and tips.
 
-iso8583-cup.md 4.3. The settlement request and response carry 62 digits: for domestic (内卡)
+docs/standards/iso8583-cup.md §4.3. The settlement request and response carry 62 digits: for
+domestic (内卡)
 cards, then for foreign (外卡) cards, each half is debit total amount n12 + debit count n3 +
 credit total amount n12 + credit count n3 + result n1. Debits are sales and completions; credits
 are voids, refunds and completion voids. In the 0510 the result digit says whether the host's

@@ -1,7 +1,8 @@
 """Field 55 (IC卡数据域): the EMV data objects, as BER-TLV through :mod:`zhifu.codec.tlv`.
 
 Field values are upper-case hex in a :class:`~zhifu.iso8583.message.Message`; these helpers turn
-them into :class:`~zhifu.codec.tlv.Tlv` lists and back. Tag lists follow iso8583-cup.md 3 and 4
+them into :class:`~zhifu.codec.tlv.Tlv` lists and back. Tag lists follow
+docs/standards/iso8583-cup.md §3 and 4
 (SD, PX, GO): what a sale request carries, what a reversal keeps, what a script advice sends.
 
 >>> items = parse_icc_data("9F3602031E910A42FE066E2918B088303")
@@ -45,12 +46,12 @@ REQUEST_TAGS: Final = (
     "9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02", "5F2A", "82", "9F1A",
     "9F03", "9F33",
 )  # fmt: skip
-"""Tags a sale / pre-auth / balance request carries (iso8583-cup.md field 55)."""
+"""Tags a sale / pre-auth / balance request carries (docs/standards/iso8583-cup.md field 55)."""
 REQUEST_TAGS_OPTIONAL: Final = ("9F34", "9F35", "9F1E", "84", "9F09", "9F41", "9F63")
 RESPONSE_TAGS: Final = ("9F36", "91", "71", "72")
 """What a response may carry: ATC, issuer authentication data (ARPC + ARC), scripts."""
 REVERSAL_TAGS: Final = ("95", "9F1E", "9F10", "9F36", "DF31")
-"""The reduced field 55 of a reversal (iso8583-cup.md 4.4)."""
+"""The reduced field 55 of a reversal (docs/standards/iso8583-cup.md §4.4)."""
 SCRIPT_ADVICE_TAGS: Final = (
     "9F33", "95", "9F37", "9F1E", "9F10", "9F26", "9F36", "82", "DF31", "9F1A", "9A",
 )  # fmt: skip

@@ -1,7 +1,7 @@
 """Field 60 (自定义域): transaction type, batch, network management code and reading flags.
 
-iso8583-cup.md section 3.2. Sub-fields, in order: 60.1 transaction type n2, 60.2 batch number
-n6, 60.3 network management code n3, 60.4 terminal reading capability n1, 60.5 IC condition
+docs/standards/iso8583-cup.md §3.2. Sub-fields, in order: 60.1 transaction type n2, 60.2 batch
+number n6, 60.3 network management code n3, 60.4 terminal reading capability n1, 60.5 IC condition
 code n1, 60.6 partial-approval flag n1, 60.7 account type n3 (17 digits). Terminals stop after
 the last sub-field they use; some acquirers append more digits (kept in ``extension``).
 
@@ -80,7 +80,7 @@ TXN_TYPES: Final[dict[str, str]] = {
     "53": "reservation sale void",
     "54": "reservation sale",
 }
-"""60.1 交易类型码 (iso8583-cup.md 3.2: SD, KP, PX, PG)."""
+"""60.1 交易类型码 (docs/standards/iso8583-cup.md §3.2: SD, KP, PX, PG)."""
 
 NETWORK_CODES: Final[dict[str, str]] = {
     "000": "financial transaction",
@@ -117,7 +117,7 @@ NETWORK_CODES: Final[dict[str, str]] = {
     "800": "e-signature upload",
     "951": "script result advice",
 }
-"""60.3 网络管理信息码 (iso8583-cup.md 3.2 and 4.2)."""
+"""60.3 网络管理信息码 (docs/standards/iso8583-cup.md §3.2 and 4.2)."""
 
 SIGN_ON_CODES: Final = frozenset({"001", "003", "004", "005", "006"})
 """60.3 values of a sign-on: field 62 of the 0810 carries working keys."""

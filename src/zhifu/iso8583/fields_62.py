@@ -1,7 +1,7 @@
 """Field 62 (自定义域), the multi-use field: sign-on working keys, parameter queries, downloads.
 
 * Sign-on response (0810, 60.3 = 001/003/004/005/006): the working keys encrypted under the
-  terminal master key, each followed by a 4-byte check value (iso8583-cup.md 3.3):
+  terminal master key, each followed by a 4-byte check value (docs/standards/iso8583-cup.md §3.3):
   ``001`` PIK(8)+CV+MAK(8)+CV (24 bytes); ``003`` PIK(16)+CV+MAK(16)+CV (40); ``004`` as 003 +
   TDK(16)+CV (60). For the SM4 sign-ons 005/006 no public layout exists; zhifu uses the 003/004
   layout with 16-byte SM4 keys (40 and 60 bytes) — a project choice.

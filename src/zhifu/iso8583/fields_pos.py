@@ -1,13 +1,13 @@
 """Small sub-field codecs: 22 entry mode, 25 condition, 26 PIN capture, 53 security control,
 44 additional response data, 61 original message data, 63 operator / card organisation.
 
-Tables and layouts from iso8583-cup.md sections 3.1, 3.2 and 6.5.
+Tables and layouts from docs/standards/iso8583-cup.md §3.1, 3.2 and 6.5.
 
 >>> parse_entry_mode("071")
 EntryMode(pan_entry='07', pin_capability='1')
 >>> PAN_ENTRY_MODES["07"]
 'contactless (qPBOC)'
->>> build_security_control(SecurityControl("2", "6", "0"))    # card-terminal.md T29
+>>> build_security_control(SecurityControl("2", "6", "0"))    # docs/standards/card-terminal.md T29
 '2600000000000000'
 >>> parse_security_control("2610000000000000").track_encryption
 '1'

@@ -1,4 +1,4 @@
-"""Framing on TCP (iso8583-cup.md section 1): length, TPDU, message header.
+"""Framing on TCP (docs/standards/iso8583-cup.md §1): length, TPDU, message header.
 
 ::
 
@@ -70,7 +70,7 @@ PROCESSING_REQUIREMENTS: dict[str, str] = {
     "7": "card-BIN blacklist download",
     "8": "currency-rate / fee-rate download",
 }
-"""Header digit 6, host to terminal (iso8583-cup.md section 1, ET)."""
+"""Header digit 6, host to terminal (docs/standards/iso8583-cup.md §1, ET)."""
 
 
 def _hex_of(data: bytes | str, size: int, argument: str) -> str:

@@ -1,4 +1,5 @@
-"""MAC scope of the UnionPay POS dialect (iso8583-cup.md 6.2) and which messages carry one.
+"""MAC scope of the UnionPay POS dialect (docs/standards/iso8583-cup.md §6.2) and which messages
+carry one.
 
 The MAC input block (MAB) is every byte from the MTI up to, but excluding, the 8 bytes of field
 64: MTI + bitmap (bit 64 already set) + fields 2-63 as encoded on the wire. Length prefix,

@@ -1,4 +1,5 @@
-"""Per-acquirer profiles: the choices iso8583-cup.md says vary between UnionPay POS stacks.
+"""Per-acquirer profiles: the choices docs/standards/iso8583-cup.md says vary between UnionPay POS
+stacks.
 
 The field dictionary (:mod:`zhifu.iso8583.specs`) is the common ground. A :class:`Profile` changes
 only what the digest reports as varying, and only for encoding: the pad nibble of odd-length BCD

@@ -1,4 +1,5 @@
-"""Field 39 response codes as data (iso8583-cup.md section 5), and the reversal reasons (4.4).
+"""Field 39 response codes as data (docs/standards/iso8583-cup.md §5), and the reversal reasons
+(4.4).
 
 Meanings from Q/CUP 006.6-2015 annex A.2.1 (RC), terminal display texts from a production POS
 application (SD), and what our terminal does with each (:class:`Action`). Code ``77`` is an
@@ -143,7 +144,7 @@ _ROWS: Final = (
 )  # fmt: skip
 
 RESPONSE_CODES: Final[dict[str, ResponseCode]] = {row[0]: ResponseCode(*row) for row in _ROWS}
-"""Every field 39 code of iso8583-cup.md section 5, by code."""
+"""Every field 39 code of docs/standards/iso8583-cup.md §5, by code."""
 
 APPROVED_CODES: Final = frozenset(c for c, rc in RESPONSE_CODES.items() if rc.approved)
 """00, 10, 11, A2, A4, A5, A6."""
@@ -154,7 +155,8 @@ REVERSAL_REASONS: Final[dict[str, str]] = {
     "A0": "response MAC check failed",
     "06": "anything else (e.g. ARPC or card rejection)",
 }
-"""Field 39 of a 0400 request: why the terminal reverses (iso8583-cup.md 4.4, RR)."""
+"""Field 39 of a 0400 request: why the terminal reverses (docs/standards/iso8583-cup.md §4.4,
+RR)."""
 
 _UNKNOWN = ("", "未知应答码", "unknown response code", "交易失败", Action.DECLINE)
 

@@ -1,6 +1,7 @@
 """The UnionPay POS ISO 8583 field dictionary (fields 1-64) as data.
 
-Every row follows iso8583-cup.md section 3 (field table) and section 2 (encoding conventions):
+Every row follows docs/standards/iso8583-cup.md §3 (field table) and section 2 (encoding
+conventions):
 
 * ``fmt``: the CUP format letter: ``n`` numeric (packed BCD), ``z`` track data (BCD, ``=`` sent as
   the nibble ``D``), ``an``/``ans`` text, ``b`` binary;
@@ -65,7 +66,7 @@ CHARSETS: Final = frozenset({"ascii", "gbk", ""})
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One data element of the UnionPay POS dialect (iso8583-cup.md section 3)."""
+    """One data element of the UnionPay POS dialect (docs/standards/iso8583-cup.md §3)."""
 
     number: str
     name_cn: str
@@ -209,7 +210,7 @@ ABSENT: Final[dict[str, str]] = {
     "56": _UNUSED + " in core POS",
     "57": _UNUSED + " in core POS",
 }
-"""Fields 1-64 the POS flavour does not use, with the reason (iso8583-cup.md section 3)."""
+"""Fields 1-64 the POS flavour does not use, with the reason (docs/standards/iso8583-cup.md §3)."""
 
 MESSAGE_TYPES: Final[dict[str, tuple[str, str]]] = {
     "0100": ("授权请求", "authorisation request (pre-auth family)"),
@@ -233,7 +234,7 @@ MESSAGE_TYPES: Final[dict[str, tuple[str, str]]] = {
     "0820": ("网络管理通知", "network management advice (sign-off, echo, queries)"),
     "0830": ("网络管理通知应答", "network management advice response"),
 }
-"""The message types of the POS flavour (iso8583-cup.md section 4)."""
+"""The message types of the POS flavour (docs/standards/iso8583-cup.md §4)."""
 
 
 def field_name(number: str) -> str:

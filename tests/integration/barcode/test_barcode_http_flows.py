@@ -1,4 +1,4 @@
-"""End to end over HTTP on 127.0.0.1 (issue 6 acceptance 2): the scanning box pays from a
+"""End to end over HTTP on 127.0.0.1: the scanning box pays from a
 rendered PNG, a customer pays a dynamic collection code, a cross-institution payment routes
 through the switch; each ledger ends as the payments mean and `zhifu ledger check` holds;
 notifications are signed, retried and de-duplicable; the API is described by OpenAPI."""

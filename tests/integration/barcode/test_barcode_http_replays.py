@@ -1,4 +1,4 @@
-"""Replays over HTTP (issue 6 acceptance 3): a used code, an expired code, a reused nonce, a
+"""Replays over HTTP: a used code, an expired code, a reused nonce, a
 stale timestamp, a tampered signature and an over-limit payment are each refused with their own
 error code and change nothing (every ledger balance, the order, payment, refund, obligation and
 limit tables are the same before and after)."""

@@ -1,4 +1,5 @@
-"""Eight processes hammer a handful of accounts with conflicting transfers (security.md R03).
+"""Eight processes hammer a handful of accounts with conflicting transfers
+(docs/standards/security.md R03).
 
 Every worker process has its own ``Ledger`` (its own writer thread and connections) and fires
 random single-phase and two-phase transfers between four customer accounts that must never be

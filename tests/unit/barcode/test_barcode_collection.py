@@ -1,5 +1,5 @@
-"""Collection-code URLs (barcode.md §3, §5.2): the host registry, case-insensitive matching,
-zhifu's own static/dynamic codes, and every look-alike refusal."""
+"""Collection-code URLs (docs/standards/barcode.md §3, §5.2): the host registry, case-insensitive
+matching, zhifu's own static/dynamic codes, and every look-alike refusal."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ K = CollectionKind
 @pytest.mark.parametrize(
     ("url", "institution", "kind"),
     [
-        # public samples, barcode.md §3
+        # public samples, docs/standards/barcode.md §3
         ("https://qr.95516.com/00010000/01116734936470044423094034227630", "unionpay", K.UNKNOWN),
         ("https://qr.95516.com/00010002/01012166439217005044479417630044", "unionpay", K.UNKNOWN),
         (

@@ -1,5 +1,5 @@
-"""EMVCo consumer-presented payloads (barcode.md §4.2): the POI checks, each refusal as a
-DecodeError naming the tag and offset, and no PAN in errors or reprs."""
+"""EMVCo consumer-presented payloads (docs/standards/barcode.md §4.2): the POI checks, each refusal
+as a DecodeError naming the tag and offset, and no PAN in errors or reprs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from zhifu.core.errors import DecodeError
 
 PFI = bytes.fromhex("8505") + b"CPV01"
 AID_UP = bytes.fromhex("4F08A000000333010102")  # UnionPay credit AID
-PAN_UP = bytes.fromhex("5A086263600100713672")  # Luhn-valid UnionPay PAN (barcode.md §4.3)
+# Luhn-valid UnionPay PAN (docs/standards/barcode.md §4.3)
+PAN_UP = bytes.fromhex("5A086263600100713672")
 
 
 def tlv(tag: str, value: bytes) -> bytes:

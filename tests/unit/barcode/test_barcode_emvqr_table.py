@@ -55,7 +55,7 @@ def test_root_rows_match_table_3_6() -> None:
 
 
 def test_primitive_and_template_ranges() -> None:
-    # barcode.md §7 mode 5: 02-25 primitive; 26-51, 62, 64, 80-99 templates
+    # docs/standards/barcode.md §7 mode 5: 02-25 primitive; 26-51, 62, 64, 80-99 templates
     for i in range(2, 26):
         assert spec_for("root", f"{i:02d}").template is None
     for i in (*range(26, 52), *range(80, 100)):

@@ -1,4 +1,5 @@
-"""barcode.md §7 "Cross-cutting failure modes to design against", one test (or a small table)
+"""docs/standards/barcode.md §7 "Cross-cutting failure modes to design against", one test (or a
+small table)
 per mode: the lenient parser reports each as its deviation and still decodes what it can."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Fuzzing (security.md R27 "parsers never crash"): random and mutated input into parse_mpm,
-the CPM decoder, classify and decode_image gives only deviations or typed errors.
+"""Fuzzing (docs/standards/security.md R27 "parsers never crash"): random and mutated input into
+parse_mpm, the CPM decoder, classify and decode_image gives only deviations or typed errors.
 
 The mutation loops are seeded (2,000 cases each, fewer for images) so a failure reproduces;
 hypothesis adds structure-aware cases at modest example counts."""

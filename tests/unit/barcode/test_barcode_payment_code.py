@@ -1,6 +1,6 @@
-"""Payment codes: the prefix registry (barcode.md §2, §5.1) and zhifu's one-time codes
-(HMAC-SM3, TOTP-like) verified at the issuer with a FixedClock: skew window edges, expiry at
-exactly 60 s, single use, typed refusals (security.md R24)."""
+"""Payment codes: the prefix registry (docs/standards/barcode.md §2, §5.1) and zhifu's one-time
+codes (HMAC-SM3, TOTP-like) verified at the issuer with a FixedClock: skew window edges, expiry at
+exactly 60 s, single use, typed refusals (docs/standards/security.md R24)."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_alipay_takes_16_to_24_digits(length: int) -> None:
 
 
 def test_luhn_is_never_applied() -> None:
-    # the public samples fail Luhn (barcode.md §2 [V]) and are still recognised
+    # the public samples fail Luhn (docs/standards/barcode.md §2 [V]) and are still recognised
     assert PREFIXES.lookup("120061098828009406") is not None
 
 

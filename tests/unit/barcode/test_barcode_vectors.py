@@ -1,5 +1,5 @@
-"""The public vectors of barcode.md §6: MPM M1 (EMVCo MPM v1.1 Annex B), M5 (BCB BR Code
-manual), CPM C1 / C2 (EMVCo CPM v1.1 Annex B.1 / B.2)."""
+"""The public vectors of docs/standards/barcode.md §6: MPM M1 (EMVCo MPM v1.1 Annex B), M5 (BCB BR
+Code manual), CPM C1 / C2 (EMVCo CPM v1.1 Annex B.1 / B.2)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from zhifu.barcode.codes.emvqr.mpm import (
     parse_mpm,
 )
 
-# barcode.md §6.2 "Parsed reference for M1 (root in payload order)"
+# docs/standards/barcode.md §6.2 "Parsed reference for M1 (root in payload order)"
 M1_TREE = [
     ("00", "01"),
     ("01", "12"),
@@ -43,7 +43,7 @@ def _tree(objects: tuple[DataObject, ...]) -> list[tuple[str, object]]:
 
 
 def test_crc16_ccitt_false_check_value() -> None:
-    # CRC-16/CCITT-FALSE check value over "123456789" (barcode.md §4.1 [V])
+    # CRC-16/CCITT-FALSE check value over "123456789" (docs/standards/barcode.md §4.1 [V])
     assert crc16_ccitt_false(b"123456789") == 0x29B1 == binascii.crc_hqx(b"123456789", 0xFFFF)
 
 

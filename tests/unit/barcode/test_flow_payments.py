@@ -1,6 +1,7 @@
 """The flows in-process on a FixedClock: 付款扫码 and 收款扫码, the switch and its obligations,
 limits per grade and Shanghai day, 259号, refunds and their cap, recovery after a crash, and
-exactly-once ledger postings (barcode.md §1.2, §1.4, §5; security.md R24)."""
+exactly-once ledger postings (docs/standards/barcode.md §1.2, §1.4, §5; docs/standards/security.md
+R24)."""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ def test_paid_states() -> None:
     }
 
 
-# --- limits (银发〔2017〕296号, barcode.md §1.2) ----------------------------------------------
+# --- limits (银发〔2017〕296号, docs/standards/barcode.md §1.2)
+# ----------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Signed requests (SM2 with SM3 over ZA, RSA-SHA256 PKCS#1 v1.5), the authenticator's checks
-in order, the nonce store and the idempotency store (security.md R23)."""
+in order, the nonce store and the idempotency store (docs/standards/security.md R23)."""
 
 from __future__ import annotations
 

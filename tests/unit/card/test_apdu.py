@@ -24,7 +24,8 @@ from zhifu.card.apdu import (
 )
 from zhifu.core.errors import DecodeError, UsageError
 
-# (source, hex, cla, ins, p1, p2, data hex, le, case) — commands of card-terminal.md 1.3.
+# (source, hex, cla, ins, p1, p2, data hex, le, case) — commands of docs/standards/card-terminal.md
+# §1.3.
 COMMANDS = [
     ("SELECT PPSE", "00A404000E325041592E5359532E444446303100", 0x00, 0xA4, 0x04, 0x00,
      "325041592E5359532E4444463031", 256, 4),
@@ -112,7 +113,7 @@ def test_response_apdu() -> None:
 
 # ------------------------------------------------------------------------------ status words
 
-# card-terminal.md 1.3 "Status words to implement".
+# docs/standards/card-terminal.md §1.3 "Status words to implement".
 SPEC_STATUS_WORDS = (  # noqa: SIM905
     "9000 61XX 6CXX 6283 6300 63CX 6581 6700 6982 6983 6984 6985 6986 6988 6A80 6A81 6A82 6A83 "
     "6A86 6A88 6D00 6E00"
@@ -277,7 +278,7 @@ def test_command_round_trip(command: CommandApdu) -> None:
 
 
 # Random and mutated bytes give only DecodeError, and anything that decodes re-encodes to the
-# same bytes (issue 3 acceptance 4: 10,000 cases for each decoder in one hypothesis run).
+# same bytes (10,000 cases for each decoder in one hypothesis run).
 _CORPUS = [bytes.fromhex(c[1]) for c in COMMANDS] + [bytes.fromhex("6F108408A0000003330101019000")]
 
 

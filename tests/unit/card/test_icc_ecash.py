@@ -1,6 +1,7 @@
-"""Acceptance 2: e-cash load scripts (PUT DATA 9F79 with MAC), limits, offline purchases, qPBOC.
+"""E-cash load scripts (PUT DATA 9F79 with MAC), limits, offline purchases, qPBOC.
 
-Script MACs are computed here with zhifu.crypto.emv from the card's MK-SMI (card-terminal.md
+Script MACs are computed here with zhifu.crypto.emv from the card's MK-SMI
+(docs/standards/card-terminal.md
 1.5: MAC input 04 DA 9F 79 0A ‖ ATC ‖ ARQC ‖ new balance, SK from MK-SMI and the ATC).
 """
 

@@ -1,4 +1,4 @@
-"""Acceptance 3: the offline PIN try counter (63Cx, 6983) survives a restart of the process;
+"""The offline PIN try counter (63Cx, 6983) survives a restart of the process;
 enciphered PIN (GET CHALLENGE + ICC key, RSA and SM2); PIN CHANGE/UNBLOCK scripts."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Acceptance 1: the reference card (card-terminal.md 1.9) and a full contact transaction.
+"""The reference card (docs/standards/card-terminal.md §1.9) and a full contact
+transaction.
 
 Every cryptogram is recomputed here with zhifu.crypto.emv from the card keys (the
 reference card's own keys, or option A of the test issuer's IMKs), independently of the
@@ -24,7 +25,7 @@ from zhifu.crypto.kcv import kcv
 from zhifu.crypto.rsa import RsaPublicKey
 
 REF_PAN = "6228000100001117"
-REF_KEYS = {  # card-terminal.md 1.9, DGI 8000
+REF_KEYS = {  # docs/standards/card-terminal.md §1.9, DGI 8000
     "mk_ac": "11223344006677881122334455007788",
     "mk_smi": "8B4F854F0831FBF2635A212E4DDDB92A",
     "mk_smc": "11220044556677881122330055667788",
@@ -64,7 +65,8 @@ def _ac_input(values: dict[int, bytes], aip: bytes, atc: bytes, iad: bytes) -> b
 
 
 def test_reference_card_reproduces_the_kcvs(tmp_path: Path) -> None:
-    # card-terminal.md 1.9: DGI 9000 = KCVs of DGI 8000 (3DES, E(K, 0^8), 3 bytes) [V]
+    # docs/standards/card-terminal.md §1.9: DGI 9000 = KCVs of DGI 8000 (3DES, E(K, 0^8), 3 bytes)
+    # [V]
     image = issue_card("pboc-reference", None, tmp_path / "ref.json", today=TODAY)
     keys = image.applications[0].keys["tdes"]
     assert keys.mk_ac.hex().upper() == REF_KEYS["mk_ac"]
@@ -75,7 +77,7 @@ def test_reference_card_reproduces_the_kcvs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("record", "expected"),
-    [  # card-terminal.md 1.9 (DGIs of the public personalisation script)
+    [  # docs/standards/card-terminal.md §1.9 (DGIs of the public personalisation script)
         ((1, 1), "702C57116228000100001117D30122010123456789"),
         ((3, 1), "701B5A0862280001000011175F24033012315F25039507019F08020030"),
         ((3, 3), "70099F7406454343303031"),

@@ -1,7 +1,8 @@
 """Tests of zhifu.card.oda.methods: CA → issuer → ICC certificates, SDA/DDA/fDDA, RSA and SM2.
 
-Layouts: EMV 4.3 Book 2 sections 5.3, 5.4, 6.4, 6.5 and annex B2 (card-terminal.md 2.6) for
-RSA; JR/T 0025.17 as parsed by public PBOC kernels (card-terminal.md 1.7) for SM2.
+Layouts: EMV 4.3 Book 2 sections 5.3, 5.4, 6.4, 6.5 and annex B2 (docs/standards/card-terminal.md
+§2.6) for
+RSA; JR/T 0025.17 as parsed by public PBOC kernels (docs/standards/card-terminal.md §1.7) for SM2.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from zhifu.crypto.errors import CryptoError
 from zhifu.crypto.hashes import sm3
 from zhifu.crypto.rsa import RsaPrivateKey, RsaPublicKey, rsa_private_raw, rsa_public_raw
 
-PAN = "6228000100001117"  # the reference card of card-terminal.md 1.9
+PAN = "6228000100001117"  # the reference card of docs/standards/card-terminal.md §1.9
 OTHER_PAN = "6228000100001125"
 STATIC = bytes.fromhex("5A0862280001000011175F24033012315F25039507019F08020030")
 AIP = bytes.fromhex("7C00")
@@ -269,7 +270,8 @@ def test_fdda_layout(rsa_chain: Chain) -> None:
 
 
 def test_sm2_layouts(sm2_chain: Chain) -> None:
-    """Formats 12 / 14 / 13 / 15 (card-terminal.md 1.7); signatures with ZA, default ID."""
+    """Formats 12 / 14 / 13 / 15 (docs/standards/card-terminal.md §1.7); signatures with ZA, default
+    ID."""
     ca_pk, issuer_pk = sm2_chain.ca.public_key, sm2_chain.issuer.public_key
     icc_pk = sm2_chain.icc.public_key
     assert isinstance(ca_pk, sm2.Sm2PublicKey) and isinstance(issuer_pk, sm2.Sm2PublicKey)

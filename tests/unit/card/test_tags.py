@@ -1,4 +1,4 @@
-"""The EMV/PBOC tag dictionary checked as a table (style.md habit 1)."""
+"""The EMV/PBOC tag dictionary checked as a table (docs/standards/style.md habit 1)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from zhifu.codec.tags import (
 )
 from zhifu.codec.tlv import encode_tag
 
-# Tags the issue and card-terminal.md 1.2-1.9 name; each must be in the dictionary.
+# Tags the issue and docs/standards/card-terminal.md §1.2-1.9 name; each must be in the dictionary.
 REQUIRED = """
 4F 50 57 5A 5F20 5F24 5F25 5F28 5F2A 5F2D 5F30 5F34 61 6F 70 71 72 77 80 82 84 86 87 88 8C 8D
 8E 8F 90 91 92 93 94 95 9A 9C 9D 9F02 9F03 9F07 9F08 9F0D 9F0E 9F0F 9F10 9F11 9F12 9F13 9F14
@@ -52,7 +52,8 @@ def test_required_tag_is_present(tag: str) -> None:
     assert lookup(tag) is not None, tag
 
 
-# card-terminal.md 1.5 (e-cash tags) and 1.9 (reference card values): lengths and formats.
+# docs/standards/card-terminal.md §1.5 (e-cash tags) and 1.9 (reference card values): lengths and
+# formats.
 REFERENCE_VALUES = [
     ("9F79", "000000000000", "n"),
     ("9F77", "000000015000", "n"),

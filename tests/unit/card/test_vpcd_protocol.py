@@ -1,7 +1,7 @@
 """VpcdCardServer against a fake vpcd: this test listens on 127.0.0.1 and speaks as the driver.
 
-Wire protocol: card-terminal.md §5 "PC/SC finding" (from the vsmartcard source): 2-byte
-big-endian length ‖ payload; 1-byte controls 00 off, 01 on, 02 reset (no answer), 04 ATR.
+Wire protocol: docs/standards/card-terminal.md §5 "PC/SC finding" (from the vsmartcard source):
+2-byte big-endian length ‖ payload; 1-byte controls 00 off, 01 on, 02 reset (no answer), 04 ATR.
 """
 
 from __future__ import annotations

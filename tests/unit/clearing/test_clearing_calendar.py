@@ -1,7 +1,7 @@
 """Calendar, BEPS dates and round schedules.
 
-Calendar facts: chinesecalendar 1.11.0 (clearing.md §4): National Day 2025 = 1-8 Oct with
-make-up working days Sun 28 Sep and Sat 11 Oct; 2026 National Day 1-7 Oct, make-up Sun 20 Sep
+Calendar facts: chinesecalendar 1.11.0 (docs/standards/clearing.md §4): National Day 2025 = 1-8 Oct
+with make-up working days Sun 28 Sep and Sat 11 Oct; 2026 National Day 1-7 Oct, make-up Sun 20 Sep
 and Sat 10 Oct; data covers 2004-2026.
 """
 
@@ -32,7 +32,7 @@ CAL = ChineseCalendar()
         (date(2025, 10, 9), True),
         (date(2025, 10, 11), True),  # Saturday, make-up working day
         (date(2025, 10, 12), False),
-        (date(2026, 9, 20), True),  # clearing.md §4 behaviour checks
+        (date(2026, 9, 20), True),  # docs/standards/clearing.md §4 behaviour checks
         (date(2026, 10, 1), False),
         (date(2026, 10, 10), True),
         (date(2026, 10, 11), False),
@@ -46,7 +46,7 @@ def test_next_working_day_and_counting() -> None:
     assert CAL.next_working_day_on_or_after(date(2025, 10, 1)) == date(2025, 10, 9)
     assert CAL.next_working_day_on_or_after(date(2025, 10, 9)) == date(2025, 10, 9)
     assert CAL.next_working_day_on_or_after(date(2025, 9, 27)) == date(2025, 9, 28)
-    # clearing.md §4: find_workday(3, 2026-09-29) = 2026-10-09
+    # docs/standards/clearing.md §4: find_workday(3, 2026-09-29) = 2026-10-09
     assert CAL.add_working_days(date(2026, 9, 29), 3) == date(2026, 10, 9)
     with pytest.raises(UsageError):
         CAL.add_working_days(date(2026, 9, 29), -1)

@@ -1,5 +1,5 @@
 """Property tests on random days: the invariants hold, and the columnar path equals the
-item-by-item engine (differential test, issue 7 "Scale")."""
+item-by-item engine (differential test, "Scale")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario tests written from the rules (issue 7, acceptance 1).
+"""Scenario tests written from the rules.
 
 Each scenario runs through ``zhifu clearing simulate``'s engine with the real ledger; every
 run also checks that the positions sum to zero, the ledger balances (``ledger.check()`` and

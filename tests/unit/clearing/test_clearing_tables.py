@@ -25,7 +25,8 @@ from zhifu.clearing.codes import (
     Status,
 )
 
-# (type, messages, receipt message, CNAPS1 packet, receipt packet, CtgyPurp) per clearing.md §1.2
+# (type, messages, receipt message, CNAPS1 packet, receipt packet, CtgyPurp) per
+# docs/standards/clearing.md §1.2
 EXPECTED = [
     (BusinessType.ORDINARY_CREDIT, ("beps.121", "beps.122"), None, "001", None, "A100"),
     (BusinessType.PERIODIC_CREDIT, ("beps.125",), None, "005", None, "E100"),
@@ -65,7 +66,8 @@ def test_business_table_shape() -> None:
         BusinessType.PERIODIC_DEBIT,
         BusinessType.REAL_TIME_DEBIT,
     }
-    # README: ordinary-credit item limit 50,000.00 CNY; the others unlimited by default.
+    # docs/standards/README.md decisions: ordinary-credit item limit 50,000.00 CNY; the others
+    # unlimited by default.
     limits = {s.business_type: s.limit_minor for s in BUSINESS_TABLE if s.limit_minor}
     assert limits == {BusinessType.ORDINARY_CREDIT: 5_000_000}
 

@@ -1,4 +1,4 @@
-"""Acceptance 2: bad XML, wrong control sum, bad signature, unknown bank, duplicate MsgId.
+"""Bad XML, wrong control sum, bad signature, unknown bank, duplicate MsgId.
 
 Each is refused by the centre with its reason code in a signed ccms.900 (PR09) and changes
 nothing: no item, no packet, no position, no message id, no forward, no ledger posting.

@@ -22,7 +22,7 @@ from zhifu.core.rng import SeededRandom
 # (source, digits without check digit, check digit)
 LUHN_VECTORS = [
     ("ISO/IEC 7812-1 Annex B worked example as widely published", "7992739871", "3"),
-    ("card-terminal.md 1.9 reference card PAN", "622800010000111", "7"),
+    ("docs/standards/card-terminal.md §1.9 reference card PAN", "622800010000111", "7"),
     ("common test PAN 4111 1111 1111 1111", "411111111111111", "1"),
     ("widely published test PAN 5555 5555 5555 4444", "555555555555444", "4"),
     ("widely published 15-digit test PAN 3782 822463 10005", "37828224631000", "5"),
@@ -133,7 +133,8 @@ def test_service_code_table() -> None:
     ],
 )  # fmt: skip
 def test_describe_service_code(code: str, meaning: tuple[str, str, str]) -> None:
-    # card-terminal.md 4: 201 = the reference card; 220/226 common on Chinese debit cards.
+    # docs/standards/card-terminal.md §4: 201 = the reference card; 220/226 common on Chinese debit
+    # cards.
     assert describe_service_code(code) == meaning
 
 

@@ -1,4 +1,5 @@
-"""BER-TLV and DOL codec: card-terminal.md 1.2 vectors, malformed input, round trips, fuzzing."""
+"""BER-TLV and DOL codec: docs/standards/card-terminal.md §1.2 vectors, malformed input, round
+trips, fuzzing."""
 
 from __future__ import annotations
 
@@ -29,19 +30,20 @@ from zhifu.codec.tlv import (
 )
 from zhifu.core.errors import DecodeError, UsageError
 
-# card-terminal.md 1.2: "Real-world PPSE FCI from a public perso script" [S].
+# docs/standards/card-terminal.md §1.2: "Real-world PPSE FCI from a public perso script" [S].
 PPSE_FCI = (
     "6F31840E325041592E5359532E4444463031A51FBF0C1C611A4F08A000000333010101"
     "500B50424F4320437265646974870101"
 )
 PDOL_1_2 = "9F66049F02069F03069F1A0295055F2A029A039C019F3704DF6001"
-# card-terminal.md 1.2: "Real PBOC debit application FCI captured from a card" [S].
+# docs/standards/card-terminal.md §1.2: "Real PBOC debit application FCI captured from a card" [S].
 DEBIT_FCI = (
     "6F608408A000000333010101A554500A50424F43204445424954870101"
     "9F381B" + PDOL_1_2 + "5F2D027A689F1101019F120A50424F43204445424954"
     "BF0C0E9F4D020B0ADF4D020C0ADF610102"
 )
-# card-terminal.md 1.9 record SFI 1 rec 1 style: template 70 with track 2 equivalent and PAN.
+# docs/standards/card-terminal.md §1.9 record SFI 1 rec 1 style: template 70 with track 2 equivalent
+# and PAN.
 RECORD = (
     "702F5A0862280001000011175711"
     "6228000100001117D30122010123456789"
@@ -52,7 +54,7 @@ RECORD = (
 # ------------------------------------------------------------------------------ vectors
 
 
-def test_ppse_fci_parses() -> None:  # card-terminal.md 1.2
+def test_ppse_fci_parses() -> None:  # docs/standards/card-terminal.md §1.2
     [fci] = decode(bytes.fromhex(PPSE_FCI))
     assert fci.tag == 0x6F and fci.constructed
     assert fci.find(0x84).value == b"2PAY.SYS.DDF01"  # type: ignore[union-attr]
@@ -202,7 +204,7 @@ def _nested(depth: int) -> bytes:
 
 
 def test_deep_nesting_raises_decode_error_not_recursion_error() -> None:
-    data = _nested(1200)  # pyemv raised RecursionError here (style.md 1)
+    data = _nested(1200)  # pyemv raised RecursionError here (docs/standards/style.md §1)
     with pytest.raises(DecodeError) as info:
         decode(data)
     assert "deeper than 16" in info.value.reason
@@ -368,8 +370,8 @@ def test_flat_decode_agrees_with_pyemv(values: dict[int, bytes]) -> None:
 
 
 # ------------------------------------------------------------------------------ fuzzing
-# Random and mutated bytes into decode and parse_dol give only DecodeError (issue 3 acceptance 4:
-# 10,000 cases for each decoder; one hypothesis run feeds both to keep the suite fast).
+# Random and mutated bytes into decode and parse_dol give only DecodeError (10,000
+# cases for each decoder; one hypothesis run feeds both to keep the suite fast).
 
 _CORPUS = [bytes.fromhex(h) for h in (PPSE_FCI, DEBIT_FCI, RECORD, PDOL_1_2)]
 

@@ -25,8 +25,9 @@ from zhifu.codec.tracks import (
 )
 from zhifu.core.errors import DecodeError, UsageError
 
-PAN = "6228000100001117"  # card-terminal.md 1.9 reference card
-TAG_57 = "6228000100001117D30122010123456789"  # card-terminal.md 1.9, record SFI 1 rec 1
+PAN = "6228000100001117"  # docs/standards/card-terminal.md §1.9 reference card
+# docs/standards/card-terminal.md §1.9, record SFI 1 rec 1
+TAG_57 = "6228000100001117D30122010123456789"
 
 
 # ------------------------------------------------------------------------------ LRC and parity
@@ -294,7 +295,7 @@ def test_round_trip(track: Track1 | Track2 | Track3, sentinels: bool, with_lrc: 
 
 
 # Random and mutated text (and bytes for the track 2 equivalent and parity codes) give only
-# TrackError (issue 3 acceptance 4: 10,000 cases for each decoder in one hypothesis run).
+# TrackError (10,000 cases for each decoder in one hypothesis run).
 _CORPUS = [
     Track1(PAN, "FULL/FUNCTIONAL", "3012", "201", "000123").encode(),
     Track2(PAN, "3012", "201", "0123456789").encode(),

@@ -30,28 +30,28 @@ K2 = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
     ("source", "cipher", "key", "plain", "expected"),
     [
         (
-            "card-terminal.md T13 / FIPS 81",
+            "docs/standards/card-terminal.md T13 / FIPS 81",
             Cipher.DES,
             "0123456789ABCDEF",
             "4E6F772069732074",
             "3FA40E8A984D4815",
         ),
         (
-            "card-terminal.md T14 / mbedTLS DES suite",
+            "docs/standards/card-terminal.md T14 / mbedTLS DES suite",
             Cipher.DES,
             "0123456789ABCDEF",
             "0000000000000000",
             "D5D44FF720683D0D",
         ),
         (
-            "card-terminal.md T15 / KCV of the 2-key test key",
+            "docs/standards/card-terminal.md T15 / KCV of the 2-key test key",
             Cipher.TDES,
             K2.hex(),
             "0000000000000000",
             "08D7B4FB629D0885",
         ),
         (
-            "card-terminal.md T03 / GB/T 32907 annex A",
+            "docs/standards/card-terminal.md T03 / GB/T 32907 annex A",
             Cipher.SM4,
             K2.hex(),
             K2.hex(),

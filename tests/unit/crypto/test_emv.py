@@ -41,7 +41,8 @@ ignore_tdes_deprecation = pytest.mark.filterwarnings(
 
 
 def kcv(cipher: Cipher, key: bytes, length: int = 3) -> str:
-    """Key check value: leftmost bytes of E(K, zero block) (card-terminal.md 2.9)."""
+    """Key check value: leftmost bytes of E(K, zero block) (docs/standards/card-terminal.md
+    §2.9)."""
     return encrypt_ecb(cipher, key, bytes(cipher.block_size))[:length].hex().upper()
 
 
@@ -49,7 +50,7 @@ def kcv(cipher: Cipher, key: bytes, length: int = 3) -> str:
 
 
 def test_t30_to_t33_option_a_csk_arqc_arpc() -> None:
-    """card-terminal.md T30-T33 / pyemv tests/test_ac_hsm.py (HSM-checked values)."""
+    """docs/standards/card-terminal.md T30-T33 / pyemv tests/test_ac_hsm.py (HSM-checked values)."""
     assert kcv(Cipher.TDES, IMK, 2) == "08D7"  # T15
     icc_mk = derive_icc_mk_a(Cipher.TDES, IMK, "9901234567890123", "45")
     assert kcv(Cipher.TDES, icc_mk, 2) == "1DA5"  # T30
@@ -62,7 +63,7 @@ def test_t30_to_t33_option_a_csk_arqc_arpc() -> None:
 
 
 def test_t34_t35_option_a_csk_arqc_arpc() -> None:
-    """card-terminal.md T34-T35 / pyemv kd and ac module doctests."""
+    """docs/standards/card-terminal.md T34-T35 / pyemv kd and ac module doctests."""
     assert kcv(Cipher.TDES, IMK, 2) == "08D7"
     icc_mk = derive_icc_mk_a(Cipher.TDES, IMK, "99012345678901234", "45")
     assert icc_mk.hex().upper() == "67F8292358083E5EA7AB7FDA58D53B6B"  # T34
@@ -79,21 +80,22 @@ def test_t34_t35_option_a_csk_arqc_arpc() -> None:
 
 
 def test_t36_option_a() -> None:
-    """card-terminal.md T36 / pyemv kd.derive_icc_mk_a docstring."""
+    """docs/standards/card-terminal.md T36 / pyemv kd.derive_icc_mk_a docstring."""
     icc_mk = derive_icc_mk_a(Cipher.TDES, IMK, "12345678901234567", "01")
     assert icc_mk.hex().upper() == "73AD54688CEF2934B0979857E3C719F1"
     assert kcv(Cipher.TDES, icc_mk, 2) == kcv(Cipher.TDES, H("73AD54688CEF2934B0979857E3C719F1"), 2)
 
 
 def test_t37_common_session_key() -> None:
-    """card-terminal.md T37 / pyemv kd.derive_common_sk docstring."""
+    """docs/standards/card-terminal.md T37 / pyemv kd.derive_common_sk docstring."""
     assert kcv(Cipher.TDES, IMK, 2) == "08D7"
     sk = derive_common_session_key(IMK, H("001C000000000000"))
     assert sk.hex().upper() == "E9FB384AF807B940FEDCEA613461B0C4"
 
 
 def test_reference_card_key_check_values() -> None:
-    """card-terminal.md 1.9: DGI 9000 of the public PBOC personalisation script [V]."""
+    """docs/standards/card-terminal.md §1.9: DGI 9000 of the public PBOC personalisation script
+    [V]."""
     assert kcv(Cipher.TDES, MK_AC) == "97DCB0"
     assert kcv(Cipher.TDES, MK_SMI) == "CE4E2C"
     assert kcv(Cipher.TDES, MK_SMC) == "B37DF3"
@@ -205,7 +207,7 @@ def test_pboc_transaction_derived_vectors(cipher: Cipher) -> None:
 
 
 def test_sm4_udk_is_one_block_and_differs_from_tdes() -> None:
-    """card-terminal.md 2.1: SM4 UDK = SM4(MDK)[Y ‖ Y ⊕ FF..FF], no parity [S]."""
+    """docs/standards/card-terminal.md §2.1: SM4 UDK = SM4(MDK)[Y ‖ Y ⊕ FF..FF], no parity [S]."""
     y = H("1234567890123401")  # rightmost 16 digits of PAN 6212345678901234 ‖ PSN 01
     sm4_udk = derive_icc_mk_a(Cipher.SM4, IMK, "6212345678901234", "01")
     assert sm4_udk == encrypt_ecb(Cipher.SM4, IMK, y + xor(y, b"\xff" * 8))
@@ -362,7 +364,7 @@ def test_build_ac_data_names_bad_tag(tag: str, size: int) -> None:
 
 
 def test_build_ac_data_order() -> None:
-    """card-terminal.md 2.3: the CVN 01 input in tag order, CVR = 9F10 bytes 3-6."""
+    """docs/standards/card-terminal.md §2.3: the CVN 01 input in tag order, CVR = 9F10 bytes 3-6."""
     data = build_ac_data_pboc(**PBOC_TAGS)
     expected = b"".join(value for name, value in PBOC_TAGS.items() if name != "tag_9f10")
     assert data == expected + PBOC_TAGS["tag_9f10"][3:7]
@@ -378,7 +380,7 @@ def test_pad_pin_for_script_rejects_and_never_echoes(pin: str) -> None:
 
 
 def test_pad_pin_for_script_formats() -> None:
-    """ISO 9564-1 format 2 (card-terminal.md T26 and 2.5)."""
+    """ISO 9564-1 format 2 (docs/standards/card-terminal.md T26 and 2.5)."""
     assert pad_pin_for_script("1234").hex().upper() == "241234FFFFFFFFFF"
     assert pad_pin_for_script("123456789012").hex().upper() == "2C123456789012FF"
 

@@ -15,13 +15,13 @@ from zhifu.crypto.hashes import Hash, digest, hmac, sm3
 # (source, algorithm, message, expected digest)
 DIGEST_VECTORS = [
     (
-        "card-terminal.md T01 / GB/T 32905-2016 A.1",
+        "docs/standards/card-terminal.md T01 / GB/T 32905-2016 A.1",
         Hash.SM3,
         b"abc",
         "66C7F0F462EEEDD9D1F2D46BDC10E4E24167C4875CF2F7A2297DA02B8F4BA8E0",
     ),
     (
-        "card-terminal.md T02 / GB/T 32905-2016 A.2",
+        "docs/standards/card-terminal.md T02 / GB/T 32905-2016 A.2",
         Hash.SM3,
         b"abcd" * 16,
         "DEBE9FF92275B8A138604889C18E5A4D6FDB70E5387E5765293DCBA39C0C5732",

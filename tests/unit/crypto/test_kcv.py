@@ -1,4 +1,5 @@
-"""Key check values: card-terminal.md vectors, psec and cryptography's CMAC as references."""
+"""Key check values: docs/standards/card-terminal.md vectors, psec and cryptography's CMAC as
+references."""
 
 from __future__ import annotations
 
@@ -19,16 +20,17 @@ K_0123 = "0123456789ABCDEFFEDCBA9876543210"
 
 # (source, cipher, key, length, expected)
 ENCRYPT_ZEROS_VECTORS = [
-    ("card-terminal.md T14 / mbedTLS DES suite", Cipher.DES, "0123456789ABCDEF", 8,
+    ("docs/standards/card-terminal.md T14 / mbedTLS DES suite", Cipher.DES, "0123456789ABCDEF", 8,
      "D5D44FF720683D0D"),
-    ("card-terminal.md T14, KCV3", Cipher.DES, "0123456789ABCDEF", 3, "D5D44F"),
-    ("card-terminal.md T15", Cipher.TDES, K_0123, 8, "08D7B4FB629D0885"),
-    ("card-terminal.md T15, KCV3", Cipher.TDES, K_0123, 3, "08D7B4"),
-    ("card-terminal.md T15, KCV2 (psec doctest)", Cipher.TDES, K_0123, 2, "08D7"),
-    ("card-terminal.md T15, 3-key form K1|K2|K1", Cipher.TDES, K_0123 + K_0123[:16], 3,
-     "08D7B4"),
-    ("card-terminal.md T05 (derived)", Cipher.SM4, K_0123, 4, "2677F46B"),
-    ("card-terminal.md T23 (derived)", Cipher.DES, "2222222222222222", 8, "00962B60AA556E65"),
+    ("docs/standards/card-terminal.md T14, KCV3", Cipher.DES, "0123456789ABCDEF", 3, "D5D44F"),
+    ("docs/standards/card-terminal.md T15", Cipher.TDES, K_0123, 8, "08D7B4FB629D0885"),
+    ("docs/standards/card-terminal.md T15, KCV3", Cipher.TDES, K_0123, 3, "08D7B4"),
+    ("docs/standards/card-terminal.md T15, KCV2 (psec doctest)", Cipher.TDES, K_0123, 2, "08D7"),
+    ("docs/standards/card-terminal.md T15, 3-key form K1|K2|K1", Cipher.TDES,
+     K_0123 + K_0123[:16], 3, "08D7B4"),
+    ("docs/standards/card-terminal.md T05 (derived)", Cipher.SM4, K_0123, 4, "2677F46B"),
+    ("docs/standards/card-terminal.md T23 (derived)", Cipher.DES, "2222222222222222", 8,
+     "00962B60AA556E65"),
     ("widely published AES-128 E(K=0, P=0)", Cipher.AES, "00" * 16, 16,
      "66E94BD4EF8A2C3B884CFA59CA342B2E"),
 ]  # fmt: skip

@@ -69,13 +69,14 @@ ignore_tdes_deprecation = pytest.mark.filterwarnings(
     ],
 )
 def test_mac_public_vectors(vector: str, compute: object, expected: str) -> None:
-    """card-terminal.md section 6.2, T16-T21 (each verified against published values)."""
+    """docs/standards/card-terminal.md §6.2, T16-T21 (each verified against published values)."""
     assert callable(compute)
     assert compute().hex().upper() == expected, vector
 
 
 def test_mac_cup_ecb_t22_every_step() -> None:
-    """card-terminal.md T22 / UnionPay POS ECB MAC worked example (solo123/pgate, Swishcard)."""
+    """docs/standards/card-terminal.md T22 / UnionPay POS ECB MAC worked example (solo123/pgate,
+    Swishcard)."""
     mak = H("2222222222222222")
     mab = H("1234567890ABCDEFABCDEF1234567890")
     folded = xor(mab[:8], mab[8:])

@@ -40,12 +40,14 @@ psec_warnings = pytest.mark.filterwarnings(
 
 # (source, format, PIN, PAN or None, clear block)
 CLEAR_VECTORS = [
-    ("card-terminal.md T24 / ISO 9564-1 format 0", 0, "1234", "43219876543210987",
+    ("docs/standards/card-terminal.md T24 / ISO 9564-1 format 0", 0, "1234", "43219876543210987",
      "0412AC89ABCDEF67"),
-    ("card-terminal.md T25", 0, "1234", "5432101234567891", "041215FEDCBA9876"),
-    ("card-terminal.md T28 (clear block)", 0, "123456", "6225880123456789", "06126CD6EDCBA987"),
+    ("docs/standards/card-terminal.md T25", 0, "1234", "5432101234567891", "041215FEDCBA9876"),
+    ("docs/standards/card-terminal.md T28 (clear block)", 0, "123456", "6225880123456789",
+     "06126CD6EDCBA987"),
     ("psec doctest encode_pinblock_iso_0", 0, "1234", "5544332211009966", "041277CDDEEFF669"),
-    ("card-terminal.md T26 / pyemv, psec doctest", 2, "123456789012", None, "2C123456789012FF"),
+    ("docs/standards/card-terminal.md T26 / pyemv, psec doctest", 2, "123456789012", None,
+     "2C123456789012FF"),
     ("psec doctest encode_pinblock_iso_2", 2, "1234", None, "241234FFFFFFFFFF"),
 ]  # fmt: skip
 
@@ -77,13 +79,14 @@ def test_format_3_decodes_the_psec_doctest_block() -> None:
 
 
 def test_t27_format_4_decipher() -> None:
-    """card-terminal.md T27 / psec doctest decipher_pinblock_iso_4."""
+    """docs/standards/card-terminal.md T27 / psec doctest decipher_pinblock_iso_4."""
     block = bytes.fromhex("E4BE5B623AF7E006AC319E5B93544564")
     assert decipher_pinblock_iso_4(AES_KEY, block, "1234567890123456") == "1234"
 
 
 def test_t28_field_52_under_double_length_pik() -> None:
-    """card-terminal.md T28: format 0 then 3DES-ECB under the PIK = UnionPay field 52."""
+    """docs/standards/card-terminal.md T28: format 0 then 3DES-ECB under the PIK = UnionPay field
+    52."""
     pik = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
     clear = encode_pinblock_iso_0("123456", "6225880123456789")
     field_52 = encrypt_ecb(Cipher.TDES, pik, clear)

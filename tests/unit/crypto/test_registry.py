@@ -13,7 +13,8 @@ from zhifu.crypto.errors import CryptoError, UnsupportedAlgorithm
 from zhifu.crypto.hashes import Hash
 from zhifu.crypto.registry import ALGORITHMS, Kind
 
-# The algorithms the mini terminal specification lists (card-terminal.md, terminal brief).
+# The algorithms the mini terminal specification lists (docs/standards/card-terminal.md §0, terminal
+# brief).
 SPEC_NAMES = (
     "RSA1024",
     "RSA2048",

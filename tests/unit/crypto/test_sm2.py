@@ -1,6 +1,6 @@
 """Tests of zhifu.crypto.sm2 (GB/T 32918) and zhifu.crypto.sm2_der.
 
-Vectors: card-terminal.md section 6.1 T06-T12 = GB/T 32918.5-2017 annex A / GM/T 0003.5 (the
+Vectors: docs/standards/card-terminal.md §6.1 T06-T12 = GB/T 32918.5-2017 annex A / GM/T 0003.5 (the
 T06-T08 example curve is checked with a small affine reference implementation kept in this
 file, because gmalglib only knows sm2p256v1). Differential tests against gmssl 3.2.2 (test-only
 dependency) and, when present, the OpenSSL command line.
@@ -98,7 +98,8 @@ def _h(text: str) -> int:
     return int(text.replace(" ", ""), 16)
 
 
-EXAMPLE_CURVE = Curve(  # card-terminal.md 6.1, curve of T06-T08 (GB/T 32918.5 annex A example)
+# docs/standards/card-terminal.md §6.1, curve of T06-T08 (GB/T 32918.5 annex A example)
+EXAMPLE_CURVE = Curve(
     p=_h("8542D69E4C044F18E8B92435BF6FF7DE457283915C45517D722EDB8B08F1DFC3"),
     a=_h("787968B4FA32C3FD2417842E73BBFEFF2F3C848B6831D7E0EC65228B3937E498"),
     b=_h("63E4C6D3B23B0C849CF84241484BFE48F61D59A5B16BA06E6E12D1DA27C5249A"),
@@ -115,7 +116,8 @@ SM2P256V1 = Curve(  # GB/T 32918.5 clause 4
     n=_h("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123"),
 )
 
-# --- T09-T12: sm2p256v1 (card-terminal.md 6.1 / GB/T 32918.5-2017 annex A) ------------------
+# --- T09-T12: sm2p256v1 (docs/standards/card-terminal.md §6.1 / GB/T 32918.5-2017 annex A)
+# ------------------
 
 T09_D = "3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8"
 T09_X = "09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020"

@@ -1,4 +1,5 @@
-"""card-terminal.md T04 / GB/T 32907-2016 Annex A example 2: SM4 applied 1,000,000 times."""
+"""docs/standards/card-terminal.md T04 / GB/T 32907-2016 Annex A example 2: SM4 applied 1,000,000
+times."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def test_decode_sign_on_request() -> None:
 @pytest.mark.parametrize(
     ("value", "wire", "profile"),
     [
-        ("051", "0510", "cup"),  # F22 left-aligned (iso8583-cup.md section 2)
+        ("051", "0510", "cup"),  # F22 left-aligned (docs/standards/iso8583-cup.md §2)
         ("071", "0710", "cup-strict"),
     ],
 )
@@ -64,7 +64,7 @@ def test_odd_pan_padded_per_profile(profile: str, pan_wire: str) -> None:
 
 
 def test_decoder_accepts_any_pad_and_keeps_it() -> None:
-    """iso8583-cup.md 2: J8 pads with F, SD with 0 -- the decoder accepts both."""
+    """docs/standards/iso8583-cup.md §2: J8 pads with F, SD with 0 -- the decoder accepts both."""
     raw = bytes.fromhex("02004000000000000000196225881234566789123F")
     message = decode(raw)  # profile cup expects 0
     assert message["2"] == "6225881234566789123"

@@ -54,7 +54,8 @@ def test_condition_and_pin_capture() -> None:
 
 
 def test_security_control_t29() -> None:
-    """card-terminal.md T29: format 0 (with PAN) + double-length PIK, no track encryption."""
+    """docs/standards/card-terminal.md T29: format 0 (with PAN) + double-length PIK, no track
+    encryption."""
     control = fp.SecurityControl(pin_format="2", algorithm="6", track_encryption="0")
     assert fp.build_security_control(control) == "2600000000000000"
     assert fp.parse_security_control("2600000000000000") == control
@@ -64,7 +65,7 @@ def test_security_control_t29() -> None:
     "value", ["2600000000000000", "2610000000000000", "0600000000000000", "1000000000000000"]
 )
 def test_security_control_typical_values(value: str) -> None:
-    """iso8583-cup.md 6.5 typical values."""
+    """docs/standards/iso8583-cup.md §6.5 typical values."""
     assert fp.build_security_control(fp.parse_security_control(value)) == value
 
 

@@ -1,4 +1,4 @@
-"""Framing (iso8583-cup.md section 1): length, TPDU, header; the asyncio stream reader."""
+"""Framing (docs/standards/iso8583-cup.md §1): length, TPDU, header; the asyncio stream reader."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Acceptance 1: the public real-world frames of iso8583-cup.md decode and re-encode byte for byte.
+"""The public real-world frames of docs/standards/iso8583-cup.md decode and re-encode
+byte for byte.
 
 Each vector is a pair in tests/vectors/iso8583/: ``<name>.hex`` (the bytes as published, with
 ``#`` lines naming the source) and ``<name>.json`` (what ``zhifu iso8583 decode --json --reveal``
@@ -105,7 +106,8 @@ def test_golden_frame_round_trips_through_the_cli(name: str) -> None:
 
 
 def test_golden_pads_are_the_common_zero() -> None:
-    """Every published frame pads odd-length BCD fields with 0 (iso8583-cup.md section 2)."""
+    """Every published frame pads odd-length BCD fields with 0 (docs/standards/iso8583-cup.md
+    §2)."""
     for name in NAMES:
         assert load(name)[1].get("pads", {}) == {}, name
 
@@ -116,7 +118,7 @@ def test_t12_odd_length_pan_and_track_padded_with_zero() -> None:
     assert message["2"] == "6217857600008050804"  # 19 digits, wire 19 6217...0804 0
     assert message["35"] == "6217857600008050804D23082201000082300"  # 37 nibbles, = as D
     assert message["22"] == "071" and message["23"] == "001"
-    assert message["53"] == "2600000000000000"  # card-terminal.md T29
+    assert message["53"] == "2600000000000000"  # docs/standards/card-terminal.md T29
 
 
 def test_t15_field_60_extends_to_19_digits() -> None:

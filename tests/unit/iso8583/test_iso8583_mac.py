@@ -1,4 +1,4 @@
-"""MAC scope (iso8583-cup.md 6.2): real MACs recomputed from the MTI to field 63."""
+"""MAC scope (docs/standards/iso8583-cup.md §6.2): real MACs recomputed from the MTI to field 63."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def test_real_macs(vector: dict[str, str]) -> None:
 
 
 def test_mac_scope_excludes_length_tpdu_and_header() -> None:
-    """Only the range from the MTI reproduces M1 (iso8583-cup.md 6.2: offsets 2/7/15 fail)."""
+    """Only the range from the MTI reproduces M1 (docs/standards/iso8583-cup.md §6.2: offsets 2/7/15
+    fail)."""
     data = _bytes_of("t05_go_log_0200_qr_sale")
     key = bytes.fromhex("dab36167e6dfb5ef")
     results = {start: mac_cup_ecb(Cipher.DES, key, data[start:-8]) for start in (2, 7, 13, 15)}
@@ -68,7 +69,8 @@ def test_verify_rejects_a_changed_message() -> None:
 
 
 def test_k1_single_length_mak_equals_double_length_k_k() -> None:
-    """iso8583-cup.md 6.3: a single-DES MAK loaded as K||K into 3DES gives the same MAC (M1)."""
+    """docs/standards/iso8583-cup.md §6.3: a single-DES MAK loaded as K||K into 3DES gives the same
+    MAC (M1)."""
     message = _message_bytes("t05_go_log_0200_qr_sale")
     key = bytes.fromhex("dab36167e6dfb5ef")
     assert mac_cup_ecb(Cipher.TDES, key + key, message[:-8]) == message[-8:]

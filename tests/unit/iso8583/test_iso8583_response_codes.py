@@ -1,4 +1,4 @@
-"""Field 39 as a table (iso8583-cup.md section 5) and the reversal reasons (4.4)."""
+"""Field 39 as a table (docs/standards/iso8583-cup.md §5) and the reversal reasons (4.4)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from zhifu.iso8583.response_codes import (
     lookup,
 )
 
-# iso8583-cup.md section 5, with the ranges A2/A4/A5/A6, Y1/Y3 and Z1/Z3 spelled out
+# docs/standards/iso8583-cup.md §5, with the ranges A2/A4/A5/A6, Y1/Y3 and Z1/Z3 spelled out
 DIGEST_CODES = (
     "00", "01", "03", "04", "05", "10", "11", "12", "13", "14", "15", "21", "22", "25",
     "30", "34", "38", "40", "41", "43", "45", "51", "54", "55", "57", "58", "59", "61",

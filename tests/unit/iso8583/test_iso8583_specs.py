@@ -1,4 +1,4 @@
-"""The field dictionary and the profiles as tables (iso8583-cup.md sections 2 and 3)."""
+"""The field dictionary and the profiles as tables (docs/standards/iso8583-cup.md §2 and 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The chart of accounts as a table (style.md habit 1: a test that checks the table itself)."""
+"""The chart of accounts as a table (docs/standards/style.md habit 1: a test that checks the table
+itself)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The auditor is an independent, plain re-statement of the rules (holds, posts, voids, expiries,
 linked chains, duplicates, burnt ids, timestamps). Every result of every event and every
 balance, timestamp and stored field is compared with the ledger, on SQLite and on PostgreSQL
-(security.md R01, R03, R04, R06; style.md §4 "auditor").
+(docs/standards/security.md R01, R03, R04, R06; docs/standards/style.md §4 "auditor").
 """
 
 from __future__ import annotations

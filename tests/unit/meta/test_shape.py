@@ -1,4 +1,5 @@
-"""Small, checked shape (style.md habit 10): modules under 600 lines, no floats for money."""
+"""Small, checked shape (docs/standards/style.md habit 10): modules under 600 lines, no floats for
+money."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "zhifu"
 MAX_MODULE_LINES = 600
-# Packages where money lives: no float or Decimal arithmetic there (style.md habit 4).
+# Packages where money lives: no float or Decimal arithmetic there (docs/standards/style.md habit
+# 4).
 MONEY_PACKAGES = ("ledger", "clearing", "issuer")
 
 

@@ -1,4 +1,5 @@
-"""Canary (sentinel) scan, security.md R15/R21 and A.3: plant recognisable key components, a PIN
+"""Canary (sentinel) scan, docs/standards/security.md R15/R21 and A.3: plant recognisable key
+components, a PIN
 and a PAN, run many operations (successes and refusals) with DEBUG logging captured by caplog
 and by a file handler, then search every return value, every exception, every log record, the
 log file, the audit trail and the raw bytes of the key store for them — in raw bytes, hex

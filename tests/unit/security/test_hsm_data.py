@@ -25,11 +25,11 @@ NOW_IS = b"Now is the time for all "
 @pytest.mark.parametrize(
     "case",
     [
-        # card-terminal.md 2.8 / T16: ANSI X9.9
+        # docs/standards/card-terminal.md §2.8 / T16: ANSI X9.9
         (KeyAlgorithm.DES, DES_KEY, MacAlgorithm.X9_9, NOW_IS, "70A30640CC76DD8B"),
-        # card-terminal.md T17: ANSI X9.19
+        # docs/standards/card-terminal.md T17: ANSI X9.19
         (KeyAlgorithm.TDES, TDES_KEY, MacAlgorithm.X9_19, NOW_IS, "A1C72E74EA3FA9B6"),
-        # card-terminal.md T22: UnionPay POS ECB MAC (8 ASCII characters)
+        # docs/standards/card-terminal.md T22: UnionPay POS ECB MAC (8 ASCII characters)
         (
             KeyAlgorithm.DES,
             bytes.fromhex("2222222222222222"),

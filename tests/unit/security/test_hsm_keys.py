@@ -24,7 +24,7 @@ from zhifu.security.secrets import KeyMaterial
 KnownKey = Callable[..., KeyHandle]
 MakeComponents = Callable[..., list[KeyComponent]]
 
-# card-terminal.md T15: the classic double-length test key (odd parity), KCV 08D7B4.
+# docs/standards/card-terminal.md T15: the classic double-length test key (odd parity), KCV 08D7B4.
 TDES_KEY = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
 SM4_KEY = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
 AES_KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
@@ -99,7 +99,7 @@ def test_form_key_from_components(
 
 
 def test_published_kcv_of_components(hsm: SoftHsm) -> None:
-    # card-terminal.md T15: 0123..3210 has KCV 08D7B4; formed from two components.
+    # docs/standards/card-terminal.md T15: 0123..3210 has KCV 08D7B4; formed from two components.
     one = bytes.fromhex("1111111111111111" * 2)
     two = xor(TDES_KEY, one)
     parts = [
@@ -197,7 +197,8 @@ def test_wrap_unwrap_round_trip(
 
 
 def test_sign_on_style_import_with_4_byte_check_value(hsm: SoftHsm, known_key: KnownKey) -> None:
-    # card-terminal.md 2.9: field 62 carries PIK under TMK with CV = 4 bytes of E(PIK, 0).
+    # docs/standards/card-terminal.md §2.9: field 62 carries PIK under TMK with CV = 4 bytes of
+    # E(PIK, 0).
     tmk = known_key(KeyUsage.KEK, KeyAlgorithm.TDES, TDES_KEY)
     pik = bytes.fromhex("1C1C1C1C1C1C1C1C0101010101010101")
     field_62 = encrypt_ecb(Cipher.TDES, TDES_KEY, pik) + kcv(Cipher.TDES, pik, 4)

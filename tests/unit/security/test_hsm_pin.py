@@ -22,7 +22,7 @@ from zhifu.security.secrets import Pan, Pin, PinBlock
 
 KnownKey = Callable[..., KeyHandle]
 
-TPK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")  # 3DES, card-terminal.md T15
+TPK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")  # 3DES, docs/standards/card-terminal.md T15
 ZPK_TDES = bytes.fromhex("1C1C1C1C1C1C1C1C0101010101010101")
 ZPK_SM4 = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
 ZPK_AES = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
@@ -38,7 +38,8 @@ F0, F1, F3, F4 = (
 
 
 def _terminal_block(pin: str = PIN, pan: str = PAN) -> bytes:
-    """What a PIN pad sends: format 0 enciphered under the TPK (card-terminal.md 2.7)."""
+    """What a PIN pad sends: format 0 enciphered under the TPK (docs/standards/card-terminal.md
+    §2.7)."""
     return encrypt_ecb(Cipher.TDES, TPK, pinblock.encode_pinblock_iso_0(pin, pan))
 
 

@@ -198,8 +198,9 @@ def test_parse_errors_name_the_argument() -> None:
 
 def test_kcv_and_parity() -> None:
     key = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
-    assert compute_kcv(KeyAlgorithm.TDES, key) == "08D7B4"  # card-terminal.md T15
-    assert compute_kcv(KeyAlgorithm.SM4, key, 4) == "2677F46B"  # card-terminal.md T05
+    assert compute_kcv(KeyAlgorithm.TDES, key) == "08D7B4"  # docs/standards/card-terminal.md T15
+    # docs/standards/card-terminal.md T05
+    assert compute_kcv(KeyAlgorithm.SM4, key, 4) == "2677F46B"
     assert with_odd_parity(bytes.fromhex("0000FEFF")) == bytes.fromhex("0101FEFE")
     assert all(bin(b).count("1") % 2 for b in with_odd_parity(bytes(range(256))))
 

@@ -1,6 +1,6 @@
 """The redacting log setup: every secret type, PAN-like runs, hex and bytes material, at every
-level, through child loggers, extra fields, exceptions, caplog and a file handler (security.md
-R21)."""
+level, through child loggers, extra fields, exceptions, caplog and a file handler
+(docs/standards/security.md R21)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """EMVCo consumer-presented QR (CPM v1.1): base64 of BER-TLV, decoded and checked.
 
-The POI rules (barcode.md §4.2): the text starts with ``hQVDUFY``; it is strict base64; the
+The POI rules (docs/standards/barcode.md §4.2): the text starts with ``hQVDUFY``; it is strict
+base64; the
 bytes are BER-TLV whose first object is 85 = ``CPV01``; a 61 (application template) without a
 4F of 5-16 bytes is skipped, and at least one must remain; for each application the combined
 data of its 61 and of the 62 (common data) must not repeat a primitive and must hold 57 (track 2

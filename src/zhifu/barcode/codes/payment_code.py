@@ -2,7 +2,7 @@
 
 A code is 16-24 digits, starts with its institution's prefix (see :mod:`registry`), carries no
 account data, is valid for at most 60 s by default and is single use whatever the outcome of
-the payment (296号; barcode.md §5.1). Luhn is never applied.
+the payment (296号; docs/standards/barcode.md §5.1). Luhn is never applied.
 
 Construction (project-defined [A]; HMAC-SM3 in place of HMAC-SHA-1 in RFC 6238 / RFC 4226)::
 

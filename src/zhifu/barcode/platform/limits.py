@@ -1,4 +1,5 @@
-"""Daily barcode payment limits by risk grade (银发〔2017〕296号; barcode.md §1.2), as data.
+"""Daily barcode payment limits by risk grade (银发〔2017〕296号; docs/standards/barcode.md §1.2),
+as data.
 
 =====  ===========================================================  ===================
 grade  verification                                                 daily limit (CNY)

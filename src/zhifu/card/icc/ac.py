@@ -2,7 +2,7 @@
 
 Answers are format 1: ``80 L CID(9F27) ATC(9F36) AC(9F26, 8) IAD(9F10)``. The cryptogram is
 computed over the PBOC CVN 01 input assembled by tag from the CDOL (and PDOL) values
-(card-terminal.md 2.3) under the AC session key of the current ATC (set at GPO).
+(docs/standards/card-terminal.md §2.3) under the AC session key of the current ATC (set at GPO).
 
 Sequencing: GENERATE AC before GPO, after a qPBOC GPO, after a TC/AAC or a third time ->
 ``6985``; P2 other than ``00`` or P1 type ``C0`` -> ``6A86``; P1 ``ARQC`` in the second

@@ -26,8 +26,8 @@ byte  bit  meaning
 3     2    offline DDA performed (INTERNAL AUTHENTICATE or fDDA) in this transaction
 ====  ===  =========================================================================
 
-9F10 (card-terminal.md 1.8): ``07 DKI CVN 03 CVR(3) ALG 0A 01 IDD(5) MAC(4)``; ALG is
-``01`` for 3DES and ``04`` for SM4 (zhifu's choice, [?] in the spec); IDD holds the five
+9F10 (docs/standards/card-terminal.md §1.8): ``07 DKI CVN 03 CVR(3) ALG 0A 01 IDD(5) MAC(4)``; ALG
+is ``01`` for 3DES and ``04`` for SM4 (zhifu's choice, [?] in the spec); IDD holds the five
 rightmost bytes of the e-cash balance 9F79 after the transaction; the MAC is the PBOC MAC
 (4 bytes) over ATC ‖ IDD ‖ ``00`` under the script-integrity session key (SK from MK-SMI).
 
@@ -181,7 +181,8 @@ def card_key(ctx: CardContext, which: Literal["mk_ac", "mk_smi", "mk_smc"]) -> b
 
 
 def session_key(ctx: CardContext, which: Literal["mk_ac", "mk_smi", "mk_smc"]) -> bytes:
-    """SK = PBOC session key of ``which`` for the current ATC (card-terminal.md 2.2)."""
+    """SK = PBOC session key of ``which`` for the current ATC (docs/standards/card-terminal.md
+    §2.2)."""
     atc = selected_app(ctx).state.atc.to_bytes(2, "big")
     return emv.derive_pboc_session_key(cipher_of(ctx), card_key(ctx, which), atc)
 
@@ -261,7 +262,8 @@ def amount_of(values: dict[int, bytes], tag: int = 0x9F02) -> int:
 
 
 def generate_cryptogram(ctx: CardContext, values: dict[int, bytes], iad: bytes) -> bytes:
-    """ARQC/TC/AAC over the PBOC CVN 01 data assembled by tag (card-terminal.md 2.3)."""
+    """ARQC/TC/AAC over the PBOC CVN 01 data assembled by tag (docs/standards/card-terminal.md
+    §2.3)."""
     app = selected_app(ctx)
     path = app.paths[ctx.session.path or "dc"]
     std = tlv.split_dol_data(AC_DOL, tlv.build_dol_data(AC_DOL, values))

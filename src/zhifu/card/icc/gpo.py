@@ -1,6 +1,6 @@
 """GET PROCESSING OPTIONS: the DC, EC and qPBOC paths, algorithm choice and the qPBOC answer.
 
-The card chooses its path from the PDOL data (card-terminal.md 1.4-1.6):
+The card chooses its path from the PDOL data (docs/standards/card-terminal.md §1.4-1.6):
 
 - **qPBOC** on the contactless interface when the TTQ (9F66) byte 1 bit 6 (``20``) is set
   and the application has a qPBOC path: the cryptogram comes back in the GPO answer
@@ -14,14 +14,14 @@ answer leaves the card (the ATC of the transaction, used by its cryptograms and 
 at ``FFFF`` GPO answers ``6985``. A blocked application answers ``6985``, a PDOL data
 length that does not match the PDOL ``6700``, command data that is not one tag 83 ``6A80``.
 
-Algorithm family (JR/T 0025.17, card-terminal.md 1.7): the card lists DF69 in its PDOL only
-when it holds SM4 keys; the terminal fills ``01`` when it supports SM (any other value: it
+Algorithm family (JR/T 0025.17, docs/standards/card-terminal.md §1.7): the card lists DF69 in its
+PDOL only when it holds SM4 keys; the terminal fills ``01`` when it supports SM (any other value: it
 does not); the card then uses SM4 (cryptograms, scripts) and SM2 (ODA) for the whole
 transaction, and its AFL (``afl_sm``) points at the SM2 certificates. Without DF69 = 01 the
 card uses 3DES/RSA.
 
-qPBOC card decision (card-terminal.md 1.6, simplified): ARQC when the TTQ asks for an online
-cryptogram (byte 2 bit 8), when the currency differs from 9F51, when the amount exceeds
+qPBOC card decision (docs/standards/card-terminal.md §1.6, simplified): ARQC when the TTQ asks for
+an online cryptogram (byte 2 bit 8), when the currency differs from 9F51, when the amount exceeds
 the balance or 9F78, or when the balance would fall below the reset threshold 9F6D; else TC
 and the balance is debited. An offline-only reader (TTQ byte 1 bit 4) gets AAC instead of
 ARQC. fDDA data 9F4B (version 01, with 9F69) comes with a TC, or with an ARQC when the TTQ

@@ -5,7 +5,8 @@ APPLICATION BLOCK ``1E``, APPLICATION UNBLOCK ``18``, CARD BLOCK ``16``, PIN CHA
 ``24`` (P2 ``00`` unblock: reset the try counter; ``01`` change: new PIN block enciphered
 under SK_SMC with :func:`zhifu.crypto.emv.encrypt_script_data`, PBOC format).
 
-Every command ends with a 4-byte MAC (card-terminal.md 1.5 / 2.5): PBOC MAC over ``CLA INS
+Every command ends with a 4-byte MAC (docs/standards/card-terminal.md §1.5 / 2.5): PBOC MAC over
+``CLA INS
 P1 P2 Lc ‖ ATC ‖ ARQC ‖ data`` under SK_SMI (MK-SMI and the transaction's ATC), 3DES or SM4
 as chosen at GPO. Scripts are accepted only after the card returned an ARQC in this
 session (their MAC binds that ATC and ARQC), else ``6985``. A wrong MAC answers ``6988`` and

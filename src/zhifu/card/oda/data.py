@@ -22,7 +22,7 @@ __all__ = [
     "TEST_CA_SM2_INDEX",
 ]
 
-TEST_CA_RSA_INDEX = 0x80  # the reference card's 8F (card-terminal.md 1.9)
+TEST_CA_RSA_INDEX = 0x80  # the reference card's 8F (docs/standards/card-terminal.md §1.9)
 TEST_CA_RSA_E = 3
 TEST_CA_RSA_P = int(
     "f80de88c827a72b2a3a37ae9d160ad25cdf693acdd654d9f647102b89b79a86f"

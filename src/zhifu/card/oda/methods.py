@@ -228,7 +228,8 @@ def sign_dynamic_data(icc: IccKey, icc_dynamic_data: bytes, terminal_data: bytes
 def fdda_terminal_data(
     terminal_un: bytes, amount: bytes, currency: bytes, card_auth_data_9f69: bytes
 ) -> bytes:
-    """fDDA version 01 signed terminal data: 9F37 ‖ 9F02 ‖ 5F2A ‖ 9F69 (card-terminal.md 1.6)."""
+    """fDDA version 01 signed terminal data: 9F37 ‖ 9F02 ‖ 5F2A ‖ 9F69
+    (docs/standards/card-terminal.md §1.6)."""
     for value, size, name in (
         (terminal_un, 4, "terminal_un"),
         (amount, 6, "amount"),

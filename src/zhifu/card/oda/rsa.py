@@ -1,4 +1,4 @@
-"""RSA offline data authentication formats of EMV 4.3 Book 2 (card-terminal.md 2.6).
+"""RSA offline data authentication formats of EMV 4.3 Book 2 (docs/standards/card-terminal.md §2.6).
 
 Recovered data = ``6A`` ‖ format ‖ ... ‖ SHA-1 hash (20) ‖ ``BC``, signed with raw RSA:
 

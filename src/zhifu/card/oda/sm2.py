@@ -1,4 +1,5 @@
-"""SM2/SM3 offline data authentication formats of PBOC 3.0 (JR/T 0025.17), card-terminal.md 1.7.
+"""SM2/SM3 offline data authentication formats of PBOC 3.0 (JR/T 0025.17),
+docs/standards/card-terminal.md §1.7.
 
 No RSA-style recovery: each object is clear data followed by a 64-byte SM2 signature r‖s.
 
@@ -14,7 +15,8 @@ No RSA-style recovery: each object is clear data followed by a 64-byte SM2 signa
   signature over ``15`` ‖ LDD ‖ ICC dynamic data ‖ terminal dynamic data.
 
 The field layouts of formats 12, 14, 13 and the ``15 ‖ LDD ‖ data ‖ signature`` shape are the
-ones public PBOC kernels parse [S]. Design assumptions, marked [?] in card-terminal.md 1.7:
+ones public PBOC kernels parse [S]. Design assumptions, marked [?] in
+docs/standards/card-terminal.md §1.7:
 the signed message of format 15 (mirrors EMV format 05); the signature uses ZA with the
 GM/T 0009 default signer ID ``1234567812345678`` (:data:`SM2_UID`); the parameter indicator
 ``00`` (one CAPK table uses ``11`` for the recommended curve), accepted whatever its value.

@@ -6,8 +6,8 @@ second, on every interface). :class:`VpcdCardServer` is that card: it connects t
 and answers the driver's messages, so any PC/SC application (``pyscard``, ``opensc-tool``,
 a real terminal kernel) sees the emulated card in a reader.
 
-Wire protocol (card-terminal.md §5, from the vsmartcard source): every message, both ways,
-is a 2-byte big-endian length followed by that many bytes. From the driver, a 1-byte message
+Wire protocol (docs/standards/card-terminal.md §5, from the vsmartcard source): every message, both
+ways, is a 2-byte big-endian length followed by that many bytes. From the driver, a 1-byte message
 is a control: ``00`` power off, ``01`` power on, ``02`` reset (no answer to these three),
 ``04`` get ATR (the card answers the ATR; the driver also uses it to poll for presence);
 a longer message is a command APDU, answered by the response APDU (data ‖ SW1 SW2).

@@ -5,7 +5,8 @@ settlement instant, whether it closed and settled by the end of the run, and (gi
 balances) whether every settlement batch finds the funds. :func:`cap_breach` decides whether
 any cap would bind: first by a bound (gross payments of a bank at a node within its cap), then,
 for the banks that fail the bound, by replaying their running positions in event order as
-cumulative sums, with the rounds submitted but not settled at each instant (clearing.md §1.5).
+cumulative sums, with the rounds submitted but not settled at each instant
+(docs/standards/clearing.md §1.5).
 
 >>> import polars as pl
 >>> cap_breach(pl.DataFrame(), pl.DataFrame, pl.DataFrame(), pl.DataFrame(), None)

@@ -3,7 +3,7 @@
 The issuer master key (usage CARD_MASTER, 3DES or SM4) stays inside; a card's own key (UDK,
 EMV option A) is derived on the fly for each check, or once with :meth:`derive_card_key` and
 kept as a CARD key. The session key follows PBOC (default) or the EMV common session key;
-ARPC is method 1 under the AC session key (card-terminal.md 2.1-2.4).
+ARPC is method 1 under the AC session key (docs/standards/card-terminal.md §2.1-2.4).
 
 >>> from zhifu.security.hsm.soft import SoftHsm
 >>> from zhifu.security.store import KeyStore

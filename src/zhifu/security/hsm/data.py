@@ -37,7 +37,7 @@ class DataMode(enum.Enum):
 
 
 class MacAlgorithm(enum.Enum):
-    """The MAC algorithms of the payment world (card-terminal.md 2.8)."""
+    """The MAC algorithms of the payment world (docs/standards/card-terminal.md §2.8)."""
 
     X9_9 = "x9.9"
     """ANSI X9.9: single-DES CBC-MAC, zero padding (DES key), 8 bytes."""

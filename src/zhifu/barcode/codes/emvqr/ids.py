@@ -1,6 +1,6 @@
 """The EMVCo merchant-presented QR data objects as data (EMVCo MPM v1.1 Tables 3.6-3.8, 4.1;
-barcode.md §4.1): id range, name, format, value length in characters, presence, and the
-sub-table of a template.
+docs/standards/barcode.md §4.1): id range, name, format, value length in characters, presence, and
+the sub-table of a template.
 
 Every table covers ids 00-99 exactly once (checked by the tests); reserved ranges are rows
 with ``rfu=True``.

@@ -35,8 +35,8 @@ class Severity(StrEnum):
 class DeviationCode(StrEnum):
     """Every way a payload can depart from EMVCo MPM v1.1 that the lenient parser reports.
 
-    Each code's row in :data:`DEVIATIONS` gives its severity and what it means; barcode.md §7
-    numbers the real-world failure modes some of them stand for.
+    Each code's row in :data:`DEVIATIONS` gives its severity and what it means;
+    docs/standards/barcode.md §7 numbers the real-world failure modes some of them stand for.
     """
 
     NOT_UTF8 = "NOT_UTF8"

@@ -230,7 +230,7 @@ def _check_crc(text: str, tree: tuple[DataObject, ...], devs: list[Deviation]) -
 
 
 def _diagnose(covered: str, without_header: str, given: int) -> DeviationCode:
-    """Which common wrong computation gives the stated CRC (barcode.md §7 mode 3)."""
+    """Which common wrong computation gives the stated CRC (docs/standards/barcode.md §7 mode 3)."""
     utf8 = covered.encode("utf-8", "replace")
     if binascii.crc_hqx(utf8, 0) == given:
         return D.CRC_XMODEM
