@@ -148,7 +148,7 @@ def test_cli_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_documented_file_example_is_2026_as_the_package_has_it(tmp_path: Path) -> None:
-    doc = Path(__file__).resolve().parents[3] / "docs" / "docs/standards/clearing.md"
+    doc = Path(__file__).resolve().parents[3] / "docs" / "clearing.md"
     section = doc.read_text(encoding="utf-8").split("\n## Calendar\n", 1)[1]
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     path = tmp_path / "calendar.toml"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from zhifu.clearing.simulate import Scenario, run_scenario
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "docs/standards/clearing.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "clearing.md"
 
 
 def test_documented_example() -> None:

@@ -25,7 +25,7 @@ from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 from zhifu.security.store import KeyStore
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "docs/standards/clearing.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "clearing.md"
 A = "102100099996"
 T = 1_760_000_000
 TARGET = f"/clearing/inbox/{A}?after=3"
