@@ -173,6 +173,9 @@ class BarcodeSystem:
         way for more than :data:`STALE_SECONDS` (its request died half-way: a crash of the
         ledger connection, a cancelled task) while the server runs."""
         done = recover(self.flows)
+        released = self.idempotency.release_orphans()  # their orders are finished now
+        if released:
+            _log.warning("released %d idempotency keys of stopped processes", released)
         self.notifier.start()
         if self._sweeper is None:
             self._sweeper = threading.Thread(target=self._sweep, name="zhifu-recover", daemon=True)
