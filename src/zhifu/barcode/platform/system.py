@@ -5,6 +5,7 @@ ledgers, the switch, the flows, signed API requests (authentication, nonces, ide
 ``BarcodeSystem.open()`` keeps everything in memory (tests, examples); ``open(home)`` keeps it
 in a directory::
 
+    home/                       mode 0700 when created here; every file in it 0600
     home/barcode.db             orders, payments, refunds, keys, nonces... (SQLite, WAL)
     home/ledger-<id>.db         each institution's own ledger (SQLite, FULL sync), unless
                                 ``ledger_urls`` names other databases (PostgreSQL...)
@@ -51,6 +52,7 @@ from zhifu.barcode.registry import CollectionKind
 from zhifu.barcode.switch import Switch
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError
+from zhifu.core.files import private_file, private_folder
 from zhifu.core.rng import RandomSource, SystemRandomSource
 from zhifu.crypto import sm2
 from zhifu.ledger import Ledger
@@ -63,10 +65,7 @@ _log = logging.getLogger("zhifu.barcode")
 
 def _secret_file(path: Path, make: bytes) -> bytes:
     """Read a 0600 file, creating it with ``make`` the first time."""
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(make)
+    private_file(path, make)
     return path.read_bytes()
 
 
@@ -126,7 +125,7 @@ class BarcodeSystem:
         rng = rng or SystemRandomSource()
         folder = None if home is None else Path(home)
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
         db = Database(
             ":memory:" if folder is None else str(folder / "barcode.db"), synchronous=synchronous
         )
