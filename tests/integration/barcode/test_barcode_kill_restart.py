@@ -253,6 +253,10 @@ def test_after_a_kill_the_box_is_told_the_outcome_and_nothing_is_left(shop: Shop
             assert "收款成功 12.34元" in done.stdout, (trade_no, done.stdout, done.stderr)
             assert done.returncode == 0
 
+    platform = shop.home / "barcode"  # seeded in clear here, sealed by the server since
+    assert sorted(p.name for p in platform.glob("*-master.key*")) == [
+        f"{inst}-master.key.sealed" for inst in ("huanyu", "qingniao", "zhifu")
+    ]
     for institution in ("zhifu", "huanyu", "qingniao"):
         database = f"sqlite:///{shop.home / 'barcode' / f'ledger-{institution}.db'}"
         checked = subprocess.run(
