@@ -11,6 +11,7 @@ import pytest
 
 from zhifu.barcode.api.signing import load_private_key
 from zhifu.barcode.platform.system import BarcodeSystem
+from zhifu.cli.barcode.support import platform_sealer
 from zhifu.cli.main import main
 from zhifu.crypto import sm2
 
@@ -44,7 +45,7 @@ class BarcodeCli:
 
     def platform(self) -> BarcodeSystem:
         """The platform the commands wrote, opened (closed after the test)."""
-        system = BarcodeSystem.open(self.home)
+        system = BarcodeSystem.open(self.home, sealer=platform_sealer(Path(self.home)))
         self._opened.append(system)
         return system
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from zhifu.barcode.api.signing import SigningKey, load_private_key, public_key_pem
+from zhifu.cli.barcode.support import platform_sealer
 from zhifu.cli.main import build_parser, main
 from zhifu.crypto import rsa, sm2
 
@@ -278,8 +279,10 @@ def test_key_list_and_platform(bc: BarcodeCli) -> None:
     status, text, _ = bc.run("key", "platform")
     assert text.count("BEGIN PUBLIC KEY") == 3
     assert "PRIVATE" not in text
+    sealer = platform_sealer(bc.home)  # the key files are sealed under the LMK
     for name in ("zhifu", "huanyu", "qingniao"):
-        bc.hidden(bc.pem_secrets((bc.home / f"{name}-notify.pem").read_bytes()), text)
+        sealed = (bc.home / f"{name}-notify.pem.sealed").read_bytes()
+        bc.hidden(bc.pem_secrets(sealer.unseal(f"{name}-notify.pem", sealed)), text)
 
 
 # -- wallets ---------------------------------------------------------------------------------------

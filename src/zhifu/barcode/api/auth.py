@@ -43,9 +43,10 @@ from zhifu.barcode.api.signing import (
     check_timestamp,
     parse_headers,
 )
+from zhifu.barcode.api.sm2_helper import Sm2Helper
 from zhifu.barcode.platform.directory import Directory
 from zhifu.barcode.platform.guards import Nonces
-from zhifu.core.offload import Offload, ProcessOffload
+from zhifu.core.offload import Offload
 from zhifu.crypto import sm2
 from zhifu.crypto.sm2_batch import verify_many
 
@@ -68,7 +69,7 @@ class Authenticator:
         self._now = now
         self.window_seconds = window_seconds
         self._offload: Offload | None = None  # started by the first verify_async (RSA)
-        self._sm2: ProcessOffload[tuple[bytes, bytes, bytes], bool] | None = None  # (SM2)
+        self._sm2: Sm2Helper | None = None  # (SM2)
 
     def authenticate(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
@@ -94,8 +95,9 @@ class Authenticator:
     ) -> tuple[VerifyingKey, str, int]:
         """:meth:`verify` for an event loop, with the signature checked beside the loop on the
         other core: RSA on a worker thread (OpenSSL releases the interpreter lock), SM2 in a
-        helper process (gmalglib holds the lock, so a thread would gain nothing). Both are
-        batched per turn of the loop (:mod:`zhifu.core.offload`)."""
+        helper process that ends with this one (:mod:`zhifu.barcode.api.sm2_helper`:
+        gmalglib holds the lock, so a thread would gain nothing). Both are batched per turn of
+        the loop."""
         key, parts, message, now_us = self._checked(method, path, headers, body)
         if isinstance(key.public_key, sm2.Sm2PublicKey):
             valid = await self._sm2_check(key.public_key, message, parts.signature)
@@ -110,10 +112,10 @@ class Authenticator:
     async def _sm2_check(self, key: sm2.Sm2PublicKey, message: bytes, signature: bytes) -> bool:
         """On the helper process; here if it cannot be used (it failed to start or died)."""
         if self._sm2 is None:
-            self._sm2 = ProcessOffload(verify_many)
+            self._sm2 = Sm2Helper()
         try:
             return await self._sm2.call((key.point, message, signature))
-        except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
+        except (OSError, RuntimeError) as exc:  # HelperGoneError is a RuntimeError
             _log.warning("SM2 helper process unavailable (%s); verifying here", type(exc).__name__)
             return verify_many([(key.point, message, signature)])[0]
 

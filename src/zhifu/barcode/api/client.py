@@ -118,14 +118,21 @@ class ApiClient:
         nonce: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
-        """Send one request; ``headers`` replaces the signature headers (tests tamper)."""
-        sent = dict(
-            headers or self.signed_headers(method, path, body, timestamp=timestamp, nonce=nonce)
-        )
-        sent.update(extra)
-        if body:
-            sent["Content-Type"] = "application/json"
+        """Send one request; ``headers`` replaces the signature headers (tests tamper).
+
+        A kept-alive connection that the server had closed (it restarted, say) is opened again
+        and the request sent once more, signed anew: a fresh nonce and timestamp (the server
+        may have seen the first nonce before the connection dropped, and would refuse it as
+        ``nonce_reused`` although the work went through), the same ``Idempotency-Key`` in
+        ``extra`` (so the work is done once). Nonce, timestamp or headers given by the caller
+        are sent as they are both times."""
         for attempt in (1, 2):
+            sent = dict(
+                headers or self.signed_headers(method, path, body, timestamp=timestamp, nonce=nonce)
+            )
+            sent.update(extra)
+            if body:
+                sent["Content-Type"] = "application/json"
             conn = self._connection()
             try:
                 conn.request(method, self.prefix + path, body=body or None, headers=sent)

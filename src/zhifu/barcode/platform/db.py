@@ -19,7 +19,9 @@ database, never of the ledgers (they sync at every commit); because ledger trans
 from the payment ids, :meth:`zhifu.barcode.platform.system.BarcodeSystem.start` brings the two
 back in line. Pass ``synchronous="FULL"`` to sync here too.
 
-Instants are stored as integer microseconds since the Unix epoch.
+The file and its side files (``-wal``, ``-shm``) have mode 0600 and a folder created for them
+0700, whatever the umask (:mod:`zhifu.core.files`). Instants are stored as integer
+microseconds since the Unix epoch.
 
 >>> db = Database(":memory:")
 >>> insert = "INSERT INTO used_codes (key, keep_until_us) VALUES ('k', 1)"
@@ -42,11 +44,13 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from zhifu.barcode.platform.schema import SCHEMA
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
+from zhifu.core.files import private_file, private_folder, private_sqlite
 from zhifu.core.offload import TurnBatches, resolve
 
 T = TypeVar("T")
@@ -98,6 +102,10 @@ class Database:
         self.group_max = group_max
         self.checkpoint_seconds = checkpoint_seconds
         self.groups = 0
+        on_disk = path != ":memory:"
+        if on_disk:  # orders, payers, keys: owner only, before SQLite writes a byte
+            private_folder(Path(path).parent)
+            private_file(path)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in (
             "PRAGMA journal_mode = WAL",
@@ -108,6 +116,8 @@ class Database:
         ):
             self._conn.execute(pragma)
         self._conn.executescript(SCHEMA)
+        if on_disk:  # the log and shared-memory files an earlier run left behind
+            private_sqlite(path)
         self._queue: queue.SimpleQueue[Job | None]
         self._queue = queue.SimpleQueue()
         self._local = threading.local()

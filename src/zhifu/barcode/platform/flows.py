@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
-from zhifu.barcode.api.errors import BarcodeError
+from zhifu.barcode.api.errors import ERRORS, BarcodeError
 from zhifu.barcode.codes.collection_code import new_token
 from zhifu.barcode.model import (
     Direction,
@@ -153,7 +153,13 @@ class Flows:
     def _resume(self, order: Order, merchant: Merchant) -> Order | Started:
         """A repeated micropay finds its order: if an earlier attempt was interrupted after
         recording the payment (order PAYING, payment PROCESSING), posting it again finishes
-        it (the legs are idempotent by their ids, the outcome is recorded once)."""
+        it (the legs are idempotent by their ids, the outcome is recorded once). A micropay
+        that failed answers the refusal it got (``insufficient_funds``...), whether it was
+        declined under its request or by a recovery after a crash."""
+        if order.status is OrderStatus.FAILED and order.direction is Direction.MICROPAY:
+            reason = self.book.refusal(order.order_id)
+            if reason in ERRORS:
+                raise BarcodeError(reason)
         if order.status is not OrderStatus.PAYING or order.payment_id is None:
             return order
         payment = self.book.payment(order.payment_id)

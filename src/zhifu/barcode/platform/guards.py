@@ -14,7 +14,11 @@ idempotency keys.
   :data:`IN_FLIGHT_LEASE_SECONDS`: a key left unanswered longer (its process stopped) is taken
   over by the next request with the same body, which runs it again (the flows are idempotent
   underneath: ledger ids derive from the payment ids). The rows are shared by every process
-  serving the same database.
+  serving the same database; each :class:`Idempotency` writes its own ``owner``
+  (``<pid>-<random>``), so that a process starting after a crash releases at once the keys of
+  processes no longer running (:meth:`Idempotency.release_orphans`), and a micropay whose order
+  is over takes its key over whoever held it
+  (:class:`~zhifu.barcode.platform.requests.Payment`).
 
 >>> from zhifu.barcode.platform.db import Database
 >>> idem = Idempotency(Database())
@@ -158,6 +162,31 @@ class Idempotency:
         )
         return IdemAnswer(IdemState.NEW)
 
+    def take_over_in(self, cur: sqlite3.Cursor, scope: str, key: str) -> None:
+        """Hold an unanswered key whose holder is gone (see :meth:`release_orphans`)."""
+        cur.execute(
+            "UPDATE idempotency SET owner = ?, created_us = ? WHERE scope = ? AND key = ?",
+            (self.owner, to_us(self._clock.now()), scope, key),
+        )
+
+    def release_orphans(self) -> int:
+        """Forget the unanswered keys held by processes of this host that are no longer
+        running (killed half-way): a retry runs again at once instead of waiting for the
+        lease. Called at start; the number released."""
+
+        def unit(cur: sqlite3.Cursor) -> int:
+            rows = cur.execute(
+                "SELECT DISTINCT owner FROM idempotency WHERE status IS NULL"
+            ).fetchall()
+            gone = [owner for (owner,) in rows if owner != self.owner and _gone(owner)]
+            released = 0
+            for owner in gone:
+                cur.execute("DELETE FROM idempotency WHERE owner = ? AND status IS NULL", (owner,))
+                released += cur.rowcount
+            return released
+
+        return self.db.run(unit)
+
     def complete(self, scope: str, key: str, status: int, body: bytes) -> None:
         """Store the response of a request that was NEW."""
         self.db.run(lambda cur: self.complete_in(cur, scope, key, status, body))
@@ -180,3 +209,18 @@ class Idempotency:
         cur.execute(
             "DELETE FROM idempotency WHERE scope = ? AND key = ? AND status IS NULL", (scope, key)
         )
+
+
+def _gone(owner: str) -> bool:
+    """Whether the process that wrote ``owner`` (``<pid>-<random>``) has ended; a process
+    still running, or an owner of another shape, is not gone."""
+    pid, _, _ = owner.partition("-")
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # running, under another user
+        return False
+    return False

@@ -46,6 +46,7 @@ from zhifu.barcode.api.signing import VerifyingKey
 from zhifu.barcode.model import Order, ScanSource
 from zhifu.barcode.platform import refunds as after_payment
 from zhifu.barcode.platform.flows import Started
+from zhifu.barcode.platform.orders import OrderStatus
 from zhifu.barcode.platform.requests import Call, Payment, Query
 from zhifu.barcode.platform.views import obligation_dict, order_dict, refund_dict
 
@@ -88,7 +89,12 @@ def _micropay(system: BarcodeSystem, key: VerifyingKey, req: MicropayRequest) ->
     )
 
 
-MICROPAY: Final = Payment(MicropayRequest, _micropay, order_dict)
+def _micropay_over(system: BarcodeSystem, req: MicropayRequest) -> bool:
+    found = system.book.order_by_trade_no(req.merchant_id, req.out_trade_no)
+    return found is not None and found.status is not OrderStatus.PAYING
+
+
+MICROPAY: Final = Payment(MicropayRequest, _micropay, order_dict, _micropay_over)
 """付款扫码 (``POST /v1/micropay``): charge a scanned payment code."""
 
 

@@ -78,6 +78,16 @@ class OrderBook(RefundBook):
         row = self.db.one(_SELECT_PAYMENT + " WHERE payment_id = ?", (payment_id,))
         return None if row is None else _payment_from_row(row)
 
+    def refusal(self, order_id: str) -> str | None:
+        """Why the last failed payment of an order was refused (its error code), or None (a
+        partial index holds only failed payments)."""
+        row = self.db.one(
+            "SELECT failure FROM payments WHERE order_id = ? AND status = 'failed'"
+            " ORDER BY created_us DESC LIMIT 1",
+            (order_id,),
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     def processing_payments(self, created_before: datetime) -> list[Payment]:
         """Payments still PROCESSING that were recorded at or before ``created_before`` (a partial
         index keeps this cheap: only payments under way are in it)."""

@@ -18,7 +18,9 @@ In order, on the event loop (a worker thread is taken only for the blocking flow
    group-committed with the other units of the loop's turn): the nonce, then the key
    (:class:`~zhifu.barcode.platform.guards.Idempotency`: a stored answer is replayed, another
    body with the same key is ``idempotency_key_reused``, a key still running is
-   ``idempotency_in_flight``), then, for a :class:`Payment`, the flow's start (order,
+   ``idempotency_in_flight``, unless it is a :class:`Payment` whose order is over: its holder
+   died, so the key is taken over and the order's outcome answered), then, for a
+   :class:`Payment`, the flow's start (order,
    single-use spend of the payment code, payer, limit, payment), a refusal being stored as the
    key's answer in the same unit;
 4. the work: a :class:`Payment`'s ledger legs, each awaited on its ledger's group commit, then
@@ -45,7 +47,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -96,6 +98,9 @@ class Payment:
     kind: type[Any]
     start: Callable[[BarcodeSystem, VerifyingKey, Any], Order | Started]
     render: Callable[[Order], Any]
+    finished: Callable[[BarcodeSystem, Any], bool] = lambda _system, _payload: False
+    """Whether the request's payment is over (its order no longer PAYING): a key still held
+    for it belongs to a request that died (the process was killed) and is taken over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +239,7 @@ class _Post:
         self.payload = payload
         self.operation = operation
         self.print_ = print_
+        self.taken_over = False  # the key was held by a request that died
 
     @classmethod
     def checked(
@@ -265,12 +271,13 @@ class _Post:
         try:
             started = operation.start(self.system, self.key, self.payload)
         except BarcodeError as exc:
-            return self._store(cur, refused(exc))
+            return replace(self._store(cur, refused(exc)), replayed=self.taken_over)
         except Exception as exc:  # a bug: raised by the caller once the nonce is committed
             Idempotency.release_in(cur, self.scope, self.idem_key)
             return exc
         if isinstance(started, Order):
-            return self._store(cur, _ok(operation.render(started)))
+            reply = self._store(cur, _ok(operation.render(started)))
+            return replace(reply, replayed=self.taken_over)  # the earlier request's outcome
         return started
 
     def _guard(self, cur: sqlite3.Cursor, nonce: str, now_us: int) -> Reply | None:
@@ -285,6 +292,11 @@ class _Post:
         if found.state is IdemState.MISMATCH:
             return refused(BarcodeError("idempotency_key_reused"))
         if found.state is IdemState.IN_FLIGHT:
+            operation = self.operation
+            if isinstance(operation, Payment) and operation.finished(system, self.payload):
+                system.idempotency.take_over_in(cur, self.scope, self.idem_key)
+                self.taken_over = True
+                return None
             return refused(BarcodeError("idempotency_in_flight"))
         return None
 

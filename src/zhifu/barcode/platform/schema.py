@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS payments (
   failure TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS payments_processing ON payments (created_us)
   WHERE status = 'processing';
+CREATE INDEX IF NOT EXISTS payments_failed ON payments (order_id, created_us)
+  WHERE status = 'failed';
 CREATE TABLE IF NOT EXISTS refunds (
   refund_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, merchant_id TEXT NOT NULL,
   out_refund_no TEXT NOT NULL, amount INTEGER NOT NULL, fee_refund INTEGER NOT NULL,

@@ -5,11 +5,17 @@ ledgers, the switch, the flows, signed API requests (authentication, nonces, ide
 ``BarcodeSystem.open()`` keeps everything in memory (tests, examples); ``open(home)`` keeps it
 in a directory::
 
+    home/                       mode 0700 when created here; every file in it 0600
     home/barcode.db             orders, payments, refunds, keys, nonces... (SQLite, WAL)
     home/ledger-<id>.db         each institution's own ledger (SQLite, FULL sync), unless
                                 ``ledger_urls`` names other databases (PostgreSQL...)
-    home/<id>-master.key        the institution's master key for device secrets (hex, 0600)
-    home/<id>-notify.pem        the institution's SM2 key signing notifications (0600)
+    home/<id>-master.key.sealed the institution's master key for device secrets (hex, 0600)
+    home/<id>-notify.pem.sealed the institution's SM2 key signing notifications (0600)
+
+The key files are sealed by the ``sealer`` given to :meth:`BarcodeSystem.open` (the servers
+and the command line give the LMK's, ``zhifu.security.sealing.LmkSealer``); clear files of an
+earlier version are sealed and removed on open. Without a sealer (tests, examples) they are
+kept in clear as ``<id>-master.key`` and ``<id>-notify.pem``.
 
 The enrolment methods (merchants, their keys and static codes, wallets, devices, top-ups) are
 the back office's: the HTTP API serves merchants and institutions, not enrolment.
@@ -47,10 +53,12 @@ from zhifu.barcode.platform.notify import BACKOFF_SECONDS, Notifier
 from zhifu.barcode.platform.orderbook import OrderBook
 from zhifu.barcode.platform.refunds import recover
 from zhifu.barcode.platform.requests import SignedRequests
+from zhifu.barcode.platform.sealing import KeyFiles, SecretSealer
 from zhifu.barcode.registry import CollectionKind
 from zhifu.barcode.switch import Switch
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError
+from zhifu.core.files import private_folder
 from zhifu.core.rng import RandomSource, SystemRandomSource
 from zhifu.crypto import sm2
 from zhifu.ledger import Ledger
@@ -59,15 +67,6 @@ INSTITUTIONS = tuple(LAYOUTS)
 SWEEP_SECONDS: Final = 30.0  # how often the running server looks for interrupted payments
 STALE_SECONDS: Final = 60  # a payment under way this long has lost its request
 _log = logging.getLogger("zhifu.barcode")
-
-
-def _secret_file(path: Path, make: bytes) -> bytes:
-    """Read a 0600 file, creating it with ``make`` the first time."""
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(make)
-    return path.read_bytes()
 
 
 class BarcodeSystem:
@@ -120,13 +119,15 @@ class BarcodeSystem:
         policy: CodePolicy | None = None,
         backoff: tuple[float, ...] = BACKOFF_SECONDS,
         synchronous: str = "NORMAL",
+        sealer: SecretSealer | None = None,
     ) -> BarcodeSystem:
-        """Open (creating on first use) the platform in ``home``, or in memory without one."""
+        """Open (creating on first use) the platform in ``home``, or in memory without one;
+        its key files sealed by ``sealer`` (:mod:`~zhifu.barcode.platform.sealing`)."""
         clock = clock or SystemClock()
         rng = rng or SystemRandomSource()
         folder = None if home is None else Path(home)
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
         db = Database(
             ":memory:" if folder is None else str(folder / "barcode.db"), synchronous=synchronous
         )
@@ -137,7 +138,8 @@ class BarcodeSystem:
             url = (ledger_urls or {}).get(inst)
             if url is None:
                 url = "sqlite://" if folder is None else f"sqlite:///{folder / f'ledger-{inst}.db'}"
-            master, signer = cls._keys(folder, inst, rng)
+            keys = None if folder is None else KeyFiles(folder, sealer)
+            master, signer = cls._keys(keys, inst, rng)
             nodes[inst] = InstitutionNode(
                 inst,
                 Ledger.open(url),
@@ -151,16 +153,15 @@ class BarcodeSystem:
         return cls(db, nodes, clock=clock, rng=rng, backoff=backoff)
 
     @staticmethod
-    def _keys(folder: Path | None, inst: str, rng: RandomSource) -> tuple[bytes, SigningKey]:
+    def _keys(keys: KeyFiles | None, inst: str, rng: RandomSource) -> tuple[bytes, SigningKey]:
         key_id = f"{inst}-notify-1"
-        if folder is None:
+        if keys is None:
             return rng.bytes(32), SigningKey(key_id, "SM2-SM3", sm2.generate_keypair()[0])
-        master = bytes.fromhex(
-            _secret_file(folder / f"{inst}-master.key", rng.bytes(32).hex().encode()).decode()
-        )
-        pem = _secret_file(
-            folder / f"{inst}-notify.pem",
-            sm2.private_key_to_pem(sm2.generate_keypair()[0]).encode(),
+        master_hex = keys.get(f"{inst}-master.key", lambda: rng.bytes(32).hex().encode())
+        master = bytes.fromhex(master_hex.decode())
+        pem = keys.get(
+            f"{inst}-notify.pem",
+            lambda: sm2.private_key_to_pem(sm2.generate_keypair()[0]).encode(),
         )
         algorithm, private = load_private_key(pem)
         return master, SigningKey(key_id, algorithm, private)
@@ -173,6 +174,9 @@ class BarcodeSystem:
         way for more than :data:`STALE_SECONDS` (its request died half-way: a crash of the
         ledger connection, a cancelled task) while the server runs."""
         done = recover(self.flows)
+        released = self.idempotency.release_orphans()  # their orders are finished now
+        if released:
+            _log.warning("released %d idempotency keys of stopped processes", released)
         self.notifier.start()
         if self._sweeper is None:
             self._sweeper = threading.Thread(target=self._sweep, name="zhifu-recover", daemon=True)

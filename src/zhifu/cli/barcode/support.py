@@ -43,6 +43,7 @@ from zhifu.core.money import CNY, Money
 if TYPE_CHECKING:
     from zhifu.barcode.api.signing import PublicKey
     from zhifu.barcode.platform.system import BarcodeSystem
+    from zhifu.security.sealing import LmkSealer
 
 PLATFORM_DB: Final = "barcode.db"  # what BarcodeSystem.open keeps in the folder
 _IDENT: Final = re.compile(r"[A-Za-z0-9_\-]{1,32}")  # the API's identifiers (barcode_schemas)
@@ -95,6 +96,17 @@ def created_lines(folder: str | None) -> list[str]:
     return [] if folder is None else [f"(a new barcode platform was created in {folder})"]
 
 
+def platform_sealer(home: Path) -> LmkSealer:
+    """The sealer of the key files of the platform in ``home``: the LMK of ``ZHIFU_LMK`` /
+    ``ZHIFU_LMK_FILE``, else the local ``lmk.key`` of the data folder ``home`` is in (the
+    parent folder: ``$ZHIFU_HOME`` for the default ``$ZHIFU_HOME/barcode``), as the web
+    server's."""
+    from zhifu.acquirer.config import ensure_local_lmk  # noqa: PLC0415 - late: the CLI starts fast
+    from zhifu.security.sealing import LmkSealer  # noqa: PLC0415
+
+    return LmkSealer.from_environ(ensure_local_lmk(home.parent))
+
+
 @contextlib.contextmanager
 def platform(args: argparse.Namespace, *, create: bool = False) -> Iterator[BarcodeSystem]:
     """The platform in the ``--home`` folder, opened (never started) and always closed;
@@ -107,7 +119,7 @@ def platform(args: argparse.Namespace, *, create: bool = False) -> Iterator[Barc
     if not create or platform_exists(args):
         maker = "`zhifu barcode merchant add` or `zhifu barcode demo`"
         existing_sqlite(home / PLATFORM_DB, "barcode platform", home_argument(args), maker=maker)
-    system = BarcodeSystem.open(home)
+    system = BarcodeSystem.open(home, sealer=platform_sealer(home))
     try:
         yield system
     finally:

@@ -2,7 +2,8 @@
 security scheme and the refusals each route may answer.
 
 The platform is ``app.state["barcode"]`` when the app was built with one; otherwise the first
-barcode request opens the default one in ``$ZHIFU_HOME/barcode`` (``var/barcode``).
+barcode request opens the default one in ``$ZHIFU_HOME/barcode`` (``var/barcode``), its key
+files sealed under the LMK (:func:`platform_sealer`).
 
 The one signed-request path every barcode route takes is :mod:`zhifu.web.routes.barcode.signed`.
 
@@ -20,9 +21,11 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 
+from zhifu.acquirer.config import ensure_local_lmk
 from zhifu.barcode.api.schemas import ErrorOut
 from zhifu.barcode.platform.system import BarcodeSystem
 from zhifu.codec.home import data_home
+from zhifu.security.sealing import LmkSealer
 
 STATE_KEY: Final = "barcode"
 _open_lock = threading.Lock()
@@ -57,6 +60,12 @@ def default_home() -> Path:
     return data_home() / "barcode"
 
 
+def platform_sealer() -> LmkSealer:
+    """The sealer of the platform's key files: the LMK of ``ZHIFU_LMK`` / ``ZHIFU_LMK_FILE``,
+    else the data folder's local ``lmk.key`` (the acquirer's, created on first use)."""
+    return LmkSealer.from_environ(ensure_local_lmk(data_home()))
+
+
 def system_of(state: State) -> BarcodeSystem:
     """The app's barcode platform, opened at the first request if the app has none."""
     found = state.get(STATE_KEY)
@@ -64,7 +73,7 @@ def system_of(state: State) -> BarcodeSystem:
         with _open_lock:
             found = state.get(STATE_KEY)
             if found is None:
-                found = BarcodeSystem.open(default_home())
+                found = BarcodeSystem.open(default_home(), sealer=platform_sealer())
                 found.start()
                 state[STATE_KEY] = found
                 state[STATE_KEY + "_owned"] = True
