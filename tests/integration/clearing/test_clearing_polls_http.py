@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,3 +181,19 @@ def test_the_mbfe_client_signs_its_polls(world: World) -> None:
     assert [m.header.sender for m in a.receive()] == [C]
     assert a.receive() == []
     assert a.reconcile(T0.date()).centre.bank == A
+
+
+def test_the_description_gives_the_bank_pattern_the_server_enforces(world: World) -> None:
+    with urllib.request.urlopen(f"{world.url}/schema/openapi.json", timeout=10) as answer:
+        paths = json.loads(answer.read())["paths"]
+    inbox = paths["/clearing/inbox/{bank}"]["get"]
+    (bank,) = [p for p in inbox["parameters"] if p["name"] == "bank"]
+    assert bank["schema"]["pattern"] == "^[0-9]{12}$"
+    assert "application/xml" in inbox["responses"]["200"]["content"]
+    assert set(inbox["responses"]) >= {"200", "204", "400", "401", "403", "503"}
+    sent = paths["/clearing/messages"]["post"]["responses"]["200"]["content"]
+    assert list(sent) == ["application/xml"]
+    for wrong in ("10210009999", "1021000999961", "١٠٢١٠٠٠٩٩٩٩٦"):  # short, long, Arabic-Indic
+        target = urllib.parse.quote(f"/clearing/inbox/{wrong}")
+        status, body, _ = world.get(target, world.signed(A, target))
+        assert (status, body["error"]["code"]) == (400, "validation_error")

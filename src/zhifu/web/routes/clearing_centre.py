@@ -32,8 +32,10 @@ from typing import Annotated, Any, Final
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import PathParameter, QueryParameter
 
+from zhifu.barcode.api.schemas import ErrorOut
 from zhifu.clearing.model import check_bank_code
 from zhifu.clearing.polls import PollAuthError
 from zhifu.clearing.transport import CentreStoppedError, ClearingCentre
@@ -42,6 +44,20 @@ from zhifu.web.routes.barcode.signed import scope_path  # the path and query as 
 STATE_KEY: Final = "clearing_centre"
 XML: Final = "application/xml"
 POLLS_DOC: Final = "docs/clearing.md#signed-polls"
+BankCode = Annotated[
+    str, PathParameter(pattern=r"^[0-9]{12}$", description="the bank's 12-digit CNAPS code")
+]
+"""A bank code in the path: the OpenAPI document gives the pattern the server enforces."""
+_XML_DOC = ResponseSpec(str, description="a signed CNAPS2-like XML message", media_type=XML)
+_REFUSED = ResponseSpec(ErrorOut, description="refused: see docs/clearing.md, Signed polls")
+
+
+def _answers(ok: ResponseSpec, *refusals: int, **more: ResponseSpec) -> dict[int, ResponseSpec]:
+    """The answers a clearing route documents: ``ok`` (XML), its refusals, the centre stopped."""
+    extra = {int(status.removeprefix("s")): spec for status, spec in more.items()}
+    return {200: ok, **dict.fromkeys((*refusals, 503), _REFUSED), **extra}
+
+
 STOPPED_DOC: Final = "docs/clearing.md#state-and-restarts"
 
 
@@ -63,7 +79,13 @@ def _refused(exc: PollAuthError | CentreStoppedError) -> Response[Any]:
     return _error("centre_stopped", "the centre stopped: its event log failed", 503, STOPPED_DOC)
 
 
-@post("/clearing/messages", tags=["clearing"], summary="Send a BEPS message", status_code=200)
+@post(
+    "/clearing/messages",
+    tags=["clearing"],
+    summary="Send a BEPS message",
+    status_code=200,
+    responses=_answers(_XML_DOC),
+)
 async def receive_message(request: Request[Any, Any, Any]) -> Response[Any]:
     """Check and process one signed message; answer the signed ccms.900 confirmation."""
     body = await request.body()
@@ -73,10 +95,15 @@ async def receive_message(request: Request[Any, Any, Any]) -> Response[Any]:
         return _refused(exc)
 
 
-@get("/clearing/inbox/{bank:str}", tags=["clearing"], summary="Poll messages for a bank")
+@get(
+    "/clearing/inbox/{bank:str}",
+    tags=["clearing"],
+    summary="Poll messages for a bank",
+    responses=_answers(_XML_DOC, 400, 401, 403, s204=ResponseSpec(None, description="no message")),
+)
 async def inbox(
     request: Request[Any, Any, Any],
-    bank: FromPath[str],
+    bank: BankCode,
     after: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[Any]:
     """The next forwarded item or receipt addressed to the bank (204 when none); signed by it."""
@@ -93,10 +120,15 @@ async def inbox(
     return Response(data, media_type=XML, headers={"X-Seq": str(seq)})
 
 
-@get("/clearing/reconciliation/{bank:str}", tags=["clearing"], summary="Day-end summary")
+@get(
+    "/clearing/reconciliation/{bank:str}",
+    tags=["clearing"],
+    summary="Day-end summary",
+    responses=_answers(_XML_DOC, 400, 401, 403),
+)
 async def reconciliation(
     request: Request[Any, Any, Any],
-    bank: FromPath[str],
+    bank: BankCode,
     day: Annotated[date, QueryParameter(name="date")],
 ) -> Response[Any]:
     """The bank's beps.721 summary of a BEPS date; signed by the bank."""
