@@ -27,6 +27,7 @@ from litestar.response import Redirect
 from zhifu.web.errors import EXCEPTION_HANDLERS
 from zhifu.web.openapi import SCHEMA_PATH, openapi_config, static_router
 from zhifu.web.routes import clearing_centre, error_docs, health, landing
+from zhifu.web.routes.allow import options_handlers
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
@@ -51,17 +52,17 @@ def create_app(
     landing page shows (None: there is none).
     """
     centre = clearing_centre.ROUTES if clearing is not None else []
+    routes = [
+        *landing.ROUTES,
+        *health.ROUTES,
+        docs,
+        *error_docs.ROUTES,
+        *barcode_merchant.ROUTES,
+        *barcode_wallet.ROUTES,
+        *centre,
+    ]
     app = Litestar(
-        route_handlers=[
-            *landing.ROUTES,
-            *health.ROUTES,
-            docs,
-            *error_docs.ROUTES,
-            static_router(),
-            *barcode_merchant.ROUTES,
-            *barcode_wallet.ROUTES,
-            *centre,
-        ],
+        route_handlers=[*options_handlers(routes), static_router(), *routes],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         on_shutdown=[lambda app: barcode_http.close_owned(app.state)],

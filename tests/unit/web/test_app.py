@@ -197,3 +197,14 @@ def test_valid_body_passes_through(client: TestClient[Litestar]) -> None:
     response = client.post("/test/orders", json={"amount": 1234, "currency": "CNY"})
     assert response.status_code == 201
     assert response.json() == {"amount": 1234, "currency": "CNY"}
+
+
+def test_options_lists_every_method_of_a_shared_path() -> None:
+    """GET and POST /v1/orders are two handlers: Allow names both (Litestar alone said POST)."""
+    with TestClient(app=create_app()) as client:
+        orders = client.options("/v1/orders")
+        refunds = client.options("/v1/orders/O1/refunds")
+        health = client.options("/healthz")
+    assert (orders.status_code, orders.headers["allow"]) == (204, "GET, OPTIONS, POST")
+    assert refunds.headers["allow"] == "GET, OPTIONS, POST"
+    assert health.headers["allow"] == "GET, OPTIONS"
