@@ -7,7 +7,8 @@ that it never meets a system ``pcscd``; the client library is pointed at it with
 ``PCSCLITE_CSOCK_NAME``. Without a namespace it runs on the default socket, if no other
 ``pcscd`` holds it.
 
-When something is missing (``pcscd``, the vpcd driver, ``pyscard``, OpenSC's ``opensc-tool``)
+When something is missing (``pcscd``, the vpcd driver, ``pyscard``, OpenSC's ``opensc-tool``,
+python-emv's ``emvtool``)
 the tests are skipped, except with ``CI=true``, where they fail: ``make test`` installs all of
 it.
 """
@@ -21,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -211,6 +213,16 @@ def opensc_tool() -> str:
     tool = shutil.which("opensc-tool")
     if tool is None:
         unavailable(f"opensc-tool is not installed (apt-get install {PACKAGES})")
+    return tool
+
+
+@pytest.fixture
+def emvtool() -> Path:
+    """python-emv's ``emvtool`` console script in this interpreter's environment: a third
+    PC/SC client, an EMV reader written without zhifu."""
+    tool = Path(sys.executable).parent / "emvtool"
+    if not tool.exists():
+        unavailable("python-emv's emvtool is not installed (make deps installs emv==1.0.14)")
     return tool
 
 
