@@ -20,6 +20,9 @@ help:  ## list the targets
 SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev swig gcc libc6-dev espeak-ng \
                    chromium fonts-noto-cjk opensc
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
+# Test tools whose own pins conflict with ours (emv pins pyscard==2.0.0 and click==7.1.2):
+# installed without their requirements; pyproject's dev extra lists the ones they import.
+NO_DEPS := emv==1.0.14
 
 # Runtime only (what `make run` needs), then the dev and bench extras (what `make test` needs);
 # every version comes from requirements.lock (used as constraints).
@@ -32,6 +35,7 @@ $(RUN_STAMP): requirements.lock pyproject.toml
 $(STAMP): $(RUN_STAMP)
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
 	$(PIP) --no-build-isolation -e '.[dev,bench]'
+	$(PIP) --no-deps $(NO_DEPS)
 	@touch $@
 
 deps: $(STAMP)  ## create .venv and install the locked dependencies
@@ -71,6 +75,7 @@ lock:  ## re-resolve requirements.lock from pyproject.toml (needs the registries
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check 'setuptools>=75' wheel
 	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check '.[dev,bench]'
+	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps $(NO_DEPS)
 	.lockenv/bin/python -m pip freeze --all --exclude-editable --disable-pip-version-check \
 	  | grep -v -E '^(pip|zhifu)( |==)' > .lock.tmp
 	{ echo "# Pinned by 'make lock' from pyproject.toml (runtime, dev and bench extras)."; \

@@ -7,23 +7,29 @@ that it never meets a system ``pcscd``; the client library is pointed at it with
 ``PCSCLITE_CSOCK_NAME``. Without a namespace it runs on the default socket, if no other
 ``pcscd`` holds it.
 
-When something is missing (``pcscd``, the vpcd driver, ``pyscard``, OpenSC's ``opensc-tool``)
+When something is missing (``pcscd``, the vpcd driver, ``pyscard``, OpenSC's ``opensc-tool``,
+python-emv's ``emvtool``)
 the tests are skipped, except with ``CI=true``, where they fail: ``make test`` installs all of
 it.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import faulthandler
+import fcntl
 import importlib.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -34,6 +40,9 @@ READER = "Zhifu vpcd"
 WAIT = 15.0  # every wait is bounded by this many seconds
 WATCHDOG = 120.0  # a hung PC/SC call kills the worker (with tracebacks) instead of hanging CI
 DEFAULT_SOCKET = Path("/run/pcscd/pcscd.comm")
+LOCK_PATH = Path(tempfile.gettempdir()) / "zhifu-pcscd-tests.lock"
+LOCK_WAIT = 600.0  # the other worker's PC/SC test, at most
+_BASE: Path | None = None
 DRIVER_GLOBS = (
     "/usr/lib/pcsc/drivers/serial/libifdvpcd.so*",
     "/usr/lib64/pcsc/drivers/serial/libifdvpcd.so*",
@@ -215,6 +224,50 @@ def opensc_tool() -> str:
 
 
 @pytest.fixture
+def emvtool() -> Path:
+    """python-emv's ``emvtool`` console script in this interpreter's environment: a third
+    PC/SC client, an EMV reader written without zhifu."""
+    tool = Path(sys.executable).parent / "emvtool"
+    if not tool.exists():
+        unavailable("python-emv's emvtool is not installed (make deps installs emv==1.0.14)")
+    return tool
+
+
+@contextmanager
+def _one_daemon_at_a_time() -> Iterator[None]:
+    """Hold a machine-wide lock (pytest-xdist workers run test files side by side)."""
+    deadline = time.monotonic() + LOCK_WAIT
+    with LOCK_PATH.open("w") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{LOCK_PATH} held for over {LOCK_WAIT:.0f} s") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _process_base() -> Path:
+    """This process's folder for the daemons, the same for each: libpcsclite reads
+    PCSCLITE_CSOCK_NAME once per process, so every daemon must use the same socket path."""
+    global _BASE  # noqa: PLW0603 - one per process, by design
+    if _BASE is None:
+        _BASE = Path(tempfile.mkdtemp(prefix="zhifu-pcscd-"))
+        atexit.register(shutil.rmtree, _BASE, ignore_errors=True)
+    for child in _BASE.iterdir():  # what the last daemon left: its socket above all
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    return _BASE
+
+
+@pytest.fixture
 def private_pcscd() -> Iterator[PrivatePcscd]:
     """A private pcscd with two vpcd readers, stopped after the test."""
     pcscd = find_pcscd()
@@ -226,18 +279,14 @@ def private_pcscd() -> Iterator[PrivatePcscd]:
     if importlib.util.find_spec("smartcard") is None:
         unavailable("pyscard is not installed (pip install pyscard; needs libpcsclite-dev)")
     assert pcscd is not None and driver is not None
-    base = Path(tempfile.mkdtemp(prefix="zhifu-pcscd-"))
-    daemon: PrivatePcscd | None = None
-    faulthandler.dump_traceback_later(WATCHDOG, exit=True)
-    try:
-        daemon = _start(pcscd, driver, base)
-        with pytest.MonkeyPatch.context() as patch:
-            # read once per process by libpcsclite, at the first PC/SC call
-            patch.setenv("PCSCLITE_CSOCK_NAME", str(daemon.socket_path))
-            _wait_ready(daemon)
-            yield daemon
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-        if daemon is not None:
-            daemon.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_one_daemon_at_a_time())
+        faulthandler.dump_traceback_later(WATCHDOG, exit=True)
+        stack.callback(faulthandler.cancel_dump_traceback_later)
+        daemon = _start(pcscd, driver, _process_base())
+        stack.callback(daemon.stop)
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        # read once per process by libpcsclite, at the first PC/SC call
+        patch.setenv("PCSCLITE_CSOCK_NAME", str(daemon.socket_path))
+        _wait_ready(daemon)
+        yield daemon

@@ -6,11 +6,18 @@ first virtual reader, 35964 the second) and answers it until Ctrl-C (or SIGTERM)
 its state, as with ``zhifu card apdu``. Progress (connections, never APDU data) goes to
 standard error.
 
+``--host`` is an address of this machine (where ``pcscd`` runs) and ``--port`` a TCP port, 1 to
+65535; anything else is refused in one line naming the option, before the card file is read:
+
 >>> parser = argparse.ArgumentParser(prog="zhifu card")
 >>> register_serve(parser.add_subparsers())
 >>> args = parser.parse_args(["serve-vpcd", "--card", "c.json", "--port", "35964"])
 >>> args.card, args.host, args.port, args.interface
 ('c.json', '127.0.0.1', 35964, 'auto')
+>>> vpcd_port("0")
+Traceback (most recent call last):
+...
+argparse.ArgumentTypeError: a TCP port is 1 to 65535, not '0'
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from types import FrameType
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.readers.vpcd import DEFAULT_HOST, VPCD_PORT, VpcdCardServer
 from zhifu.cli.card.files import read_card
+from zhifu.cli.checks import check_free, host, port
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
 
@@ -37,10 +45,15 @@ def register_serve(cmds: SubParsers) -> None:
     """Add ``serve-vpcd`` to the ``card`` command group (its sub-parsers action)."""
     p = leaf(cmds, "serve-vpcd", _serve_vpcd, "serve a card to pcscd's vpcd virtual reader")
     p.add_argument("--card", required=True, metavar="CARD", help="the card file")
-    p.add_argument("--host", default=DEFAULT_HOST, help=f"vpcd's host (default {DEFAULT_HOST})")
+    p.add_argument(
+        "--host",
+        type=host,
+        default=DEFAULT_HOST,
+        help=f"vpcd's address, on this machine (default {DEFAULT_HOST})",
+    )
     p.add_argument(
         "--port",
-        type=int,
+        type=vpcd_port,
         default=VPCD_PORT,
         help=f"vpcd's port: {VPCD_PORT} reader 0, {VPCD_PORT + 1} reader 1 (default {VPCD_PORT})",
     )
@@ -57,6 +70,17 @@ def register_serve(cmds: SubParsers) -> None:
         metavar="SECONDS",
         help="give up when vpcd cannot be reached for this long (default: keep trying)",
     )
+
+
+def vpcd_port(text: str) -> int:
+    """A TCP port to connect to: :func:`~zhifu.cli.checks.port` without 0 (any free port)."""
+    try:
+        number = port(text)
+    except argparse.ArgumentTypeError:
+        number = 0
+    if number == 0:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1 to 65535, not {text!r}")
+    return number
 
 
 class _TerminatedError(Exception):
@@ -85,8 +109,7 @@ def _progress_on_stderr() -> Iterator[None]:
 
 
 def _serve_vpcd(args: argparse.Namespace) -> Outcome:
-    if not 1 <= args.port <= 0xFFFF:
-        raise UsageError("must be a TCP port, 1 to 65535", argument="port")
+    check_free(args.host, 0, "--host")  # an address of this machine (any free port will do)
     if args.wait is not None and args.wait < 0:
         raise UsageError("must not be negative", argument="wait")
     card = EmulatedCard(read_card(args.card), args.card, interface=args.interface)
