@@ -310,6 +310,7 @@ class VpcdCardServer:
         """The first byte of the next frame, or None when stopping; _ClosedError at end of file."""
         sock.settimeout(_IDLE_POLL)
         while not self._stopping.is_set():
+            _quick_ack(sock)
             try:
                 data = sock.recv(1)
             except TimeoutError:
@@ -326,6 +327,13 @@ class VpcdCardServer:
 
 def _sw(response: bytes | None) -> str:
     return response[-2:].hex().upper() if response and len(response) >= 2 else "-"
+
+
+def _quick_ack(sock: socket.socket) -> None:
+    """Acknowledge at once (Linux): vpcd writes a frame's length and its payload separately, and a
+    delayed acknowledgement of the first write held the second back about 40 ms per APDU."""
+    if hasattr(socket, "TCP_QUICKACK"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
 def _recv_exact(sock: socket.socket, n: int, deadline: float, field: str) -> bytes:
