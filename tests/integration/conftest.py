@@ -1,4 +1,6 @@
-"""Fixtures of the ledger tests: a throwaway PostgreSQL cluster, ledger URLs on both databases."""
+"""Fixtures every integration test may use: a throwaway PostgreSQL cluster on a free port
+(``pg_cluster``, ``pg_url``) and ledger URLs on both databases (``ledger_url``), from
+``tests/unit/ledger/pgcluster.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ def _load_pgcluster() -> object:
     name = "zhifu_tests_pgcluster"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[2] / "unit" / "ledger" / "pgcluster.py"
+            name, Path(__file__).parents[1] / "unit" / "ledger" / "pgcluster.py"
         )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
