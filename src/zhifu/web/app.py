@@ -22,10 +22,19 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Response, get
+from litestar.datastructures import MutableScopeHeaders
 from litestar.response import Redirect
+from litestar.routes import HTTPRoute
+from litestar.types import Message, Scope
 
 from zhifu.web.errors import EXCEPTION_HANDLERS
-from zhifu.web.openapi import SCHEMA_PATH, openapi_config, static_router
+from zhifu.web.openapi import (
+    SCHEMA_PATH,
+    ClosedStructSchemaPlugin,
+    document_headers,
+    openapi_config,
+    static_router,
+)
 from zhifu.web.routes import clearing_centre, error_docs, health, landing
 from zhifu.web.routes.allow import options_handlers
 from zhifu.web.routes.barcode import common as barcode_http
@@ -37,6 +46,32 @@ from zhifu.web.routes.barcode import wallet as barcode_wallet
 def docs() -> Response[None]:
     """Send readers used to ``/docs`` to the OpenAPI UI."""
     return Redirect(path=SCHEMA_PATH)
+
+
+class AllowHeaders:
+    """A ``before_send`` hook that makes the ``Allow`` of an ``OPTIONS`` answer list every
+    method of the path.
+
+    Litestar's automatic ``OPTIONS`` handler of a path is made with the path's first route
+    handler and keeps listing only that handler's methods when more are registered on the
+    same path (``GET`` and ``POST /v1/orders``); the 405 answers list them all already.
+    """
+
+    def __init__(self, app: Litestar) -> None:
+        self.methods = {
+            id(handler): ", ".join(sorted(route.methods))
+            for route in app.routes
+            if isinstance(route, HTTPRoute)
+            for handler in route.route_handlers
+            if handler.http_methods == {"OPTIONS"}
+        }
+
+    async def __call__(self, message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+            return
+        allow = self.methods.get(id(scope.get("route_handler")))
+        if allow is not None:
+            MutableScopeHeaders.from_message(message)["Allow"] = allow
 
 
 def create_app(
@@ -65,10 +100,13 @@ def create_app(
         route_handlers=[*options_handlers(routes), static_router(), *routes],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
+        plugins=[ClosedStructSchemaPlugin()],
         on_shutdown=[lambda app: barcode_http.close_owned(app.state)],
         debug=False,
     )
     app.state[barcode_http.STATE_KEY] = barcode
     app.state[clearing_centre.STATE_KEY] = clearing
     app.state[landing.ACQUIRER_KEY] = acquirer
+    document_headers(app)
+    app.before_send.append(AllowHeaders(app))
     return app

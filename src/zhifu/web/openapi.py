@@ -11,6 +11,10 @@ The examples of the barcode API's bodies are the field examples written in
 body with ``polyfactory``, which by default ignores them and draws random strings;
 :func:`use_field_examples` registers a factory per body type that takes them instead.
 
+A request body that refuses unknown fields (``forbid_unknown_fields``) is declared with
+``additionalProperties: false`` (:class:`ClosedStructSchemaPlugin`); Litestar's own plugin
+leaves every object open.
+
 >>> config = openapi_config()
 >>> config.path, [plugin.paths for plugin in config.render_plugins]
 ('/schema', [['/', '/swagger']])
@@ -22,14 +26,20 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import msgspec
-from litestar import Router
+from litestar import Litestar, Router
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Schema
 from litestar.static_files import create_static_files_router
 from polyfactory.factories.msgspec_factory import MsgspecFactory
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
 import zhifu
 from zhifu.barcode.api import schemas as barcode_schemas
@@ -107,3 +117,40 @@ def use_field_examples() -> None:
         MsgspecFactory.create_factory(
             kind, __use_examples__=True, __set_as_default_factory_for_type__=True
         )
+
+
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """Litestar's schema of a msgspec Struct, closed (``additionalProperties: false``) when
+    the Struct refuses unknown fields, as the barcode API's request bodies do."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
+
+
+def document_headers(app: Litestar) -> None:
+    """Write what routes say in their ``opt`` into the app's OpenAPI document: the request
+    headers the platform reads itself, the headers of answers (Litestar documents headers only
+    on a success response it generates itself) and a request body that may be left out."""
+    document = app.openapi_schema
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            declared = handler.opt.get(barcode_http.OPENAPI_HEADERS, {})
+            requested = handler.opt.get(barcode_http.OPENAPI_REQUEST_HEADERS, [])
+            item = (document.paths or {}).get(route.path_format)
+            if item is None:
+                continue
+            for method in handler.http_methods:
+                operation = getattr(item, method.lower())
+                if requested:
+                    operation.parameters = [*(operation.parameters or []), *requested]
+                if handler.opt.get(barcode_http.OPENAPI_BODY_OPTIONAL) and operation.request_body:
+                    operation.request_body.required = False
+                for status, headers in declared.items():
+                    answer = operation.responses[str(status)]
+                    answer.headers = {**(answer.headers or {}), **headers}

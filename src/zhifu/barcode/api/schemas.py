@@ -37,11 +37,15 @@ from zhifu.barcode.api.errors import BarcodeError
 
 T = TypeVar("T")
 
-Fen = Annotated[
-    int,
-    Meta(ge=1, le=1_000_000_000_000, description="amount in fen (integer minor units of CNY)"),
-]
-Ident = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+FEN: Final = Meta(
+    ge=1,
+    le=1_000_000_000_000,
+    description="amount in fen (integer minor units of CNY): a JSON integer such as 1234; "
+    'a fraction, an exponent or a string (12.34, 1234.0, 1.234e3, "1234") is refused',
+)
+IDENT: Final = Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+Fen = Annotated[int, FEN]
+Ident = Annotated[str, IDENT]
 Text = Annotated[str, Meta(max_length=128)]
 Currency = Literal["CNY"]
 SM2_PUBLIC_KEY_PEM = (  # an example for the OpenAPI page: a real SM2 key nobody holds
@@ -134,7 +138,7 @@ class MicropayRequest(Struct, forbid_unknown_fields=True, frozen=True):
     amount: Annotated[Fen, Meta(examples=[1234])]
     currency: Currency = "CNY"
     description: Annotated[Text, Meta(examples=["牛肉面"])] = ""
-    terminal_id: Annotated[Ident | None, Meta(examples=["BOX00001"])] = None
+    terminal_id: Annotated[str, IDENT, Meta(examples=["BOX00001"])] | None = None
 
 
 class CreateOrderRequest(Struct, forbid_unknown_fields=True, frozen=True):
@@ -181,7 +185,7 @@ class WalletPayRequest(Struct, forbid_unknown_fields=True, frozen=True):
     account_id: Annotated[Ident, Meta(examples=["A200001"])]
     scan_source: Annotated[Literal["camera", "album", "link"], Meta(examples=["camera"])]
     factors: Annotated[list[Factor], Meta(max_length=6, examples=[["device", "password"]])] = []
-    amount: Annotated[Fen | None, Meta(examples=[1234])] = None
+    amount: Annotated[int, FEN, Meta(examples=[1234])] | None = None
     description: Annotated[Text, Meta(examples=["牛肉面"])] = ""
 
 

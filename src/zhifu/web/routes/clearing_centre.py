@@ -31,34 +31,75 @@ from datetime import date
 from typing import Annotated, Any, Final
 
 from litestar import MediaType, Request, Response, get, post
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import PathParameter, QueryParameter
+from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIType, Schema
+from litestar.params import Body, PathParameter, QueryParameter
 
 from zhifu.barcode.api.schemas import ErrorOut
 from zhifu.clearing.model import check_bank_code
 from zhifu.clearing.polls import PollAuthError
 from zhifu.clearing.transport import CentreStoppedError, ClearingCentre
+from zhifu.web.routes.barcode.common import OPENAPI_BODY_OPTIONAL, OPENAPI_HEADERS, SECURITY
 from zhifu.web.routes.barcode.signed import scope_path  # the path and query as sent
 
 STATE_KEY: Final = "clearing_centre"
 XML: Final = "application/xml"
 POLLS_DOC: Final = "docs/clearing.md#signed-polls"
-BankCode = Annotated[
-    str, PathParameter(pattern=r"^[0-9]{12}$", description="the bank's 12-digit CNAPS code")
-]
-"""A bank code in the path: the OpenAPI document gives the pattern the server enforces."""
-_XML_DOC = ResponseSpec(str, description="a signed CNAPS2-like XML message", media_type=XML)
-_REFUSED = ResponseSpec(ErrorOut, description="refused: see docs/clearing.md, Signed polls")
-
-
-def _answers(ok: ResponseSpec, *refusals: int, **more: ResponseSpec) -> dict[int, ResponseSpec]:
-    """The answers a clearing route documents: ``ok`` (XML), its refusals, the centre stopped."""
-    extra = {int(status.removeprefix("s")): spec for status, spec in more.items()}
-    return {200: ok, **dict.fromkeys((*refusals, 503), _REFUSED), **extra}
-
-
 STOPPED_DOC: Final = "docs/clearing.md#state-and-restarts"
+BANK_PATTERN: Final = r"^[0-9]{12}$"
+"""A CNAPS bank code: 12 ASCII digits (as :func:`zhifu.clearing.model.check_bank_code`)."""
+TAGS: Final = ["clearing"]
+
+Bank = Annotated[
+    str,
+    PathParameter(
+        pattern=BANK_PATTERN,
+        description="the 12-digit CNAPS code of the bank that polls (and signs the poll)",
+        examples=[Example(value="102100099996")],
+    ),
+]
+
+
+def _refusal(text: str) -> ResponseSpec:
+    return ResponseSpec(ErrorOut, description=text, generate_examples=False)
+
+
+def _xml(text: str) -> ResponseSpec:
+    return ResponseSpec(bytes, description=text, media_type=XML, generate_examples=False)
+
+
+BAD_REQUEST: Final = _refusal("a parameter is not of its form (validation_error)")
+POLL_REFUSED: Final = {
+    401: _refusal("the poll is not signed, or not validly (docs/clearing.md#signed-polls)"),
+    403: _refusal("another bank signed the poll (bank_mismatch)"),
+}
+STOPPED: Final = _refusal("the centre stopped: its event log failed (centre_stopped)")
+X_SEQ: Final = {
+    OPENAPI_HEADERS: {
+        200: {
+            "X-Seq": OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.STRING, pattern=r"^[0-9]+$"),
+                required=True,
+                description="the sequence number of the message (poll with after=X-Seq next)",
+            )
+        }
+    }
+}
+
+
+def _doc_message(
+    data: Annotated[
+        Any,
+        Body(
+            media_type=XML,
+            description="a signed CNAPS2-like message; anything else (an empty body too) is "
+            "answered 200 with a PR09 confirmation, never an HTTP error",
+        ),
+    ] = None,
+) -> None:
+    """Documents the body only (never called): the centre reads the raw bytes it checks."""
 
 
 def _centre(request: Request[Any, Any, Any]) -> ClearingCentre:
@@ -81,10 +122,16 @@ def _refused(exc: PollAuthError | CentreStoppedError) -> Response[Any]:
 
 @post(
     "/clearing/messages",
-    tags=["clearing"],
+    tags=TAGS,
     summary="Send a BEPS message",
     status_code=200,
-    responses=_answers(_XML_DOC),
+    opt={OPENAPI_BODY_OPTIONAL: True},
+    dependencies={"body_schema": Provide(_doc_message, sync_to_thread=False)},
+    responses={
+        200: _xml("the signed ccms.900 confirmation (a refusal is PR09 inside)"),
+        400: BAD_REQUEST,
+        503: STOPPED,
+    },
 )
 async def receive_message(request: Request[Any, Any, Any]) -> Response[Any]:
     """Check and process one signed message; answer the signed ccms.900 confirmation."""
@@ -97,13 +144,21 @@ async def receive_message(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get(
     "/clearing/inbox/{bank:str}",
-    tags=["clearing"],
+    tags=TAGS,
     summary="Poll messages for a bank",
-    responses=_answers(_XML_DOC, 400, 401, 403, s204=ResponseSpec(None, description="no message")),
+    security=SECURITY,
+    opt=X_SEQ,
+    responses={
+        200: _xml("the next message addressed to the bank, signed by its sender"),
+        204: ResponseSpec(None, description="no message after that sequence number"),
+        400: BAD_REQUEST,
+        **POLL_REFUSED,
+        503: STOPPED,
+    },
 )
 async def inbox(
     request: Request[Any, Any, Any],
-    bank: BankCode,
+    bank: Bank,
     after: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[Any]:
     """The next forwarded item or receipt addressed to the bank (204 when none); signed by it."""
@@ -111,9 +166,9 @@ async def inbox(
     centre = _centre(request)
     try:
         centre.authorize("GET", scope_path(request.scope), bank, request.headers)
-    except PollAuthError as exc:
+        found = centre.fetch(bank, after)
+    except (PollAuthError, CentreStoppedError) as exc:
         return _refused(exc)
-    found = centre.fetch(bank, after)
     if not found:
         return Response(b"", status_code=204)
     seq, data = found[0]
@@ -122,13 +177,19 @@ async def inbox(
 
 @get(
     "/clearing/reconciliation/{bank:str}",
-    tags=["clearing"],
+    tags=TAGS,
     summary="Day-end summary",
-    responses=_answers(_XML_DOC, 400, 401, 403),
+    security=SECURITY,
+    responses={
+        200: _xml("the bank's signed beps.721 summary"),
+        400: BAD_REQUEST,
+        **POLL_REFUSED,
+        503: STOPPED,
+    },
 )
 async def reconciliation(
     request: Request[Any, Any, Any],
-    bank: BankCode,
+    bank: Bank,
     day: Annotated[date, QueryParameter(name="date")],
 ) -> Response[Any]:
     """The bank's beps.721 summary of a BEPS date; signed by the bank."""
@@ -141,10 +202,18 @@ async def reconciliation(
         return _refused(exc)
 
 
-@get("/clearing/status", tags=["clearing"], summary="The centres' clock and rounds")
-async def status(request: Request[Any, Any, Any]) -> dict[str, Any]:
+@get(
+    "/clearing/status",
+    tags=TAGS,
+    summary="The centres' clock and rounds",
+    responses={503: STOPPED},
+)
+async def status(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """The engine's clock, its open round and the rounds by state."""
-    return _centre(request).status()
+    try:
+        return Response(_centre(request).status(), media_type=MediaType.JSON)
+    except CentreStoppedError as exc:
+        return _refused(exc)
 
 
 ROUTES = [receive_message, inbox, reconciliation, status]

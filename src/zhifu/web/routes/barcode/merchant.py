@@ -32,7 +32,7 @@ from zhifu.barcode.api.schemas import (
     RefundRequest,
 )
 from zhifu.barcode.platform import operations
-from zhifu.web.routes.barcode.common import SECURITY, responses
+from zhifu.web.routes.barcode.common import POST_OPT, SECURITY, responses
 from zhifu.web.routes.barcode.signed import respond
 
 TAGS: Final = ["barcode: merchants"]
@@ -63,6 +63,7 @@ def _body(fn: Any) -> dict[str, Provide]:
     tags=TAGS,
     security=SECURITY,
     status_code=200,
+    opt=POST_OPT,
     dependencies=_body(_doc_micropay),
     responses=responses(OrderOut),
     summary="付款扫码: charge a scanned payment code",
@@ -82,6 +83,7 @@ async def micropay(request: Request[Any, Any, Any]) -> Response[bytes]:
     tags=TAGS,
     security=SECURITY,
     status_code=200,
+    opt=POST_OPT,
     dependencies=_body(_doc_create),
     responses=responses(OrderOut),
     summary="收款扫码: create an order with a dynamic code",
@@ -123,6 +125,7 @@ async def find_order(
     tags=TAGS,
     security=SECURITY,
     status_code=200,
+    opt=POST_OPT,
     dependencies=_body(_doc_close),
     responses=responses(OrderOut),
     summary="Close an order",
@@ -137,6 +140,7 @@ async def close_order(request: Request[Any, Any, Any], order_id: FromPath[str]) 
     tags=TAGS,
     security=SECURITY,
     status_code=200,
+    opt=POST_OPT,
     dependencies=_body(_doc_refund),
     responses=responses(RefundOut),
     summary="Refund",

@@ -13,6 +13,7 @@ fetch the keys that sign their notifications there.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Final
 
 from litestar import Request, Response, get, post
@@ -30,7 +31,12 @@ from zhifu.barcode.api.schemas import (
 )
 from zhifu.barcode.api.signing import public_key_pem
 from zhifu.barcode.platform import operations
-from zhifu.web.routes.barcode.common import SECURITY, responses, system_of
+from zhifu.web.routes.barcode.common import (
+    POST_OPT,
+    SECURITY,
+    responses,
+    system_of,
+)
 from zhifu.web.routes.barcode.signed import respond
 
 TAGS: Final = ["barcode: institutions"]
@@ -49,6 +55,7 @@ def _doc_pay(data: WalletPayRequest) -> None:
     tags=TAGS,
     security=SECURITY,
     status_code=200,
+    opt=POST_OPT,
     dependencies={"body_schema": Provide(_doc_resolve, sync_to_thread=False)},
     responses=responses(ResolveOut),
     summary="What a scanned collection code is",
@@ -64,6 +71,7 @@ async def resolve(request: Request[Any, Any, Any]) -> Response[bytes]:
     tags=TAGS,
     security=SECURITY,
     status_code=200,
+    opt=POST_OPT,
     dependencies={"body_schema": Provide(_doc_pay, sync_to_thread=False)},
     responses=responses(OrderOut),
     summary="收款扫码: pay a scanned collection code",
@@ -87,10 +95,10 @@ async def pay(request: Request[Any, Any, Any]) -> Response[bytes]:
 )
 async def obligations(
     request: Request[Any, Any, Any],
-    business_date: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    business_date: Annotated[date, QueryParameter(description="YYYY-MM-DD (Asia/Shanghai)")],
 ) -> Response[bytes]:
     """Every obligation the switch recorded on an Asia/Shanghai business date (for clearing)."""
-    return await respond(request, operations.obligations(business_date))
+    return await respond(request, operations.obligations(business_date.isoformat()))
 
 
 @get("/v1/keys", tags=TAGS, summary="The keys that sign notifications", sync_to_thread=False)
