@@ -36,7 +36,6 @@ from zhifu.web.openapi import (
     static_router,
 )
 from zhifu.web.routes import clearing_centre, error_docs, health, landing
-from zhifu.web.routes.allow import options_handlers
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
@@ -97,7 +96,7 @@ def create_app(
         *centre,
     ]
     app = Litestar(
-        route_handlers=[*options_handlers(routes), static_router(), *routes],
+        route_handlers=[static_router(), *routes],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         plugins=[ClosedStructSchemaPlugin()],
