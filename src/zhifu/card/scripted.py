@@ -26,7 +26,14 @@ from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.pinblock import encode_pinblock_iso_2
 
-__all__ = ["Terminal", "Trace", "contact_transaction", "terminal_values"]
+__all__ = [
+    "ONLINE_TAGS",
+    "Terminal",
+    "Trace",
+    "contact_transaction",
+    "online_request_data",
+    "terminal_values",
+]
 
 Send = Callable[[bytes], bytes]
 
@@ -181,3 +188,42 @@ def contact_transaction(
         term.send(0x00, 0x82, 0x00, 0x00, arpc + arc, le=None)
     term.generate_ac(0x40, 0x8D)
     return term.trace
+
+
+ONLINE_TAGS = (0x9F02, 0x9F03, 0x9F1A, 0x95, 0x5F2A, 0x9A, 0x9C, 0x9F37)
+"""Terminal data objects an online request carries in field 55 beside the card's answer."""
+
+
+def online_request_data(
+    send: Send,
+    amount: int,
+    *,
+    aid: bytes = bytes.fromhex("A000000333010101"),
+    un: bytes = bytes.fromhex("12345678"),
+    sm: bool = False,
+    transaction_type: int = 0x00,
+) -> dict[int, bytes]:
+    """SELECT, GPO, READ RECORD, first GENERATE AC asking for an ARQC: the field 55 values.
+
+    Returns tag -> value: the terminal's data (:data:`ONLINE_TAGS`) and the card's 9F26 (the
+    ARQC), 9F27, 9F36, 9F10 and 82. Raises :class:`RuntimeError` when the card declines.
+
+    >>> from zhifu.card.icc.emulated import EmulatedCard
+    >>> icc = online_request_data(EmulatedCard.example().transmit, 1000)
+    >>> len(icc[0x9F26]), icc[0x9F27].hex()
+    (8, '80')
+    """
+    values = terminal_values(amount, sm=sm, un=un, transaction_type=transaction_type)
+    term = Terminal(send, values)
+    fci, _ = term.select(aid)
+    pdol = tlv.find(tlv.decode(fci), 0x9F38) if fci else None
+    term.gpo(pdol.value if pdol is not None else b"")
+    term.read_afl()
+    response = term.generate_ac(0x80, 0x8C)
+    trace = term.trace
+    if not response.ok or trace.cid1 != CID["ARQC"]:
+        raise RuntimeError(f"the card did not ask to go online (SW {response.sw:04X})")
+    icc = {tag: values[tag] for tag in ONLINE_TAGS}
+    icc.update({0x9F26: trace.arqc, 0x9F27: bytes([trace.cid1]), 0x9F36: trace.atc,
+                0x9F10: trace.iad, 0x82: trace.aip})  # fmt: skip
+    return icc

@@ -1,7 +1,9 @@
 """The card issuer: issuing PBOC cards, authorising their transactions, holding their accounts.
 
-:mod:`~zhifu.issuer.link` is the interface the acquirer calls (in-process or over TCP in the
-POS dialect); ``docs/issuer.md`` describes the package, its storage and its decisions.
+:class:`Issuer` issues emulated cards (keys from its security module, accounts in the ledger,
+a PIN verification value and never the PIN) and answers the acquirer through
+:class:`~zhifu.issuer.link.IssuerLink`: ARQC and ATC, PIN, status, expiry, funds, holds,
+voids, refunds, reversals and e-cash loads. ``docs/issuer.md`` describes the package.
 """
 
 from zhifu.issuer.link import (
@@ -15,11 +17,15 @@ from zhifu.issuer.link import (
     ReversalResponse,
     transaction_id,
 )
+from zhifu.issuer.service import Balances, IssuedCard, Issuer
 
 __all__ = [
     "AuthorizationRequest",
     "AuthorizationResponse",
+    "Balances",
     "Decision",
+    "IssuedCard",
+    "Issuer",
     "IssuerLink",
     "Kind",
     "PinData",

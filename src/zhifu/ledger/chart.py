@@ -115,6 +115,13 @@ CHART: Final[tuple[ChartEntry, ...]] = (
         settles_to_zero=True,
     ),
     ChartEntry(
+        13031,
+        "credit_card_accounts",
+        "贷款—信用卡透支",
+        "Credit card accounts: what each cardholder owes (the limit is the issuer's rule)",
+        Side.DEBIT,
+    ),
+    ChartEntry(
         20111,
         "customer_deposits",
         "吸收存款—个人活期存款",

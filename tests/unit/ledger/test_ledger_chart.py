@@ -10,7 +10,7 @@ from zhifu.ledger.chart import BY_CODE, BY_KEY, CHART, LEDGER_CNY, Kind, Side
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # First-level accounts of the national chart for financial enterprises used by the chart.
-FIRST_LEVEL = {1003, 1011, 1221, 2011, 2241, 3001, 6021, 6421}
+FIRST_LEVEL = {1003, 1011, 1221, 1303, 2011, 2241, 3001, 6021, 6421}
 REQUIRED = {
     "customer_deposits", "card_ecash_pool", "merchant_settlement", "acquirer_clearing",
     "issuer_clearing", "pboc_reserve", "reserve_funds_custody", "customer_reserve_funds",

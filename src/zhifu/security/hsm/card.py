@@ -169,3 +169,28 @@ class CardMixin(HsmBase):
             if not emv.verify_ac(cipher, sk, bytes(data), bytes(arqc)):
                 return ArpcResult(False, None)
             return ArpcResult(True, emv.generate_arpc_method_1(cipher, sk, bytes(arqc), arc))
+
+    def generate_script_mac(
+        self,
+        key: HandleLike,
+        *,
+        pan: Pan | str,
+        psn: str | None,
+        atc: bytes | int,
+        arqc: bytes,
+        header: bytes,
+        data: bytes,
+        length: int = 4,
+    ) -> bytes:
+        """The MAC of an issuer-script command under the script-integrity session key.
+
+        ``key`` is the IMK-SMI (CARD_MASTER) or the card's MK-SMI (CARD); the session key is
+        the PBOC one for ``atc``; ``header`` is CLA INS P1 P2 Lc with Lc counting the MAC
+        (docs/standards/card-terminal.md §2.5).
+        """
+        with self._use(key, (KeyUsage.CARD_MASTER, KeyUsage.CARD)) as card:
+            cipher = card.info.algorithm.cipher
+            sk = self._ac_session_key(card, pan, psn, atc, SessionKeyMethod.PBOC)
+            return emv.generate_script_mac(
+                cipher, sk, header, atc=_atc(atc), arqc=bytes(arqc), data=bytes(data), length=length
+            )
