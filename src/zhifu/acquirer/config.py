@@ -72,7 +72,9 @@ class AcquirerConfig:
     frame takes longer than ``idle_timeout_seconds``. ``page_size`` is the number of records
     in one CAPK/AID query response; ``mak_double_length`` gives 003/004 sign-ons a true
     double-length MAK instead of the single-length MAK terminals expect in practice
-    (``docs/acquirer.md``, "Sign-on keys").
+    (``docs/acquirer.md``, "Sign-on keys"). ``card_payments`` False: the host answers
+    financial requests ``40`` (no issuer, no ledger); ``merchant_fee_bp`` is the merchant fee
+    taken at batch settlement, in basis points (38 = 0.38%).
     """
 
     host: str = "127.0.0.1"
@@ -90,6 +92,8 @@ class AcquirerConfig:
     workers: int = 4
     page_size: int = 10
     mak_double_length: bool = False
+    card_payments: bool = True
+    merchant_fee_bp: int = 38
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -106,6 +110,8 @@ class AcquirerConfig:
             raise UsageError(
                 "must be 1 to 20 records (field 62 is 512 bytes)", argument="page_size"
             )
+        if not 0 <= self.merchant_fee_bp <= 10_000:
+            raise UsageError("must be 0 to 10000 basis points", argument="merchant_fee_bp")
         iid = self.institution_id
         if not (iid.isascii() and iid.isdigit() and 1 <= len(iid) <= 11):
             raise UsageError("field 32 is 1 to 11 digits", argument="institution_id")

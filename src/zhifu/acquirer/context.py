@@ -59,6 +59,33 @@ class Result(enum.Enum):
     TERMINAL_UNKNOWN = _RC["97"]
     MAC_FAILED = _RC["A0"]
     SECURITY_FAILED = _RC["A7"]
+    INVALID_TRANSACTION = _RC["12"]
+    INVALID_AMOUNT = _RC["13"]
+    INVALID_CARD = _RC["14"]
+    ORIGINAL_NOT_FOUND = _RC["25"]
+    SUSPECTED_FRAUD = _RC["34"]
+    LOST_CARD = _RC["41"]
+    STOLEN_CARD = _RC["43"]
+    FALLBACK_NOT_ALLOWED = _RC["45"]
+    INSUFFICIENT_FUNDS = _RC["51"]
+    EXPIRED_CARD = _RC["54"]
+    WRONG_PIN = _RC["55"]
+    NOT_PERMITTED_CARDHOLDER = _RC["57"]
+    OVER_LIMIT = _RC["61"]
+    RESTRICTED_CARD = _RC["62"]
+    AMOUNT_MISMATCH = _RC["64"]
+    PIN_TRIES_EXCEEDED = _RC["75"]
+    ISSUER_INOPERATIVE = _RC["91"]
+    DUPLICATE = _RC["94"]
+
+    @classmethod
+    def of(cls, code: str) -> Result:
+        """The outcome whose field 39 is ``code`` (a code the host does not know: ``96``).
+
+        >>> Result.of("51").name, Result.of("ZZ").name
+        ('INSUFFICIENT_FUNDS', 'SYSTEM_ERROR')
+        """
+        return _BY_CODE.get(code, cls.SYSTEM_ERROR)
 
     @property
     def response_code(self) -> ResponseCode:
@@ -80,6 +107,9 @@ class Result(enum.Enum):
     def approved(self) -> bool:
         """True for APPROVED only."""
         return self is Result.APPROVED
+
+
+_BY_CODE: dict[str, Result] = {member.de39: member for member in Result}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +158,7 @@ class TxnContext:
     reason: str = ""
     group: str = ""
     response_fields: dict[str, str] = dataclasses.field(default_factory=dict)
+    answer_fields: dict[str, str] = dataclasses.field(default_factory=dict)
     processing_requirement: str = "0"
     new_keys: NewKeys | None = None
     retired_keys: WorkingKeys | None = None

@@ -30,12 +30,14 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from zhifu.acquirer.config import AcquirerConfig, open_key_store
 from zhifu.acquirer.context import Result, TxnContext, response_mti
 from zhifu.acquirer.custody import HostLock
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.journal import Journal
+from zhifu.acquirer.payments import add_payment_groups
 from zhifu.acquirer.pipeline import Pipeline
 from zhifu.acquirer.routes import management_pipeline
 from zhifu.acquirer.services import Services
@@ -52,6 +54,10 @@ from zhifu.iso8583.framing import (
     unframe_body,
 )
 from zhifu.iso8583.message import Message
+from zhifu.issuer import Issuer, IssuerLink
+from zhifu.issuer.home import issuer_home, ledger_url
+from zhifu.issuer.store import IssuerStore
+from zhifu.ledger import Ledger
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.store import KeyStore
 
@@ -81,19 +87,28 @@ class AcquirerHost:
         pipeline: Pipeline | None = None,
         host_lock: HostLock | None = None,
         sweeps: bool = True,
+        issuer: IssuerLink | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         """The host over an open database and security module.
 
         It first sweeps the key store for working keys no terminal holds (left by sign-ons a
         crash cut off), unless ``sweeps`` is False: another host serves the same key store.
-        ``host_lock`` is released by :meth:`close`.
+        ``host_lock`` is released by :meth:`close`. With ``issuer`` and ``ledger`` the host
+        answers card payments (``docs/acquirer.md``); the host closes neither.
         """
         self.config = config
         self.database = database
         self.clock: Clock = clock or SystemClock()
-        self.services = Services.build(config, database, hsm, self.clock, sweeps=sweeps)
+        self.services = Services.build(
+            config, database, hsm, self.clock, sweeps=sweeps, issuer=issuer, ledger=ledger
+        )
         self.journal = Journal(database)
         self.pipeline = pipeline or management_pipeline(self.services)
+        self._owned: list[Any] = []
+        if pipeline is None and issuer is not None and ledger is not None:
+            settlement = config.home / "settlement" if config.home is not None else None
+            add_payment_groups(self.pipeline, self.services, database, settlement)
         self._host_lock = host_lock
         self.services.custody.sweep("at start")
 
@@ -121,13 +136,20 @@ class AcquirerHost:
                     store.path,
                 )
         database: Database | None = None
+        owned: list[Any] = []
         try:
             database = Database(config.db_path)
-            return cls(
-                config, database=database, hsm=SoftHsm(store, clock=clock), clock=clock,
-                host_lock=lock, sweeps=store.path == ":memory:" or lock is not None,
+            hsm = SoftHsm(store, clock=clock)
+            issuer, ledger = _card_side(config, hsm, owned)
+            host = cls(
+                config, database=database, hsm=hsm, clock=clock, host_lock=lock,
+                sweeps=store.path == ":memory:" or lock is not None, issuer=issuer, ledger=ledger,
             )  # fmt: skip
+            host._owned = owned
+            return host
         except BaseException:
+            for part in reversed(owned):
+                part.close()
             if database is not None:
                 database.close()
             store.close()
@@ -138,12 +160,17 @@ class AcquirerHost:
     @classmethod
     def in_memory(cls, config: AcquirerConfig | None = None) -> AcquirerHost:
         """A host that keeps everything in memory (tests, benchmarks)."""
-        return cls(
-            config or AcquirerConfig(), database=Database(), hsm=SoftHsm(KeyStore.in_memory())
-        )
+        chosen = config or AcquirerConfig()
+        hsm, owned = SoftHsm(KeyStore.in_memory()), list[Any]()
+        issuer, ledger = _card_side(chosen, hsm, owned)
+        host = cls(chosen, database=Database(), hsm=hsm, issuer=issuer, ledger=ledger)
+        host._owned = owned
+        return host
 
     def close(self) -> None:
-        """Close the database and the key store; release the host lock."""
+        """Close the database, the key store and what the host opened; release the host lock."""
+        for part in reversed(self._owned):
+            part.close()
         self.database.close()
         self.services.hsm.store.close()
         if self._host_lock is not None:
@@ -230,6 +257,21 @@ class AcquirerHost:
     def journal_dropped(self, peer: str, size: int, error: str) -> None:
         """Journal a frame the server could not read off the stream (too long, cut short)."""
         self.journal.record_broken(peer=peer, at=self.clock.now(), size=size, error=error)
+
+
+def _card_side(
+    config: AcquirerConfig, hsm: SoftHsm, owned: list[Any]
+) -> tuple[Issuer | None, Ledger | None]:
+    """The in-process issuer and the ledger of a host that answers card payments."""
+    if not config.card_payments:
+        return None, None
+    home = config.home
+    ledger = Ledger.open(ledger_url(home) if home is not None else "sqlite://")
+    owned.append(ledger)
+    store = IssuerStore(issuer_home(home) / "issuer.db" if home is not None else ":memory:")
+    issuer = Issuer(hsm, ledger, store)
+    owned.append(issuer)
+    return issuer, ledger
 
 
 def _minimal(mti: str, result: Result, request: Message | None = None) -> Message:

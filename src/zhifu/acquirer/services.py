@@ -6,6 +6,10 @@ per-transaction state lives in :class:`~zhifu.acquirer.context.TxnContext`.
 
 >>> from zhifu.acquirer.database import Database
 >>> from zhifu.security.hsm.soft import SoftHsm
+
+if TYPE_CHECKING:
+    from zhifu.issuer.link import IssuerLink
+    from zhifu.ledger import Ledger
 >>> from zhifu.security.store import KeyStore
 >>> services = Services.build(AcquirerConfig(), Database(), SoftHsm(KeyStore.in_memory()))
 >>> services.tables.version("capk"), services.registry.terminals()
@@ -15,6 +19,7 @@ per-transaction state lives in :class:`~zhifu.acquirer.context.TxnContext`.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from zhifu.acquirer.config import AcquirerConfig
 from zhifu.acquirer.custody import KeyCustody
@@ -23,6 +28,10 @@ from zhifu.acquirer.registry import Registry
 from zhifu.acquirer.tables import ParameterTables
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.security.hsm.soft import SoftHsm
+
+if TYPE_CHECKING:
+    from zhifu.issuer.link import IssuerLink
+    from zhifu.ledger import Ledger
 
 __all__ = ["Services"]
 
@@ -37,6 +46,8 @@ class Services:
     hsm: SoftHsm
     clock: Clock
     custody: KeyCustody
+    issuer: IssuerLink | None = None
+    ledger: Ledger | None = None
 
     @classmethod
     def build(
@@ -47,12 +58,16 @@ class Services:
         clock: Clock | None = None,
         *,
         sweeps: bool = True,
+        issuer: IssuerLink | None = None,
+        ledger: Ledger | None = None,
     ) -> Services:
         """Registry and tables over ``db`` (tables seeded on first use).
 
         ``sweeps`` False: this host shares its key store with another and must not sweep it.
+        ``issuer`` and ``ledger``: card payments (without them the host answers ``40``).
         """
         real_clock: Clock = clock or SystemClock()
         registry = Registry(db, clock=real_clock)
         custody = KeyCustody(hsm, registry, sweeps=sweeps)
-        return cls(config, registry, ParameterTables(db), hsm, real_clock, custody)
+        tables = ParameterTables(db)
+        return cls(config, registry, tables, hsm, real_clock, custody, issuer, ledger)

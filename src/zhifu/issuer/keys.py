@@ -24,7 +24,7 @@ from zhifu.crypto.cipher import Cipher, decrypt_ecb
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 
-__all__ = ["FAMILIES", "IssuerKeyring"]
+__all__ = ["FAMILIES", "IssuerKeyring", "zone_pin_key"]
 
 FAMILIES: Final = {"tdes": KeyAlgorithm.TDES, "sm4": KeyAlgorithm.SM4}
 _ROLES: Final = ("imk-ac", "imk-smi", "imk-smc")
@@ -97,3 +97,15 @@ class IssuerKeyring:
         finally:
             self.hsm.delete_key(transport.handle, reason="personalisation done")
         return KeySet(*keys)
+
+
+def zone_pin_key(hsm: SoftHsm) -> KeyHandle:
+    """The zone PIN key (label ``zone/zpk``) in ``hsm``, generated the first time.
+
+    The in-process acquirer translates terminal PIN blocks to it and the issuer verifies
+    under it; both find it by its label.
+    """
+    for info in hsm.list_keys():
+        if info.label == "zone/zpk":
+            return info.handle
+    return hsm.generate_key(KeyUsage.PIN, KeyAlgorithm.TDES, label="zone/zpk")

@@ -78,15 +78,19 @@ class Acquirer:
         self.process.wait(30)
 
 
+ISSUER_LABELS = ("issuer/", "zone/")  # the in-process issuer's keys share the store
+
+
 def _census(home: Path) -> dict[str, int]:
     """Keys in the store by kind, read from the files (no host opened, nothing swept)."""
     store = KeyStore.open(home / "keys.db", environ={"ZHIFU_LMK": LMK})
     db = Database(home / "acquirer.db")
     try:
         held = Registry(db).held_key_handles()
-        working = set(store.handles(WORKING_USAGES))
+        ours = {h for h in store.handles() if not store.info(h).label.startswith(ISSUER_LABELS)}
+        working = set(store.handles(WORKING_USAGES)) & ours
         return {
-            "all": len(store.handles()),
+            "all": len(ours),
             "held": len(held),
             "orphans": len(working - held),
             "missing": len(held - working),

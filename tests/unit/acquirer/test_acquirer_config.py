@@ -109,19 +109,24 @@ def test_the_data_directory_is_private(tmp_path: Path) -> None:
         home = tmp_path / "srv" / "var"
         host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={})
         register_terminal(host.services.registry, host.services.hsm, MID, "10000001")
-        names = sorted(p.name for p in home.iterdir())
+        names = sorted(p.name for p in home.iterdir() if p.is_file())
         assert names == ["acquirer.db", "acquirer.db-shm", "acquirer.db-wal", "acquirer.lock",
-                         "keys.db", "keys.db-shm", "keys.db-wal", "lmk.key"]  # fmt: skip
-        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()}
+                         "keys.db", "keys.db-shm", "keys.db-wal", "ledger.db", "ledger.db-shm",
+                         "ledger.db-wal", "lmk.key"]  # fmt: skip
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir() if p.is_file()}
         assert modes == dict.fromkeys(names, 0o600)
+        issuer = home / "issuer"
+        assert stat.S_IMODE(issuer.stat().st_mode) == 0o700
+        assert {stat.S_IMODE(p.stat().st_mode) for p in issuer.iterdir()} == {0o600}
         assert stat.S_IMODE(home.stat().st_mode) == 0o700
         assert stat.S_IMODE(home.parent.stat().st_mode) == 0o700
         host.close()
 
         for path in home.iterdir():  # as an earlier version left them
-            os.chmod(path, 0o644)
+            if path.is_file():
+                os.chmod(path, 0o644)
         host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={})
-        assert {stat.S_IMODE(p.stat().st_mode) for p in home.iterdir()} == {0o600}
+        assert {stat.S_IMODE(p.stat().st_mode) for p in home.iterdir() if p.is_file()} == {0o600}
         host.close()
     finally:
         os.umask(old_umask)
@@ -131,5 +136,11 @@ def test_a_configured_lmk_in_a_new_data_directory(tmp_path: Path) -> None:
     home = tmp_path / "new"
     host = AcquirerHost.open(AcquirerConfig.local(home, port=0), environ={"ZHIFU_LMK": LMK})
     host.close()
-    assert sorted(p.name for p in home.iterdir()) == ["acquirer.db", "acquirer.lock", "keys.db"]
+    assert sorted(p.name for p in home.iterdir()) == [
+        "acquirer.db",
+        "acquirer.lock",
+        "issuer",
+        "keys.db",
+        "ledger.db",
+    ]
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

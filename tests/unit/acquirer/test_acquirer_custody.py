@@ -24,7 +24,8 @@ ENV = {"ZHIFU_LMK": "6B" * 32}
 
 
 def _open(home: Path) -> AcquirerHost:
-    return AcquirerHost.open(AcquirerConfig.local(home, port=0), environ=ENV)
+    config = AcquirerConfig.local(home, port=0, card_payments=False)
+    return AcquirerHost.open(config, environ=ENV)
 
 
 def _host(home: Path, *terminal_ids: str) -> AcquirerHost:

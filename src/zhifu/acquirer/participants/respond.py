@@ -1,5 +1,6 @@
 """Build the response: MTI + 10, the request's echo fields, field 39 from the outcome, the
-fields the group prepared (only when approved), and field 64 where the message type carries
+fields the group prepared (only when approved), the fields of an answer given either way
+(a card transaction's RRN, ARPC...), and field 64 where the message type carries
 one and the terminal has a MAK.
 
 Field 39 is the code of the :class:`~zhifu.acquirer.context.Result`, whose values are rows of
@@ -57,6 +58,7 @@ class Respond(BaseParticipant):
         fields = {n: v for n in ECHO_FIELDS if (v := ctx.request.get(n)) is not None}
         if not ctx.failed:
             fields.update(ctx.response_fields)
+        fields.update(ctx.answer_fields)
         fields["39"] = ctx.result.de39
         response = Message(ctx.response_mti, fields)
         ctx.processing_requirement = self._requirement(ctx)
