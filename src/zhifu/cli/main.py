@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from typing import cast
 
 import zhifu
-from zhifu.cli import acquirer_cmd, iso8583_cmd, ledger_cmd, qr_cmd, serve_cmd
+from zhifu.cli import (
+    acquirer_cmd,
+    iso8583_cmd,
+    issuer_cmd,
+    ledger_cmd,
+    qr_cmd,
+    serve_cmd,
+    terminal_cmd,
+)
 from zhifu.cli.barcode import box as box_cmd
 from zhifu.cli.barcode import commands as barcode_cmd
 from zhifu.cli.card import commands as card_cmd
@@ -47,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     box_cmd.register(sub)
     barcode_cmd.register(sub)
     iso8583_cmd.register(sub)
+    issuer_cmd.register(sub)
+    terminal_cmd.register(sub)
     return parser
 
 

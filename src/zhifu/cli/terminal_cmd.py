@@ -1,0 +1,210 @@
+"""``zhifu terminal``: a software POS terminal over a state folder (``docs/terminal.md``).
+
+Every transaction command exits 0 when the host answered (approved or not), 1 when the
+transaction could not complete (the output says whether a reversal is pending), 2 on bad
+arguments. ``--json`` output keeps the keys ``response_code``, ``approved``, ``stan``, ``batch``,
+``rrn``, ``auth_code``, ``amount``, ``masked_pan``, ``reversed``.
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="zhifu")
+>>> register(parser.add_subparsers())
+>>> args = parser.parse_args(["terminal", "purchase", "--state", "T", "--card", "C",
+...                           "--pin", "1234", "--amount", "12.34"])
+>>> args.amount
+1234
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from zhifu.cli.barcode.support import parse_yuan
+from zhifu.cli.common import Outcome, SubParsers, leaf
+from zhifu.core.errors import UsageError
+from zhifu.terminal import Terminal, TransactionResult
+from zhifu.terminal.link import NoAnswerError
+
+__all__ = ["register"]
+
+CARD_COMMANDS = {
+    "purchase": ("purchase", "a purchase (chip + online PIN; --swipe: magstripe)", True),
+    "balance": ("balance", "a balance inquiry", False),
+    "preauth": ("preauth", "a pre-authorisation (a hold on the card's funds)", True),
+    "ecash-load": ("ecash-load", "an e-cash load from the card's account (designated)", True),
+    "void": ("void", "void a purchase of this batch (--original STAN)", False),
+    "refund": ("refund", "refund (part of) a purchase (--original STAN --amount A)", False),
+    "complete": ("complete", "complete a pre-authorisation (--original STAN [--amount A])", False),
+    "preauth-void": ("preauth-void", "void a pre-authorisation (--original STAN)", False),
+    "complete-void": ("complete-void", "void a completion (--original STAN)", False),
+}
+
+
+def _amount(text: str) -> int:
+    return parse_yuan(text, "--amount")
+
+
+def _state(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", required=True, metavar="TERM", help="the terminal's state folder")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the host's answer (default 10)",
+    )
+
+
+def register(sub: SubParsers) -> None:
+    """Add ``terminal`` and its sub-commands."""
+    text = "a software POS terminal: sign on, card transactions, reversal, settlement"
+    group = sub.add_parser("terminal", help=text, description=text)
+    group.set_defaults(help_parser=group)
+    cmds = group.add_subparsers(title="terminal commands", metavar="COMMAND")
+
+    p = leaf(cmds, "init", _init, "create a terminal's state folder and form its TMK")
+    _state(p)
+    p.add_argument("--merchant", required=True, metavar="MID", help="merchant id (15 chars)")
+    p.add_argument("--terminal", required=True, metavar="TID", help="terminal id (8 chars)")
+    p.add_argument(
+        "--tmk-component",
+        action="append",
+        required=True,
+        metavar="HEX",
+        help="a TMK component as printed by register-terminal (give each)",
+    )
+    p.add_argument("--algorithm", default="3des", choices=("3des", "sm4"), help="TMK algorithm")
+    p.add_argument("--host", default="", metavar="HOST:PORT", help="the acquirer host")
+
+    for name, handler, help_text in (
+        ("signon", _signon, "sign on: new working keys and batch from the host"),
+        ("echo", _echo, "echo test (0820)"),
+    ):
+        p = leaf(cmds, name, handler, help_text)
+        _state(p)
+        p.add_argument("--host", metavar="HOST:PORT", help="the acquirer host (saved)")
+
+    for name, (kind, help_text, amount_required) in CARD_COMMANDS.items():
+        p = leaf(cmds, name, _card_command, help_text)
+        _state(p)
+        p.add_argument("--card", required=True, metavar="CARD", help="the card file")
+        p.add_argument("--pin", metavar="PIN", help="the cardholder's PIN (online PIN)")
+        p.add_argument(
+            "--amount",
+            type=_amount,
+            required=amount_required,
+            default=0,
+            metavar="YUAN",
+            help="amount in yuan, e.g. 12.34",
+        )
+        p.add_argument("--original", metavar="STAN", help="the original transaction's STAN")
+        p.add_argument("--swipe", action="store_true", help="read the magnetic stripe")
+        p.set_defaults(kind=kind)
+
+    p = leaf(cmds, "settle", _settle, "settle the batch (0500 with the totals)")
+    _state(p)
+    p = leaf(cmds, "reverse", _reverse, "send the pending reversal")
+    _state(p)
+
+
+def _open(args: argparse.Namespace) -> Terminal:
+    if args.timeout <= 0:
+        raise UsageError("must be positive", argument="--timeout")
+    return Terminal(args.state, timeout=args.timeout)
+
+
+def _init(args: argparse.Namespace) -> Outcome:
+    terminal = Terminal.init(
+        args.state,
+        args.merchant,
+        args.terminal,
+        args.tmk_component,
+        algorithm=args.algorithm,
+        host=args.host,
+    )
+    terminal.close()
+    data = {"state": str(args.state), "terminal_id": args.terminal, "merchant_id": args.merchant}
+    return Outcome(data, f"terminal {args.terminal} ready in {args.state}: sign on next")
+
+
+def _signon(args: argparse.Namespace) -> Outcome:
+    terminal = _open(args)
+    try:
+        response = terminal.sign_on(args.host)
+    except NoAnswerError as exc:
+        return Outcome({"answered": False, "message": str(exc)}, f"no sign-on: {exc}", 1)
+    finally:
+        terminal.close()
+    code = response.get("39") or ""
+    data = {"response_code": code, "approved": code == "00", "batch": terminal.state.batch}
+    return Outcome(data, f"sign-on answered {code}; batch {terminal.state.batch}")
+
+
+def _echo(args: argparse.Namespace) -> Outcome:
+    terminal = _open(args)
+    try:
+        response = terminal.echo(args.host)
+    except NoAnswerError as exc:
+        return Outcome({"answered": False, "message": str(exc)}, f"no echo: {exc}", 1)
+    finally:
+        terminal.close()
+    code = response.get("39") or ""
+    return Outcome({"response_code": code}, f"echo answered {code}")
+
+
+def _text(result: TransactionResult) -> list[str]:
+    if not result.answered:
+        pending = "a reversal is pending" if result.reversal_pending else "no reversal is pending"
+        return [f"{result.kind}: not completed ({result.message}); {pending}"]
+    word = "approved" if result.approved else "declined"
+    lines = [
+        f"{result.kind} {word}: {result.response_code} {result.message}",
+        f"  card {result.masked_pan}  amount {result.as_json()['amount']}  stan {result.stan}"
+        f"  batch {result.batch}  rrn {result.rrn}  auth {result.auth_code or '-'}",
+    ]
+    if result.balance is not None:
+        lines.append(f"  balance {result.as_json()['balance']}")
+    if result.reversed:
+        lines.append("  the terminal reversed it")
+    return lines
+
+
+def _card_command(args: argparse.Namespace) -> Outcome:
+    terminal = _open(args)
+    try:
+        result = terminal.transact(
+            args.kind,
+            args.card,
+            pin=args.pin,
+            amount=args.amount,
+            original=args.original,
+            swipe=args.swipe,
+        )
+    finally:
+        terminal.close()
+    data: dict[str, Any] = result.as_json()
+    return Outcome(data, _text(result), 0 if result.answered else 1)
+
+
+def _settle(args: argparse.Namespace) -> Outcome:
+    terminal = _open(args)
+    try:
+        data = terminal.settle()
+    except NoAnswerError as exc:
+        return Outcome({"answered": False, "message": str(exc)}, f"no settlement: {exc}", 1)
+    finally:
+        terminal.close()
+    word = "balanced" if data["balanced"] else "not balanced (batch uploaded)"
+    return Outcome(data, f"settlement answered {data['response_code']}: {word}")
+
+
+def _reverse(args: argparse.Namespace) -> Outcome:
+    terminal = _open(args)
+    try:
+        sent = terminal.send_pending_reversal()
+    finally:
+        terminal.close()
+    if sent is None:
+        return Outcome({"pending": False}, "no reversal is pending")
+    text = "the reversal was taken" if sent else "the reversal is still pending"
+    return Outcome({"pending": not sent}, text, 0 if sent else 1)

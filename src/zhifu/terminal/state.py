@@ -1,0 +1,111 @@
+"""The terminal's state folder: settings, counters, the batch's log, the pending reversal, keys.
+
+``TERM/`` (mode 0700) holds ``state.json`` (written atomically: a temporary file, fsync,
+rename — a kill never leaves half a state) and ``keys.db``, the terminal's own key store: the
+TMK and the working keys, sealed under an LMK (``ZHIFU_LMK`` / ``ZHIFU_LMK_FILE``, else a
+local ``TERM/lmk.key``). The state names keys by handle only, and keeps no PAN, track, PIN or
+PIN block: a logged transaction has the masked PAN; a pending reversal is kept without the
+card fields (the host finds the original by terminal, batch and STAN).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from zhifu.core.errors import DecodeError, UsageError
+from zhifu.core.files import private_file, private_folder
+from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.store import LMK_ENV, LMK_FILE_ENV, KeyStore
+
+__all__ = ["TerminalState", "open_hsm"]
+
+STATE_FILE = "state.json"
+FORMAT = "zhifu-terminal/1"
+
+
+@dataclasses.dataclass
+class TerminalState:
+    """Everything a terminal remembers between commands."""
+
+    folder: Path
+    merchant_id: str
+    terminal_id: str
+    tmk: str
+    algorithm: str = "3des"
+    host: str = ""
+    batch: str = "000000"
+    next_stan: int = 1
+    keys: dict[str, str] | None = None
+    needs_sign_on: bool = True
+    pending_reversal: dict[str, Any] | None = None
+    log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def take_stan(self) -> str:
+        """The next STAN (000001 to 999999, then round again); saved before use."""
+        stan = f"{self.next_stan:06d}"
+        self.next_stan = self.next_stan % 999_999 + 1
+        self.save()
+        return stan
+
+    def as_json(self) -> dict[str, Any]:
+        """The file's object."""
+        data = dataclasses.asdict(self)
+        del data["folder"]
+        return {"format": FORMAT, **data}
+
+    def save(self) -> None:
+        """Write ``state.json`` atomically."""
+        path = self.folder / STATE_FILE
+        temporary = path.with_suffix(".tmp")
+        payload = (json.dumps(self.as_json(), indent=1, sort_keys=True) + "\n").encode()
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+        directory = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    @classmethod
+    def load(cls, folder: Path | str) -> TerminalState:
+        """Read a state folder (UsageError naming ``--state`` when there is none)."""
+        root = Path(folder)
+        try:
+            data = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(
+                f"{root} holds no terminal: run `zhifu terminal init` first", argument="--state"
+            ) from None
+        except ValueError:
+            raise DecodeError("not JSON", field=STATE_FILE) from None
+        if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
+            raise DecodeError(f"not a {FORMAT} state", field=STATE_FILE)
+        try:
+            return cls(root, **data)
+        except TypeError as exc:
+            raise DecodeError(f"unexpected content ({exc})", field=STATE_FILE) from None
+
+
+def _lmk_environ(folder: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    if env.get(LMK_ENV) or env.get(LMK_FILE_ENV):
+        return env
+    path = folder / "lmk.key"
+    private_file(path, (secrets.token_hex(32) + "\n").encode("ascii"))
+    return {**env, LMK_FILE_ENV: str(path)}
+
+
+def open_hsm(folder: Path | str) -> SoftHsm:
+    """The terminal's security module over ``folder/keys.db``."""
+    root = private_folder(folder)
+    return SoftHsm(KeyStore.open(root / "keys.db", environ=_lmk_environ(root)))
