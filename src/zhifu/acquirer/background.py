@@ -19,6 +19,7 @@ import threading
 from collections.abc import Mapping
 
 from zhifu.acquirer.config import AcquirerConfig
+from zhifu.acquirer.host import AcquirerHost
 from zhifu.acquirer.server import AcquirerServer, serve_acquirer
 from zhifu.core.errors import ZhifuError
 
@@ -44,6 +45,13 @@ class BackgroundAcquirer:
     def port(self) -> int:
         """The port the acquirer listens on."""
         return 0 if self._server is None else self._server.port
+
+    @property
+    def host(self) -> AcquirerHost:
+        """The host being served (once started)."""
+        if self._server is None:
+            raise ZhifuError("the acquirer is not started")
+        return self._server.host
 
     @property
     def running(self) -> bool:

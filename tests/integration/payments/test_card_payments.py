@@ -1,0 +1,187 @@
+"""Card payments over real TCP: terminal → acquirer → issuer → ledger, every transaction
+approved and declined, the books exact after each (docs/acquirer.md, docs/issuer.md)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from zhifu.acquirer import start_in_background
+from zhifu.acquirer.config import AcquirerConfig
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.codec.tlv import Tlv
+from zhifu.iso8583 import Message
+from zhifu.iso8583.fields_55 import build_icc_data
+from zhifu.iso8583.mac import hsm_mac_fn, sign
+from zhifu.security.hsm.data import MacAlgorithm
+from zhifu.terminal.chip import ChipSession
+
+from .conftest import LMK, Bank, pan_of
+
+PIN = "1234"
+
+
+def balanced(bank: Bank) -> bool:
+    return bank.ledger.check().balanced
+
+
+def test_purchase_and_its_declines(bank: Bank) -> None:
+    card, term = bank.card(100_000), bank.terminal()
+    sale = term.transact("purchase", card, pin=PIN, amount=1_234)
+    assert (sale.response_code, sale.approved, sale.reversed) == ("00", True, False)
+    assert len(sale.rrn) == 12 and len(sale.auth_code) == 6 and sale.masked_pan.startswith("622800")
+    assert bank.available(card) == 98_766 and bank.merchant_pending() == 1_234
+    assert term.transact("purchase", card, pin="9999", amount=100).response_code == "55"
+    assert term.transact("purchase", card, pin=PIN, amount=98_767).response_code == "51"
+    assert bank.available(card) == 98_766 and bank.merchant_pending() == 1_234
+    balance = term.transact("balance", card, pin=PIN)
+    assert balance.approved and balance.balance == 98_766
+    bank.issuer.set_status(pan_of(card), "lost")
+    assert term.transact("purchase", card, pin=PIN, amount=1).response_code == "41"
+    assert balanced(bank)
+
+
+def test_void_refund_and_the_merchant_side(bank: Bank) -> None:
+    card, term = bank.card(50_000), bank.terminal()
+    first = term.transact("purchase", card, pin=PIN, amount=2_000)
+    second = term.transact("purchase", card, pin=PIN, amount=3_000)
+    void = term.transact("void", card, pin=PIN, original=first.stan)
+    assert void.approved and bank.available(card) == 47_000
+    assert term.transact("void", card, pin=PIN, original=first.stan).response_code == "64"
+    refund = term.transact("refund", card, amount=1_000, original=second.stan)
+    assert refund.approved and bank.available(card) == 48_000
+    too_much = term.transact("refund", card, amount=2_001, original=second.stan)
+    assert too_much.response_code == "13"
+    assert bank.merchant_pending() == 3_000 - 1_000 and balanced(bank)
+
+
+def test_preauth_completion_and_voids(bank: Bank) -> None:
+    card, term = bank.card(100_000), bank.terminal()
+    hold = term.transact("preauth", card, pin=PIN, amount=10_000)
+    assert hold.approved and bank.available(card) == 90_000 and bank.merchant_pending() == 0
+    done = term.transact("complete", card, amount=8_000, original=hold.stan)
+    assert done.approved and bank.available(card) == 92_000 and bank.merchant_pending() == 8_000
+    undone = term.transact("complete-void", card, original=done.stan)
+    assert undone.approved and bank.available(card) == 100_000 and bank.merchant_pending() == 0
+    other = term.transact("preauth", card, pin=PIN, amount=5_000)
+    assert term.transact("preauth-void", card, original=other.stan).approved
+    assert bank.available(card) == 100_000
+    assert term.transact("complete", card, amount=1, original=other.stan).response_code == "12"
+    assert balanced(bank)
+
+
+def test_ecash_load_moves_money_to_the_chip(bank: Bank) -> None:
+    card, term = bank.card(100_000), bank.terminal()
+    load = term.transact("ecash-load", card, pin=PIN, amount=5_000)
+    assert load.approved
+    balances = bank.issuer.balances(pan_of(card))
+    assert (balances.available, balances.ecash_pool) == (95_000, 5_000)
+    assert EmulatedCard.load(card).image.applications[0].state.ec_balance == 5_000
+    assert balanced(bank)
+
+
+def test_a_swiped_chip_card_is_told_to_use_the_chip(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    swiped = term.transact("purchase", card, pin=PIN, amount=100, swipe=True)
+    assert swiped.response_code == "45" and bank.available(card) == 100_000
+
+
+def _replay(term: Any, request: Message) -> Message:
+    mac_fn = hsm_mac_fn(term.hsm, term.state.keys["mak"], MacAlgorithm.CUP_ECB)
+    return term.link().exchange(request, sign(request, mac_fn))[0]
+
+
+def _purchase_request(term: Any, card: Path, amount: int) -> Message:
+    """A chip purchase request built the terminal's way, not sent."""
+    chip = ChipSession(card)
+    facts, icc = chip.facts(), chip.first_ac(amount, 0x00)
+    chip.close()
+    fields = {**term._fields("22", "000"), "3": "000000", "4": f"{amount:012d}", "22": "051",
+              "25": "00", "49": "156", **term._card_fields(facts, swipe=False, chip=True),
+              "52": term._pin_block(PIN, facts.pan),
+              "55": build_icc_data(Tlv(t, v) for t, v in icc.items())}  # fmt: skip
+    return Message("0200", fields)
+
+
+def test_a_retransmission_gets_the_same_answer_and_one_posting(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    request = _purchase_request(term, card, 700)
+    first, again = _replay(term, request), _replay(term, request)
+    assert first["39"] == "00" and first.fields == again.fields
+    assert bank.available(card) == 99_300 and bank.merchant_pending() == 700
+    reused = request.replace({"4": f"{800:012d}"})
+    assert _replay(term, reused)["39"] == "94"
+    bank.background.stop()  # the host restarts: the record answers the retransmission
+    restarted = start_in_background(
+        AcquirerConfig.local(bank.folder / "var", port=bank.background.port),
+        environ={"ZHIFU_LMK": LMK},
+    )
+    try:
+        term.link().close()
+        after = _replay(term, request)
+        assert after["39"] == "00" and after["38"] == first["38"] and after["37"] == first["37"]
+        assert restarted.host.services.issuer.balances(pan_of(card)).available == 99_300  # type: ignore[union-attr]
+    finally:
+        restarted.stop()
+
+
+def test_a_flipped_mac_bit_is_a0_and_posts_nothing(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    request = _purchase_request(term, card, 500)
+    body = bytearray(
+        sign(request, hsm_mac_fn(term.hsm, term.state.keys["mak"], MacAlgorithm.CUP_ECB))
+    )
+    for position in (20, len(body) // 2, len(body) - 12, len(body) - 1):
+        flipped = bytearray(body)
+        flipped[position] ^= 0x01
+        try:
+            answer, _ = term.link().exchange(request, bytes(flipped))
+        except Exception:  # a flip in a length or the bitmap may make the message unreadable
+            term.link().close()
+            continue
+        assert answer["39"] in ("A0", "30"), position
+    assert bank.available(card) == 100_000 and bank.merchant_pending() == 0 and balanced(bank)
+
+
+def test_a_replayed_arqc_is_declined(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    request = _purchase_request(term, card, 300)
+    assert _replay(term, request)["39"] == "00"
+    replay = request.replace({"11": term.state.take_stan()})
+    assert _replay(term, replay)["39"] == "34"
+    assert bank.available(card) == 99_700
+
+
+def _reversal_of(request: Message) -> Message:
+    kept = ("3", "4", "11", "22", "25", "41", "42", "49", "60")
+    return Message("0400", {n: v for n, v in request.fields.items() if n in kept} | {"39": "98"})
+
+
+def test_reversals_in_every_order(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    request = _purchase_request(term, card, 900)
+    assert _replay(term, request)["39"] == "00"
+    reversal = _reversal_of(request)
+    assert _replay(term, reversal)["39"] == "00"
+    assert _replay(term, reversal)["39"] == "00"
+    assert bank.available(card) == 100_000 and bank.merchant_pending() == 0
+    early = _purchase_request(term, card, 400)
+    early_reversal = _reversal_of(early)
+    assert _replay(term, early_reversal)["39"] == "25"
+    assert _replay(term, early)["39"] == "12"
+    assert bank.available(card) == 100_000 and balanced(bank)
+
+
+def test_settlement_pays_the_merchant_less_the_fee(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    term.transact("purchase", card, pin=PIN, amount=10_000)
+    term.transact("purchase", card, pin=PIN, amount=5_000)
+    settled = term.settle()
+    assert settled["balanced"] and settled["debits"] == "150.00"
+    fee = (15_000 * 38 + 5_000) // 10_000
+    assert bank.merchant_pending() == 0
+    files = list((bank.folder / "var" / "settlement").glob("*.csv"))
+    rows = list(csv.DictReader(files[0].open()))
+    assert rows[0]["net"] == "150.00" and rows[0]["fee"] == f"{fee // 100}.{fee % 100:02d}"
+    assert balanced(bank)
