@@ -108,7 +108,7 @@ class AcquirerHost:
         self._owned: list[Any] = []
         if pipeline is None and issuer is not None and ledger is not None:
             settlement = config.home / "settlement" if config.home is not None else None
-            add_payment_groups(self.pipeline, self.services, database, settlement)
+            add_payment_groups(self.pipeline, self.services, database, settlement, recover=sweeps)
         self._host_lock = host_lock
         self.services.custody.sweep("at start")
 

@@ -36,6 +36,9 @@ def reverse(issuer: Issuer, request: ReversalRequest) -> ReversalResponse:
         original = store.answer(original_id)
         approved = original is not None and original.field_39 == "00"
         card = store.card(original.pan_key) if original is not None else None
+        if original is None and _orphan(issuer, original_id):
+            store.record_reversal(original_id, True)
+            return ReversalResponse(original_id, "00", undone=True, found=True)
         if not approved or card is None or original is None:
             store.record_reversal(original_id, False)
             return ReversalResponse(original_id, "00", undone=False, found=False)
@@ -43,6 +46,26 @@ def reverse(issuer: Issuer, request: ReversalRequest) -> ReversalResponse:
         ok = _undo(issuer, original, card)
         first = store.record_reversal(original_id, ok)
         return ReversalResponse(original_id, "00", undone=ok and first and seen is None, found=True)
+
+
+_STEPS = ("purchase", "hold", "completion", "return", "ecash", "ecash-void")
+
+
+def _orphan(issuer: Issuer, original_id: str) -> bool:
+    """Undo a posting a crash left without its answer row; True when there was one."""
+    ids = [funds.transfer_id(step, original_id) for step in _STEPS]
+    found = {t.id: t for t in issuer.ledger.lookup_transfers(ids)}
+    for step, tid in zip(_STEPS, ids, strict=True):
+        transfer = found.get(tid)
+        if transfer is None:
+            continue
+        if step == "hold":
+            undo = funds.settle_hold("reversal", original_id, original_id, 0, post_it=False)
+        else:
+            route = (transfer.credit_account_id, transfer.debit_account_id, transfer.code)
+            undo = funds.movement("reversal", original_id, route, transfer.amount)
+        return funds.post(issuer.ledger, undo) is CreateTransferResult.OK
+    return False
 
 
 def _undo(issuer: Issuer, original: Answer, card: CardRecord) -> bool:

@@ -307,3 +307,19 @@ def test_no_clear_pin_or_pan_in_the_issuer_files(
         data = path.read_bytes()
         assert not any(value in data for value in secrets), path.name
     issuer.store = type(issuer.store)(tmp_path / "issuer.db")
+
+
+def test_a_posting_a_crash_left_without_its_answer_is_reversed(
+    issuer: Issuer, tmp_path: Path
+) -> None:
+    from zhifu.issuer import funds
+
+    chip = issue(issuer, tmp_path)
+    card = issuer.card(chip.pan)
+    assert card is not None
+    route = (card.account, funds.ISSUER_CLEARING, funds.CODE_PURCHASE)
+    funds.post(issuer.ledger, funds.movement("purchase", "T9-000001-000001", route, 4_000))
+    assert balance(issuer, chip) == 96_000  # posted, and the process died before the answer row
+    answer = issuer.reverse(ReversalRequest("T9-000001-000001", "96"))
+    assert (answer.found, answer.undone) == (True, True)
+    assert balance(issuer, chip) == 100_000 and issuer.ledger.check().balanced

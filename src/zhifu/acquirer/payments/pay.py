@@ -40,7 +40,7 @@ from zhifu.issuer.link import (
 from zhifu.ledger.ids import derive_id
 from zhifu.security.keys import KeyHandle
 
-__all__ = ["Pay", "original_of", "rrn_of", "txn_id_of"]
+__all__ = ["Pay", "original_of", "recover_in_doubt", "rrn_of", "txn_id_of"]
 
 log = logging.getLogger("zhifu.acquirer.payments")
 _CHIP_SERVICE = ("2", "6")
@@ -135,6 +135,7 @@ class Pay(BaseParticipant):
         request = authorization_request(
             self._kind, txn_id, ctx.request, card, pin=pin, original_id=original
         )
+        self._store.in_doubt(txn_id, datetime.now(SHANGHAI))
         answer = self._issuer.authorize(request)
         try:
             fields = self._fields(ctx, txn_id, answer)
@@ -171,6 +172,26 @@ class Pay(BaseParticipant):
         if self._kind is Kind.BALANCE and answer.available is not None and answer.approved:
             fields["54"] = _balance_field(answer.available)
         return fields
+
+
+def recover_in_doubt(store: PaymentStore, issuer: IssuerLink, books: Books) -> list[str]:
+    """Reverse what a crash left between the issuer's answer and the acquirer's record.
+
+    The terminal never got an answer for these (the host answers only after recording), so
+    it reverses them anyway; the host does it first, so that nothing stays posted without a
+    recorded answer. A reversal is recorded for each, which also declines a late
+    retransmission (``12``). Returns the transaction ids.
+    """
+    reversed_ids = store.left_in_doubt()
+    for txn_id in reversed_ids:
+        answer = issuer.reverse(ReversalRequest(txn_id, "96"))
+        books.reverse_posting(txn_id)
+        store.record_reversal(txn_id, "00" if answer.found else "25", datetime.now(SHANGHAI))
+        store.clear_doubt(txn_id)
+    if reversed_ids:
+        log.warning("at start: reversed %d card transactions a crash left unanswered",
+                    len(reversed_ids))  # fmt: skip
+    return reversed_ids
 
 
 def _swiped_chip(ctx: TxnContext, service_code: str | None) -> bool:

@@ -15,7 +15,7 @@ from typing import Final
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.participants import CheckFields, CheckTerminal, Respond, VerifyMac
 from zhifu.acquirer.payments.kinds import KIND_OF
-from zhifu.acquirer.payments.pay import Pay
+from zhifu.acquirer.payments.pay import Pay, recover_in_doubt
 from zhifu.acquirer.payments.postings import Books
 from zhifu.acquirer.payments.reversal import Reverse
 from zhifu.acquirer.payments.settlement import BatchUpload, ScriptAdvice, Settle
@@ -40,11 +40,22 @@ PAYMENT_ROUTES: Final = (
 
 
 def add_payment_groups(
-    pipeline: Pipeline, services: Services, database: Database, settlement: Path | None
+    pipeline: Pipeline,
+    services: Services,
+    database: Database,
+    settlement: Path | None,
+    *,
+    recover: bool = True,
 ) -> None:
-    """Add the card payment groups (``settlement``: the folder of merchants' CSV files)."""
+    """Add the card payment groups (``settlement``: the folder of merchants' CSV files).
+
+    ``recover``: first reverse the transactions a crash left in doubt (only the host that
+    owns the database may: another one sharing it would cut off the first one's requests).
+    """
     assert services.issuer is not None and services.ledger is not None
     store, books = PaymentStore(database), Books(services.ledger)
+    if recover:
+        recover_in_doubt(store, services.issuer, books)
     zpk = zone_pin_key(services.hsm)
     terminal, mac, respond = CheckTerminal(services), VerifyMac(services), Respond(services)
     fields = CheckFields(("41", "42", "60"))

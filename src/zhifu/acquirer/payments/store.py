@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS card_txns (
     field_39 TEXT NOT NULL, answer TEXT NOT NULL, original_id TEXT, masked_pan TEXT NOT NULL,
     day TEXT NOT NULL, created TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS card_txns_batch ON card_txns (terminal, batch);
+CREATE TABLE IF NOT EXISTS card_in_doubt (
+    id TEXT PRIMARY KEY, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS card_reversals (
     id TEXT PRIMARY KEY, field_39 TEXT NOT NULL, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS card_batches (
@@ -79,9 +81,28 @@ class PaymentStore:
         row = self.db.query_one(f"SELECT {_COLUMNS} FROM card_txns WHERE id = ?", (txn_id,))  # noqa: S608
         return None if row is None else _txn(row)
 
-    def record(self, txn: CardTxn, now: datetime) -> None:
-        """Keep an answer (the first one for an id wins)."""
+    def in_doubt(self, txn_id: str, now: datetime) -> None:
+        """Mark a transaction as asked of the issuer and not yet answered (cleared by
+        :meth:`record`); what a crash leaves marked is reversed at the next start."""
         with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO card_in_doubt (id, created) VALUES (?, ?)",
+                (txn_id, now.isoformat()),
+            )
+
+    def left_in_doubt(self) -> list[str]:
+        """The transactions a crash cut off between the issuer's answer and the record."""
+        return [str(row[0]) for row in self.db.query("SELECT id FROM card_in_doubt ORDER BY id")]
+
+    def clear_doubt(self, txn_id: str) -> None:
+        """Forget an in-doubt mark (after the transaction was reversed)."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM card_in_doubt WHERE id = ?", (txn_id,))
+
+    def record(self, txn: CardTxn, now: datetime) -> None:
+        """Keep an answer (the first one for an id wins) and clear its in-doubt mark."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM card_in_doubt WHERE id = ?", (txn.id,))
             cur.execute(
                 f"INSERT OR IGNORE INTO card_txns ({_COLUMNS}, created) "  # noqa: S608
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
