@@ -15,6 +15,7 @@ from zhifu.issuer import (
     Kind,
     PinData,
     ReversalRequest,
+    funds,
 )
 from zhifu.security.secrets import Pin
 
@@ -312,8 +313,6 @@ def test_no_clear_pin_or_pan_in_the_issuer_files(
 def test_a_posting_a_crash_left_without_its_answer_is_reversed(
     issuer: Issuer, tmp_path: Path
 ) -> None:
-    from zhifu.issuer import funds
-
     chip = issue(issuer, tmp_path)
     card = issuer.card(chip.pan)
     assert card is not None
