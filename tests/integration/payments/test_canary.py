@@ -1,0 +1,85 @@
+"""Canary values — a PIN, its PIN block, the track, the CVN-bearing discretionary data, the
+TMK's components — planted in the flows of a whole bank: none of them is found afterwards in
+any log line, journal, database, state or settlement file (the card files are the chips and
+the LMK file is the LMK: those two hold secrets by design)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+import zhifu.card
+from zhifu.acquirer import register_terminal
+from zhifu.terminal import Terminal
+from zhifu.terminal.chip import ChipSession
+
+from .conftest import MID, Bank
+
+PIN, WRONG_PIN = "9473", "8362"
+CVN_DATA = "7391528846"  # the discretionary data of track 2, where the CVN sits
+PROFILES = Path(zhifu.card.__file__).parent / "profiles"
+
+
+def _needles(values: list[str]) -> list[bytes]:
+    found: list[bytes] = []
+    for value in values:
+        found += [value.encode(), value.lower().encode(), value.upper().encode()]
+        clean = value.upper().replace("=", "D")
+        if all(c in "0123456789ABCDEF" for c in clean):
+            found.append(bytes.fromhex(clean + "F" * (len(clean) % 2)))
+    return [n for n in found if len(n) >= 4]
+
+
+def test_no_secret_is_left_anywhere(bank: Bank, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    profile = json.loads((PROFILES / "debit.json").read_text(encoding="utf-8"))
+    profile["name"] = "canary"
+    profile["card"]["discretionary"] = CVN_DATA
+    profile_path = bank.folder / "canary-profile.json"
+    profile_path.write_text(json.dumps(profile), encoding="utf-8")
+    card = bank.folder / "card-canary.json"
+    bank.issuer.issue_card("debit", 100_000, PIN, card, profile=str(profile_path))
+    services = bank.host.services
+    reg = register_terminal(services.registry, services.hsm, MID, "10000077")
+    components = [c.material.reveal().hex().upper() for c in reg.components]
+    term = Terminal.init(bank.folder / "term-canary", MID, "10000077", components)
+    assert term.sign_on(bank.address).get("39") == "00"
+    facts = ChipSession(card).facts()
+    pin_block = term._pin_block(PIN, facts.pan)
+    sale = term.transact("purchase", card, pin=PIN, amount=1_234)
+    term.transact("purchase", card, pin=WRONG_PIN, amount=5)
+    term.transact("balance", card, pin=PIN)
+    term.transact("purchase", card, pin=PIN, amount=10, swipe=True)
+    term.transact("void", card, pin=PIN, original=sale.stan)
+    term.transact("preauth", card, pin=PIN, amount=300)
+    term.settle()
+    term.close()
+    bank.background.stop()
+
+    track = facts.track2
+    assert CVN_DATA in track
+    planted = {
+        "PIN": [f"{PIN}", f"24{PIN}FFFFFFFFFF"],
+        "wrong PIN": [WRONG_PIN],
+        "PIN block": [pin_block],
+        "track": [track, track.replace("D", "=")],
+        "discretionary (CVN)": [CVN_DATA],
+        "TMK component": components,
+        "PAN": [facts.pan],
+    }
+    by_design = ("lmk.key", "canary-profile.json")
+    files = [p for p in bank.folder.rglob("*") if p.is_file()
+             and not p.name.startswith("card-") and p.name not in by_design]  # fmt: skip
+    assert any(p.name == "acquirer.db" for p in files) and any(p.suffix == ".csv" for p in files)
+    logs = caplog.text.encode()
+    assert any(n in (bank.folder / "card-canary.json").read_bytes() for n in _needles([track]))
+    for what, values in planted.items():
+        for needle in _needles(values):
+            if what == "PIN" and len(needle) <= 4:
+                continue  # 4 digits occur by chance in binary files: the padded block is the canary
+            assert needle not in logs, f"{what} in the log"
+            for path in files:
+                assert needle not in path.read_bytes(), f"{what} in {path.relative_to(bank.folder)}"
