@@ -11,13 +11,25 @@ import subprocess
 import sys
 import time
 
-from bench import acquirer, barcode, card, clearing, clearing_xml, crypto, iso8583, ledger, qr
+from bench import (
+    acquirer,
+    barcode,
+    card,
+    clearing,
+    clearing_xml,
+    crypto,
+    iso8583,
+    ledger,
+    payments,
+    qr,
+)
 
 SECTIONS = (
     "crypto",
     "card",
     "iso8583",
     "acquirer",
+    "payments",
     "ledger",
     "qr",
     "barcode",
@@ -54,6 +66,8 @@ def main(argv: list[str]) -> int:
         iso8583.run()
     if "acquirer" in chosen:
         acquirer.run(seconds=1.0)
+    if "payments" in chosen:
+        payments.run(seconds=3.0)
     if "ledger" in chosen:
         ledger.run()
     if "qr" in chosen:
