@@ -53,8 +53,14 @@ def _setup(folder: Path) -> Path:
         reg = register_terminal(host.services.registry, host.services.hsm, MID, tid)
         card = folder / f"card-{n}.json"
         issuer.issue_card("debit", 100_000_000, PIN, card)
-        terminals.append({"terminal": tid, "card": str(card), "state": str(folder / f"t{n}"),
-                          "components": [c.material.reveal().hex() for c in reg.components]})  # fmt: skip
+        terminals.append(
+            {
+                "terminal": tid,
+                "card": str(card),
+                "state": str(folder / f"t{n}"),
+                "components": [c.material.reveal().hex() for c in reg.components],
+            }
+        )
     host.close()
     setup = folder / "setup.json"
     setup.write_text(json.dumps({"merchant": MID, "pin": PIN, "terminals": terminals}))
@@ -63,11 +69,21 @@ def _setup(folder: Path) -> Path:
 
 def _host(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     log = folder / "host.log"
-    command = [sys.executable, "-m", "zhifu", "acquirer", "run", "--port", "0",
-               "--max-per-address", str(2 * TERMINALS)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "zhifu",
+        "acquirer",
+        "run",
+        "--port",
+        "0",
+        "--max-per-address",
+        str(2 * TERMINALS),
+    ]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=_env(folder / "var"), stdout=subprocess.DEVNULL,
-                                   stderr=out)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=_env(folder / "var"), stdout=subprocess.DEVNULL, stderr=out
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
@@ -112,9 +128,19 @@ def measure(seconds: float = 3.0) -> dict[str, dict[str, float]]:
         process, port = _host(folder)
         try:
             client = subprocess.run(
-                [sys.executable, "-m", "bench.payments_client", str(setup), str(port), str(seconds)],
-                env=_env(folder / "var"), capture_output=True, check=False, timeout=600,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.payments_client",
+                    str(setup),
+                    str(port),
+                    str(seconds),
+                ],
+                env=_env(folder / "var"),
+                capture_output=True,
+                check=False,
+                timeout=600,
+            )
             if client.returncode:
                 raise RuntimeError("the terminals failed: " + client.stderr.decode()[-2000:])
         finally:
@@ -135,14 +161,22 @@ def run(seconds: float = 3.0) -> None:
     purchase, echo = f["purchase"], f["echo"]
     purchase_met = purchase["rate"] >= 1_000 and purchase["p99_ms"] < 50
     rows = [
-        Row(f"purchase, chip + online PIN + ARQC + ledger (p50 {purchase['p50_ms']:.1f} ms, "
+        Row(
+            f"purchase, chip + online PIN + ARQC + ledger (p50 {purchase['p50_ms']:.1f} ms, "
             f"p99 {purchase['p99_ms']:.1f} ms; {purchase['declined']:.0f} declined; target "
             f">= 1,000/s, p99 < 50 ms: {_met(purchase_met)})",
-            purchase["rate"], "echo 301, same connections", echo["rate"]),
-        Row(f"echo 301 over TCP (p50 {echo['p50_ms']:.1f} ms, p99 {echo['p99_ms']:.1f} ms; "
+            purchase["rate"],
+            "echo 301, same connections",
+            echo["rate"],
+        ),
+        Row(
+            f"echo 301 over TCP (p50 {echo['p50_ms']:.1f} ms, p99 {echo['p99_ms']:.1f} ms; "
             f"target >= 5,000/s: {_met(echo['rate'] >= 5_000)})",
-            echo["rate"], "ledger alone, single transfers", f["ledger"]["rate"]),
-    ]  # fmt: skip
+            echo["rate"],
+            "ledger alone, single transfers",
+            f["ledger"]["rate"],
+        ),
+    ]
     print_table(
         f"Card payments end to end: per second over TCP, {TERMINALS} terminals in another "
         "process, host on SQLite files",

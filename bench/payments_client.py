@@ -54,8 +54,12 @@ class Load:
     def _base(self, txn_type: str, network: str) -> dict[str, str]:
         self.stan = self.stan % 999_999 + 1
         state = self.term.state
-        return {"11": f"{self.stan:06d}", "41": state.terminal_id, "42": state.merchant_id,
-                "60": f"{txn_type}{state.batch}{network}"}  # fmt: skip
+        return {
+            "11": f"{self.stan:06d}",
+            "41": state.terminal_id,
+            "42": state.merchant_id,
+            "60": f"{txn_type}{state.batch}{network}",
+        }
 
     def echo(self) -> bytes:
         return frame(TPDU, HEADER, sign(Message("0820", self._base("00", "301")), self.mac))
@@ -65,19 +69,44 @@ class Load:
         atc = self.atc.to_bytes(2, "big")
         values = terminal_values(amount, un=self.stan.to_bytes(4, "big"))
         data = emv.build_ac_data_pboc(
-            tag_9f02=values[0x9F02], tag_9f03=values[0x9F03], tag_9f1a=values[0x9F1A],
-            tag_95=values[0x95], tag_5f2a=values[0x5F2A], tag_9a=values[0x9A],
-            tag_9c=values[0x9C], tag_9f37=values[0x9F37], tag_82=AIP, tag_9f36=atc, tag_9f10=IAD,
-        )  # fmt: skip
+            tag_9f02=values[0x9F02],
+            tag_9f03=values[0x9F03],
+            tag_9f1a=values[0x9F1A],
+            tag_95=values[0x95],
+            tag_5f2a=values[0x5F2A],
+            tag_9a=values[0x9A],
+            tag_9c=values[0x9C],
+            tag_9f37=values[0x9F37],
+            tag_82=AIP,
+            tag_9f36=atc,
+            tag_9f10=IAD,
+        )
         sk = emv.derive_pboc_session_key(Cipher.TDES, self.mk_ac, atc)
         icc = {tag: values[tag] for tag in ONLINE_TAGS}
-        icc.update({0x9F26: emv.generate_ac(Cipher.TDES, sk, data), 0x9F27: b"\x80",
-                    0x9F36: atc, 0x9F10: IAD, 0x82: AIP})  # fmt: skip
-        fields = {**self._base("22", "000"), "2": self.pan, "3": "000000",
-                  "4": f"{amount:012d}", "14": self.expiry, "22": "051", "23": "001", "25": "00",
-                  "35": self.track, "49": "156", "52": self.pin_block,
-                  "53": "2600000000000000",
-                  "55": build_icc_data(Tlv(t, v) for t, v in icc.items())}  # fmt: skip
+        icc.update(
+            {
+                0x9F26: emv.generate_ac(Cipher.TDES, sk, data),
+                0x9F27: b"\x80",
+                0x9F36: atc,
+                0x9F10: IAD,
+                0x82: AIP,
+            }
+        )
+        fields = {
+            **self._base("22", "000"),
+            "2": self.pan,
+            "3": "000000",
+            "4": f"{amount:012d}",
+            "14": self.expiry,
+            "22": "051",
+            "23": "001",
+            "25": "00",
+            "35": self.track,
+            "49": "156",
+            "52": self.pin_block,
+            "53": "2600000000000000",
+            "55": build_icc_data(Tlv(t, v) for t, v in icc.items()),
+        }
         return frame(TPDU, HEADER, sign(Message("0200", fields), self.mac))
 
 
@@ -108,10 +137,13 @@ async def _phase(loads: list[Load], port: int, kind: str, seconds: float) -> dic
     took = time.perf_counter() - start
     latencies = sorted(v for load in loads for v in load.latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
-    return {"rate": sum(c for c, _ in counts) / took, "count": sum(c for c, _ in counts),
-            "declined": sum(d for _, d in counts),
-            "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
-            "p99_ms": p99 * 1000}  # fmt: skip
+    return {
+        "rate": sum(c for c, _ in counts) / took,
+        "count": sum(c for c, _ in counts),
+        "declined": sum(d for _, d in counts),
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
+        "p99_ms": p99 * 1000,
+    }
 
 
 def main(argv: list[str]) -> int:
