@@ -131,8 +131,8 @@ def test_the_idle_writer_checkpoints(tmp_path: Path) -> None:
     size = path.stat().st_size
     _fill(db, 3_000)
     deadline = time.monotonic() + 10
-    while path.stat().st_size == size and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while path.stat().st_size <= size + 100 * 4096 and time.monotonic() < deadline:
+        time.sleep(0.05)  # under load a first checkpoint may copy only part of the log
     assert path.stat().st_size > size + 100 * 4096  # the log was copied in
     db.close()
 
