@@ -74,7 +74,8 @@ class AcquirerConfig:
     double-length MAK instead of the single-length MAK terminals expect in practice
     (``docs/acquirer.md``, "Sign-on keys"). ``card_payments`` False: the host answers
     financial requests ``40`` (no issuer, no ledger); ``merchant_fee_bp`` is the merchant fee
-    taken at batch settlement, in basis points (38 = 0.38%).
+    taken at batch settlement, in basis points (38 = 0.38%). ``issuer_address`` (``HOST:PORT``)
+    sends authorisations to an issuer host over TCP instead of the in-process issuer.
     """
 
     host: str = "127.0.0.1"
@@ -94,6 +95,7 @@ class AcquirerConfig:
     mak_double_length: bool = False
     card_payments: bool = True
     merchant_fee_bp: int = 38
+    issuer_address: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

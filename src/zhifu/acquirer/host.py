@@ -56,6 +56,7 @@ from zhifu.iso8583.framing import (
 from zhifu.iso8583.message import Message
 from zhifu.issuer import Issuer, IssuerLink
 from zhifu.issuer.home import issuer_home, ledger_url
+from zhifu.issuer.remote import RemoteIssuer
 from zhifu.issuer.store import IssuerStore
 from zhifu.ledger import Ledger
 from zhifu.security.hsm.soft import SoftHsm
@@ -261,13 +262,16 @@ class AcquirerHost:
 
 def _card_side(
     config: AcquirerConfig, hsm: SoftHsm, owned: list[Any]
-) -> tuple[Issuer | None, Ledger | None]:
+) -> tuple[IssuerLink | None, Ledger | None]:
     """The in-process issuer and the ledger of a host that answers card payments."""
     if not config.card_payments:
         return None, None
     home = config.home
     ledger = Ledger.open(ledger_url(home) if home is not None else "sqlite://")
     owned.append(ledger)
+    if config.issuer_address:
+        name, _, number = config.issuer_address.rpartition(":")
+        return RemoteIssuer((name, int(number))), ledger
     store = IssuerStore(issuer_home(home) / "issuer.db" if home is not None else ":memory:")
     issuer = Issuer(hsm, ledger, store)
     owned.append(issuer)

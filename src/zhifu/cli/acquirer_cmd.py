@@ -80,9 +80,15 @@ def register(sub: SubParsers) -> None:
         metavar="SECONDS",
         help="close a connection that sends no frame this long (default 10)",
     )
+    p.add_argument(
+        "--issuer",
+        metavar="HOST:PORT",
+        help="ask this issuer host (zhifu issuer run, or your own) instead of the in-process one",
+    )
     p.set_defaults(handler=_run, leaf_parser=p)
     name_arguments(
         p,
+        issuer_address="--issuer",
         db_path="--db",
         max_connections_per_address="--max-per-address",
         first_frame_timeout_seconds="--first-frame-timeout",
@@ -145,6 +151,7 @@ def _run(args: argparse.Namespace) -> Outcome:
     limits = {
         "max_connections_per_address": args.max_per_address,
         "first_frame_timeout_seconds": args.first_frame_timeout,
+        "issuer_address": _address(args.issuer) if args.issuer else None,
     }
     settings = {name: value for name, value in limits.items() if value is not None}
     try:
@@ -152,6 +159,13 @@ def _run(args: argparse.Namespace) -> Outcome:
     except OSError as exc:  # taken since the check
         raise bind_error(exc, args.host, args.port, "--port") from None
     return Outcome({"stopped": True}, "acquirer stopped")
+
+
+def _address(text: str) -> str:
+    name, _, number = text.rpartition(":")
+    if not name or not number.isdigit() or not 0 < int(number) < 65536:
+        raise UsageError(f"expected HOST:PORT, got {text!r}", argument="--issuer")
+    return text
 
 
 def _check_ids(args: argparse.Namespace) -> None:

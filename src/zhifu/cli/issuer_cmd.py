@@ -5,6 +5,8 @@ key store (its keys carry ``issuer/`` labels), the ledger (``ZHIFU_LEDGER_URL`` 
 ``var/ledger.db``) and ``var/issuer/issuer.db``.
 
 >>> import argparse
+import contextlib
+import sys
 >>> parser = argparse.ArgumentParser(prog="zhifu")
 >>> register(parser.add_subparsers())
 >>> args = parser.parse_args(["issuer", "card", "issue", "--product", "debit",
@@ -16,6 +18,8 @@ key store (its keys carry ``issuer/`` labels), the ledger (``ZHIFU_LEDGER_URL`` 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +27,7 @@ from pathlib import Path
 from zhifu.acquirer.config import AcquirerConfig, open_key_store
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.cli.barcode.support import parse_yuan, yuan
+from zhifu.cli.checks import host, port
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.issuer import Issuer
@@ -75,6 +80,9 @@ def register(sub: SubParsers) -> None:
     p = leaf(cmds, "balance", _show_balance, "a card's available and ledger balances")
     p.add_argument("--card", required=True, metavar="CARD", help="the card file")
     leaf(cmds, "keys", _keys, "the issuer's keys: labels and check values (never a key)")
+    p = leaf(cmds, "run", _serve, "serve the issuer to acquirers over TCP (POS dialect)")
+    p.add_argument("--host", type=host, default="127.0.0.1", help="address (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=5900, help="port (default 5900)")
 
 
 @contextmanager
@@ -156,3 +164,22 @@ def _keys(args: argparse.Namespace) -> Outcome:
         values = issuer.keys.check_values()
     lines = [f"{label:28} {kcv}" for label, kcv in values.items()]
     return Outcome({"keys": values}, lines)
+
+
+def _serve(args: argparse.Namespace) -> Outcome:
+    import asyncio  # noqa: PLC0415 - only this command runs an event loop
+
+    from zhifu.issuer.remote import serve_issuer  # noqa: PLC0415
+
+    async def main() -> None:
+        with _issuer() as issuer:
+            server = await serve_issuer(issuer, args.host, args.port)
+            bound = server.sockets[0].getsockname()
+            print(f"zhifu issuer listening on {bound[0]}:{bound[1]} (Ctrl-C stops it)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            async with server:
+                await server.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return Outcome({"stopped": True}, "issuer stopped")

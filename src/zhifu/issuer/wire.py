@@ -23,6 +23,8 @@ from typing import Final
 
 from zhifu.codec.tlv import Tlv
 from zhifu.core.errors import DecodeError
+from zhifu.iso8583.fields_55 import build_icc_data, parse_icc_data
+from zhifu.iso8583.message import Message
 from zhifu.issuer.decisions import decision_of
 from zhifu.issuer.link import (
     AuthorizationRequest,
@@ -33,8 +35,6 @@ from zhifu.issuer.link import (
     ReversalResponse,
     transaction_id,
 )
-from zhifu.iso8583.fields_55 import build_icc_data, parse_icc_data
-from zhifu.iso8583.message import Message
 from zhifu.security.keys import KeyHandle
 
 __all__ = [
@@ -92,7 +92,9 @@ def request_message(request: AuthorizationRequest) -> Message:
     return Message(mti, fields)
 
 
-def authorization_request(message: Message, zone_key: KeyHandle | None = None) -> AuthorizationRequest:
+def authorization_request(
+    message: Message, zone_key: KeyHandle | None = None
+) -> AuthorizationRequest:
     """The request a message carries (DecodeError naming the field when it carries none)."""
     field_60 = message.get("60") or ""
     kind = _KIND_OF.get((message.mti, (message.get("3") or "")[:2], field_60[:2]))
@@ -153,7 +155,13 @@ def authorization_response(txn_id: str, message: Message) -> AuthorizationRespon
 def reversal_message(request: ReversalRequest) -> Message:
     """A 0400 for an original id."""
     terminal, batch, stan = _split(request.original_id)
-    fields = {"3": "000000", "11": stan, "41": terminal, "60": f"22{batch}000", "39": request.reason}
+    fields = {
+        "3": "000000",
+        "11": stan,
+        "41": terminal,
+        "60": f"22{batch}000",
+        "39": request.reason,
+    }
     if request.amount is not None:
         fields["4"] = f"{request.amount:012d}"
     return Message("0400", fields)
