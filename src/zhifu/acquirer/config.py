@@ -76,6 +76,9 @@ class AcquirerConfig:
     financial requests ``40`` (no issuer, no ledger); ``merchant_fee_bp`` is the merchant fee
     taken at batch settlement, in basis points (38 = 0.38%). ``issuer_address`` (``HOST:PORT``)
     sends authorisations to an issuer host over TCP instead of the in-process issuer.
+    ``bank_code`` is the acquiring bank's CNAPS code and ``issuer_bank_code`` that of the bank
+    whose cards the issuer serves: settled card batches become interbank obligations between
+    them, for BEPS clearing.
     """
 
     host: str = "127.0.0.1"
@@ -96,6 +99,8 @@ class AcquirerConfig:
     card_payments: bool = True
     merchant_fee_bp: int = 38
     issuer_address: str = ""
+    bank_code: str = "103100000026"
+    issuer_bank_code: str = "102100099996"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

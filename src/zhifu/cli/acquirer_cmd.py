@@ -29,6 +29,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,10 @@ def register(sub: SubParsers) -> None:
 
     leaf(cmds, "terminals", _terminals, "list the registered terminals (keys by handle only)")
 
+    p = leaf(cmds, "obligations", _obligations, "settled card batches of a day as BEPS items "
+             "(interbank obligations for clearing)")  # fmt: skip
+    p.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="business date (default today)")
+
     p = leaf(cmds, "journal", _journal, "the last messages in and out (redacted)")
     p.add_argument("--last", type=int, default=20, metavar="N", help="how many (default 20)")
     p.add_argument("--terminal", metavar="TID", help="only this terminal's messages")
@@ -159,6 +164,35 @@ def _run(args: argparse.Namespace) -> Outcome:
     except OSError as exc:  # taken since the check
         raise bind_error(exc, args.host, args.port, "--port") from None
     return Outcome({"stopped": True}, "acquirer stopped")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"expected YYYY-MM-DD, got {text!r}", argument="--date") from None
+
+
+def _obligations(args: argparse.Namespace) -> Outcome:
+    from zhifu.acquirer.payments.obligations import card_obligations  # noqa: PLC0415
+    from zhifu.acquirer.payments.store import PaymentStore  # noqa: PLC0415
+    from zhifu.clearing.obligations import obligations_to_items  # noqa: PLC0415
+    from zhifu.core.clock import SHANGHAI  # noqa: PLC0415
+
+    config = _config()
+    day = args.date or datetime.now(SHANGHAI).date()
+    with _database() as db:
+        found = card_obligations(PaymentStore(db), day, acquirer_bank=config.bank_code,
+                                 issuer_bank=config.issuer_bank_code)  # fmt: skip
+    items = obligations_to_items(found)
+    rows: list[dict[str, Any]] = [
+        {"item_id": i.item_id, "business_type": i.business_type.value, "payer_bank": i.payer_bank,
+         "payee_bank": i.payee_bank, "amount": f"{i.amount // 100}.{i.amount % 100:02d}",
+         "packet_id": i.packet_id} for i in items
+    ]  # fmt: skip
+    lines = [f"{r['item_id']}  {r['payer_bank']} -> {r['payee_bank']}  {r['amount']}"
+             for r in rows] or [f"no settled card batch on {day.isoformat()}"]  # fmt: skip
+    return Outcome({"date": day.isoformat(), "items": rows}, lines)
 
 
 def _address(text: str) -> str:

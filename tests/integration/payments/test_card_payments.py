@@ -4,13 +4,19 @@ approved and declined, the books exact after each (docs/acquirer.md, docs/issuer
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from zhifu.acquirer import start_in_background
 from zhifu.acquirer.config import AcquirerConfig
+from zhifu.acquirer.payments.obligations import card_obligations
+from zhifu.acquirer.payments.store import PaymentStore
 from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.clearing.codes import BusinessType
+from zhifu.clearing.obligations import obligations_to_items
 from zhifu.codec.tlv import Tlv
+from zhifu.core.clock import SHANGHAI
 from zhifu.iso8583 import Message
 from zhifu.iso8583.fields_55 import build_icc_data
 from zhifu.iso8583.mac import hsm_mac_fn, sign
@@ -185,3 +191,13 @@ def test_settlement_pays_the_merchant_less_the_fee(bank: Bank) -> None:
     rows = list(csv.DictReader(files[0].open()))
     assert rows[0]["net"] == "150.00" and rows[0]["fee"] == f"{fee // 100}.{fee % 100:02d}"
     assert balanced(bank)
+    store = PaymentStore(bank.host.database)
+    today = datetime.now(SHANGHAI).date()
+    config = bank.host.config
+    owed = card_obligations(store, today, acquirer_bank=config.bank_code,
+                            issuer_bank=config.issuer_bank_code)  # fmt: skip
+    items = obligations_to_items(owed)
+    assert [(i.payer_bank, i.payee_bank, i.amount) for i in items] == [
+        (config.issuer_bank_code, config.bank_code, 15_000)
+    ]
+    assert items[0].business_type is BusinessType.ORDINARY_CREDIT
