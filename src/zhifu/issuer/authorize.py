@@ -272,7 +272,8 @@ class Authorizer:
                     new_balance=current + request.amount,
                 )  # fmt: skip
         available = ledger = None
-        if card is not None and decision in (Decision.APPROVED, Decision.INSUFFICIENT_FUNDS):
+        wanted = request.kind is Kind.BALANCE or decision is Decision.INSUFFICIENT_FUNDS
+        if card is not None and wanted:
             balances = self.issuer.balances_of(card)
             available, ledger = balances.available, balances.ledger
         return AuthorizationResponse(

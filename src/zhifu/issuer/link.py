@@ -172,8 +172,8 @@ class AuthorizationResponse:
     """The issuer's answer. ``field_39`` is the code of ``decision`` from the one table.
 
     ``icc`` is what goes back in field 55: the ARPC (tag 91) when the request carried an ARQC,
-    and issuer scripts (tags 71/72) when the issuer has any. Balances are in fen; ``None``
-    when the issuer does not say (a decline before the card was found).
+    and issuer scripts (tags 71/72) when the issuer has any. Balances are in fen, given for a
+    balance inquiry and a decline for funds; ``None`` otherwise.
     """
 
     transaction_id: str

@@ -45,6 +45,7 @@ from zhifu.security.secrets import KeyMaterial
 
 __all__ = ["LMK_ENV", "LMK_FILE_ENV", "AuditRecord", "KeyStore", "load_lmk"]
 
+_ROW_CACHE = 4096
 LMK_ENV = "ZHIFU_LMK"
 LMK_FILE_ENV = "ZHIFU_LMK_FILE"
 _LMK_HOWTO = (
@@ -160,6 +161,7 @@ class KeyStore:
         self._aead = AESGCM(lmk.reveal())
         self._clock = clock or SystemClock()
         self._lock = threading.RLock()
+        self._rows: dict[str, tuple[Any, ...]] = {}  # sealed rows read before (rows never change)
         on_disk = self._path != ":memory:"
         try:
             if on_disk:
@@ -282,11 +284,19 @@ class KeyStore:
             self._audit_row("add", info.handle.id, detail)
 
     def _row(self, handle_id: str) -> tuple[Any, ...]:
+        """A key's sealed row; kept (still sealed) for the next use, since a row never changes
+        — it is only deleted, which forgets it here too."""
         with self._lock:
+            cached = self._rows.get(handle_id)
+            if cached is not None:
+                return cached
             row = self._db.execute(_SELECT_KEY, (handle_id,)).fetchone()
-        if row is None:
-            raise KeyNotFoundError(handle_id)
-        return tuple(row)
+            if row is None:
+                raise KeyNotFoundError(handle_id)
+            if len(self._rows) >= _ROW_CACHE:
+                self._rows.clear()
+            self._rows[handle_id] = found = tuple(row)
+            return found
 
     def load(self, handle_id: str) -> tuple[KeyInfo, KeyMaterial, bytes | None]:
         """Authenticate and unseal one key: its metadata, clear material and public key."""
@@ -318,6 +328,7 @@ class KeyStore:
     def delete(self, handle_id: str, *, detail: str = "") -> None:
         """Delete one key (its sealed bytes are overwritten: ``secure_delete``) and audit it."""
         with self._transaction():
+            self._rows.pop(handle_id, None)
             gone = self._db.execute("DELETE FROM keys WHERE handle = ?", (handle_id,)).rowcount
             if not gone:
                 raise KeyNotFoundError(handle_id)
