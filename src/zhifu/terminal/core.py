@@ -363,6 +363,8 @@ class Terminal:
         if chip is not None:
             answer = {item.tag: item.value for item in parse_icc_data(response.get("55") or "")}
             accepted = chip.complete(code, answer)
+            if chip.script_results:
+                self._script_advice(request, chip.script_results)
             if approved and not accepted and reversible:
                 result.message = "the card declined the approval: reversed (06)"
                 result.reversed = self._reverse_now(request, "06")
@@ -389,6 +391,19 @@ class Terminal:
                 }
             )
         return result
+
+    def _script_advice(self, request: Message, results: list[int]) -> None:
+        """0620 (60.3 951): the result of the issuer's scripts (DF31), best effort."""
+        status = 0x20 if all(sw == 0x9000 for sw in results) else 0x10
+        fields = self._fields("00", "951")
+        fields.update(
+            {
+                "61": self.state.batch + (request.get("11") or ""),
+                "55": build_icc_data([Tlv(0xDF31, bytes([status]) + bytes(4))]),
+            }
+        )
+        with contextlib.suppress(NoAnswerError):
+            self._send(Message("0620", fields))
 
     def _original(self, stan: str) -> dict[str, Any]:
         wanted = stan.zfill(6)

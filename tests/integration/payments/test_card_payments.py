@@ -84,6 +84,8 @@ def test_ecash_load_moves_money_to_the_chip(bank: Bank) -> None:
     balances = bank.issuer.balances(pan_of(card))
     assert (balances.available, balances.ecash_pool) == (95_000, 5_000)
     assert EmulatedCard.load(card).image.applications[0].state.ec_balance == 5_000
+    advices = bank.issuer.store._one("SELECT script_result FROM advices", ())
+    assert advices == ("2000000000",)  # the script result advice (0620) reached the issuer
     assert balanced(bank)
 
 
@@ -201,3 +203,22 @@ def test_settlement_pays_the_merchant_less_the_fee(bank: Bank) -> None:
         (config.issuer_bank_code, config.bank_code, 15_000)
     ]
     assert items[0].business_type is BusinessType.ORDINARY_CREDIT
+
+
+def test_the_other_declines_and_an_unbalanced_batch(bank: Bank) -> None:
+    card, term = bank.card(10_000), bank.terminal()
+    assert term.transact("preauth", card, pin=PIN, amount=20_000).response_code == "51"
+    assert term.transact("ecash-load", card, pin="0000", amount=100).response_code == "55"
+    assert term.transact("balance", card, pin="0000").response_code == "55"
+    offline = _purchase_request(term, card, 800).replace(
+        {"60": f"36{term.state.batch}000", "52": None}
+    )
+    assert _replay(term, offline)["39"] == "00"  # an offline (TC) sale upload posts as a sale
+    assert bank.available(card) == 9_200 and bank.merchant_pending() == 800
+    sale = term.transact("purchase", card, pin=PIN, amount=1_000)
+    assert sale.approved
+    term.state.log[-1]["amount"] = 999  # the terminal's totals now differ from the host's
+    settled = term.settle()
+    assert settled["response_code"] == "00" and settled["balanced"] is False
+    assert bank.merchant_pending() == 1_800  # nothing paid out on a batch that does not agree
+    assert balanced(bank)
