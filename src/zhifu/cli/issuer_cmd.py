@@ -1,12 +1,11 @@
-"""``zhifu issuer``: issue cards, look at balances, change a card's status, list the keys.
+"""``zhifu issuer``: issue cards, look at balances, change a card's status, list the keys, and
+serve the issuer to acquirers over TCP (``zhifu issuer run``).
 
 The issuer shares the data directory with the acquirer (``ZHIFU_HOME``, default ``var/``): the
 key store (its keys carry ``issuer/`` labels), the ledger (``ZHIFU_LEDGER_URL`` or
 ``var/ledger.db``) and ``var/issuer/issuer.db``.
 
 >>> import argparse
-import contextlib
-import sys
 >>> parser = argparse.ArgumentParser(prog="zhifu")
 >>> register(parser.add_subparsers())
 >>> args = parser.parse_args(["issuer", "card", "issue", "--product", "debit",

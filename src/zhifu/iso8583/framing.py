@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 
 from zhifu.core.errors import DecodeError, EncodeError, UsageError
 
@@ -46,6 +47,7 @@ __all__ = [
     "frame",
     "read_frame",
     "read_frame_body",
+    "receive_frame_body",
     "unframe",
     "unframe_body",
 ]
@@ -288,3 +290,27 @@ async def read_frame(
     """
     body = await read_frame_body(reader, max_length=max_length)
     return None if body is None else unframe_body(body)
+
+
+def receive_frame_body(sock: socket.socket, *, max_length: int = MAX_FRAME_LENGTH) -> bytes:
+    """Read one frame body from a blocking socket (the synchronous :func:`read_frame_body`).
+
+    Raises :class:`ConnectionError` when the peer closes before the frame is whole, and
+    :class:`DecodeError` for a length over ``max_length``.
+    """
+    length = int.from_bytes(_receive_exactly(sock, LENGTH_SIZE), "big")
+    if length > max_length:
+        raise DecodeError(
+            f"a frame of {length} bytes exceeds the {max_length} allowed", field="length", offset=0
+        )
+    return _receive_exactly(sock, length)
+
+
+def _receive_exactly(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the peer closed the connection")
+        data += chunk
+    return bytes(data)

@@ -20,7 +20,7 @@ from zhifu.codec.tlv import Tlv
 from zhifu.core.errors import DecodeError, ZhifuError
 from zhifu.iso8583 import Header, Message, Tpdu, decode, encode_frame, read_frame
 from zhifu.iso8583.fields_55 import build_icc_data, parse_icc_data
-from zhifu.iso8583.framing import LENGTH_SIZE, unframe_body
+from zhifu.iso8583.framing import receive_frame_body, unframe_body
 from zhifu.issuer.decisions import decision_of
 from zhifu.issuer.link import (
     AuthorizationRequest,
@@ -45,12 +45,13 @@ __all__ = ["RemoteIssuer", "serve_issuer"]
 log = logging.getLogger("zhifu.issuer.remote")
 TPDU, HEADER = Tpdu("6000050000"), Header("613100311108")
 DEFAULT_PORT = 5900
+Seconds = float  # a time, never money
 
 
 class RemoteIssuer:
     """An issuer host at ``address``, asked over TCP in the POS dialect."""
 
-    def __init__(self, address: tuple[str, int], *, timeout: float = 10.0) -> None:
+    def __init__(self, address: tuple[str, int], *, timeout: Seconds = 10.0) -> None:
         self.address = address
         self.timeout = timeout
         self._local = threading.local()
@@ -63,8 +64,7 @@ class RemoteIssuer:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._local.sock = sock
             sock.sendall(encode_frame(message, TPDU, HEADER))
-            size = int.from_bytes(_read(sock, LENGTH_SIZE), "big")
-            return decode(unframe_body(_read(sock, size)).message)
+            return decode(unframe_body(receive_frame_body(sock)).message)
         except (OSError, DecodeError, ConnectionError):
             if sock is not None:
                 sock.close()
@@ -92,16 +92,6 @@ class RemoteIssuer:
         fields = {"11": stan, "41": terminal, "60": f"00{batch}951",
                   "55": build_icc_data(Tlv(t, v) for t, v in icc.items())}  # fmt: skip
         self._exchange(Message("0620", fields))
-
-
-def _read(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("the issuer host closed the connection")
-        data += chunk
-    return data
 
 
 def _answer(issuer: Issuer, message: Message) -> Message:

@@ -10,7 +10,7 @@ import socket
 
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.iso8583 import Header, Message, Tpdu, decode, encode_frame
-from zhifu.iso8583.framing import LENGTH_SIZE, unframe_body
+from zhifu.iso8583.framing import receive_frame_body, unframe_body
 
 __all__ = ["HostLink", "NoAnswerError", "parse_address"]
 
@@ -56,15 +56,6 @@ class HostLink:
             self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self._sock
 
-    def _read(self, sock: socket.socket, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            chunk = sock.recv(size - len(data))
-            if not chunk:
-                raise NoAnswerError("the host closed the connection")
-            data += chunk
-        return data
-
     def exchange(self, request: Message, body: bytes | None = None) -> tuple[Message, bytes]:
         """Send ``request`` (its encoded message ``body`` when given, e.g. MACed) and return
         the response and its message bytes."""
@@ -76,8 +67,7 @@ class HostLink:
         )
         try:
             sock.sendall(frame)
-            size = int.from_bytes(self._read(sock, LENGTH_SIZE), "big")
-            received = unframe_body(self._read(sock, size))
+            received = unframe_body(receive_frame_body(sock))
             response = decode(received.message)
         except (OSError, NoAnswerError, DecodeError) as exc:
             self.close()
