@@ -222,3 +222,13 @@ def test_the_other_declines_and_an_unbalanced_batch(bank: Bank) -> None:
     assert settled["response_code"] == "00" and settled["balanced"] is False
     assert bank.merchant_pending() == 1_800  # nothing paid out on a batch that does not agree
     assert balanced(bank)
+
+
+def test_bad_field_61_and_unknown_messages_are_refused_without_posting(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    sale = term.transact("purchase", card, pin=PIN, amount=100)
+    void = _purchase_request(term, card, 100).replace(
+        {"3": "200000", "60": f"23{term.state.batch}000", "61": "00000", "55": None}
+    )
+    assert _replay(term, void)["39"] == "30"
+    assert sale.approved and bank.available(card) == 99_900 and balanced(bank)

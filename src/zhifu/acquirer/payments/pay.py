@@ -28,6 +28,7 @@ from zhifu.acquirer.services import Services
 from zhifu.codec.pan import mask_pan
 from zhifu.codec.tlv import Tlv
 from zhifu.core.clock import SHANGHAI
+from zhifu.core.errors import DecodeError
 from zhifu.iso8583.fields_55 import build_icc_data
 from zhifu.iso8583.fields_pos import parse_field_61
 from zhifu.issuer.link import (
@@ -53,11 +54,17 @@ def txn_id_of(ctx: TxnContext) -> str:
 
 
 def original_of(ctx: TxnContext) -> str | None:
-    """The transaction id of the original named in field 61 (batch + STAN), or None."""
+    """The transaction id of the original named in field 61 (batch + STAN), or None.
+
+    A field 61 that does not parse raises :class:`CardDataError` naming it (answered ``30``).
+    """
     value = ctx.request.get("61")
     if not value:
         return None
-    field = parse_field_61(value)
+    try:
+        field = parse_field_61(value)
+    except DecodeError as exc:
+        raise CardDataError(f"field 61: {exc}", "61") from None
     return transaction_id(ctx.request.get("41") or "", field.orig_batch, field.orig_trace)
 
 

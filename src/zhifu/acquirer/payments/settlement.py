@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from zhifu.acquirer.context import Result, TxnContext
+from zhifu.acquirer.payments.card_data import CardDataError
 from zhifu.acquirer.payments.kinds import MERCHANT_CREDITS, MERCHANT_DEBITS
 from zhifu.acquirer.payments.pay import original_of, txn_id_of
 from zhifu.acquirer.payments.postings import Books
@@ -141,8 +142,9 @@ class ScriptAdvice(BaseParticipant):
         """PREPARED (a malformed field 55: ``30``)."""
         try:
             icc = {t.tag: t.value for t in parse_icc_data(ctx.request.get("55") or "")}
-        except DecodeError:
-            ctx.fail(Result.FORMAT_ERROR, "field 55 is not BER-TLV")
+            original = original_of(ctx)
+        except (DecodeError, CardDataError) as exc:
+            ctx.fail(Result.FORMAT_ERROR, f"unreadable advice: {exc}")
             return Verdict.ABORTED
-        self._issuer.advise(original_of(ctx) or txn_id_of(ctx), icc)
+        self._issuer.advise(original or txn_id_of(ctx), icc)
         return Verdict.PREPARED
