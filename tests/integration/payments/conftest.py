@@ -13,9 +13,15 @@ from zhifu.acquirer import AcquirerConfig, AcquirerHost, register_terminal, star
 from zhifu.acquirer.background import BackgroundAcquirer
 from zhifu.acquirer.payments.postings import merchant_accounts
 from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.codec.tlv import Tlv
+from zhifu.iso8583 import Message
+from zhifu.iso8583.fields_55 import build_icc_data
+from zhifu.iso8583.mac import hsm_mac_fn, sign
 from zhifu.issuer import Issuer
 from zhifu.ledger import Ledger
+from zhifu.security.hsm.data import MacAlgorithm
 from zhifu.terminal import Terminal
+from zhifu.terminal.chip import ChipSession
 
 LMK = "5A" * 32
 MID = "898100012345678"
@@ -80,3 +86,21 @@ def bank(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bank]:
     background = start_in_background(config, environ={"ZHIFU_LMK": LMK})
     yield Bank(background, background.host, tmp_path)
     background.stop()
+
+
+def replay(term: Terminal, request: Message) -> Message:
+    assert term.state.keys is not None
+    mac_fn = hsm_mac_fn(term.hsm, term.state.keys["mak"], MacAlgorithm.CUP_ECB)
+    return term.link().exchange(request, sign(request, mac_fn))[0]
+
+
+def purchase_request(term: Terminal, card: Path, amount: int) -> Message:
+    """A chip purchase request built the terminal's way, not sent."""
+    chip = ChipSession(card)
+    facts, icc = chip.facts(), chip.first_ac(amount, 0x00)
+    chip.close()
+    fields = {**term._fields("22", "000"), "3": "000000", "4": f"{amount:012d}", "22": "051",
+              "25": "00", "49": "156", **term._card_fields(facts, swipe=False, chip=True),
+              "52": term._pin_block("1234", facts.pan),
+              "55": build_icc_data(Tlv(t, v) for t, v in icc.items())}  # fmt: skip
+    return Message("0200", fields)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 from zhifu.acquirer import start_in_background
 from zhifu.acquirer.config import AcquirerConfig
@@ -15,15 +13,12 @@ from zhifu.acquirer.payments.store import PaymentStore
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.clearing.codes import BusinessType
 from zhifu.clearing.obligations import obligations_to_items
-from zhifu.codec.tlv import Tlv
 from zhifu.core.clock import SHANGHAI
 from zhifu.iso8583 import Message
-from zhifu.iso8583.fields_55 import build_icc_data
 from zhifu.iso8583.mac import hsm_mac_fn, sign
 from zhifu.security.hsm.data import MacAlgorithm
-from zhifu.terminal.chip import ChipSession
 
-from .conftest import LMK, Bank, pan_of
+from .conftest import LMK, Bank, pan_of, purchase_request, replay
 
 PIN = "1234"
 
@@ -95,31 +90,14 @@ def test_a_swiped_chip_card_is_told_to_use_the_chip(bank: Bank) -> None:
     assert swiped.response_code == "45" and bank.available(card) == 100_000
 
 
-def _replay(term: Any, request: Message) -> Message:
-    mac_fn = hsm_mac_fn(term.hsm, term.state.keys["mak"], MacAlgorithm.CUP_ECB)
-    return term.link().exchange(request, sign(request, mac_fn))[0]
-
-
-def _purchase_request(term: Any, card: Path, amount: int) -> Message:
-    """A chip purchase request built the terminal's way, not sent."""
-    chip = ChipSession(card)
-    facts, icc = chip.facts(), chip.first_ac(amount, 0x00)
-    chip.close()
-    fields = {**term._fields("22", "000"), "3": "000000", "4": f"{amount:012d}", "22": "051",
-              "25": "00", "49": "156", **term._card_fields(facts, swipe=False, chip=True),
-              "52": term._pin_block(PIN, facts.pan),
-              "55": build_icc_data(Tlv(t, v) for t, v in icc.items())}  # fmt: skip
-    return Message("0200", fields)
-
-
 def test_a_retransmission_gets_the_same_answer_and_one_posting(bank: Bank) -> None:
     card, term = bank.card(), bank.terminal()
-    request = _purchase_request(term, card, 700)
-    first, again = _replay(term, request), _replay(term, request)
+    request = purchase_request(term, card, 700)
+    first, again = replay(term, request), replay(term, request)
     assert first["39"] == "00" and first.fields == again.fields
     assert bank.available(card) == 99_300 and bank.merchant_pending() == 700
     reused = request.replace({"4": f"{800:012d}"})
-    assert _replay(term, reused)["39"] == "94"
+    assert replay(term, reused)["39"] == "94"
     bank.background.stop()  # the host restarts: the record answers the retransmission
     restarted = start_in_background(
         AcquirerConfig.local(bank.folder / "var", port=bank.background.port),
@@ -127,7 +105,7 @@ def test_a_retransmission_gets_the_same_answer_and_one_posting(bank: Bank) -> No
     )
     try:
         term.link().close()
-        after = _replay(term, request)
+        after = replay(term, request)
         assert after["39"] == "00" and after["38"] == first["38"] and after["37"] == first["37"]
         assert restarted.host.services.issuer.balances(pan_of(card)).available == 99_300  # type: ignore[union-attr]
     finally:
@@ -136,7 +114,7 @@ def test_a_retransmission_gets_the_same_answer_and_one_posting(bank: Bank) -> No
 
 def test_a_flipped_mac_bit_is_a0_and_posts_nothing(bank: Bank) -> None:
     card, term = bank.card(), bank.terminal()
-    request = _purchase_request(term, card, 500)
+    request = purchase_request(term, card, 500)
     body = bytearray(
         sign(request, hsm_mac_fn(term.hsm, term.state.keys["mak"], MacAlgorithm.CUP_ECB))
     )
@@ -154,10 +132,10 @@ def test_a_flipped_mac_bit_is_a0_and_posts_nothing(bank: Bank) -> None:
 
 def test_a_replayed_arqc_is_declined(bank: Bank) -> None:
     card, term = bank.card(), bank.terminal()
-    request = _purchase_request(term, card, 300)
-    assert _replay(term, request)["39"] == "00"
-    replay = request.replace({"11": term.state.take_stan()})
-    assert _replay(term, replay)["39"] == "34"
+    request = purchase_request(term, card, 300)
+    assert replay(term, request)["39"] == "00"
+    again = request.replace({"11": term.state.take_stan()})
+    assert replay(term, again)["39"] == "34"
     assert bank.available(card) == 99_700
 
 
@@ -168,16 +146,16 @@ def _reversal_of(request: Message) -> Message:
 
 def test_reversals_in_every_order(bank: Bank) -> None:
     card, term = bank.card(), bank.terminal()
-    request = _purchase_request(term, card, 900)
-    assert _replay(term, request)["39"] == "00"
+    request = purchase_request(term, card, 900)
+    assert replay(term, request)["39"] == "00"
     reversal = _reversal_of(request)
-    assert _replay(term, reversal)["39"] == "00"
-    assert _replay(term, reversal)["39"] == "00"
+    assert replay(term, reversal)["39"] == "00"
+    assert replay(term, reversal)["39"] == "00"
     assert bank.available(card) == 100_000 and bank.merchant_pending() == 0
-    early = _purchase_request(term, card, 400)
+    early = purchase_request(term, card, 400)
     early_reversal = _reversal_of(early)
-    assert _replay(term, early_reversal)["39"] == "25"
-    assert _replay(term, early)["39"] == "12"
+    assert replay(term, early_reversal)["39"] == "25"
+    assert replay(term, early)["39"] == "12"
     assert bank.available(card) == 100_000 and balanced(bank)
 
 
@@ -210,10 +188,10 @@ def test_the_other_declines_and_an_unbalanced_batch(bank: Bank) -> None:
     assert term.transact("preauth", card, pin=PIN, amount=20_000).response_code == "51"
     assert term.transact("ecash-load", card, pin="0000", amount=100).response_code == "55"
     assert term.transact("balance", card, pin="0000").response_code == "55"
-    offline = _purchase_request(term, card, 800).replace(
+    offline = purchase_request(term, card, 800).replace(
         {"60": f"36{term.state.batch}000", "52": None}
     )
-    assert _replay(term, offline)["39"] == "00"  # an offline (TC) sale upload posts as a sale
+    assert replay(term, offline)["39"] == "00"  # an offline (TC) sale upload posts as a sale
     assert bank.available(card) == 9_200 and bank.merchant_pending() == 800
     sale = term.transact("purchase", card, pin=PIN, amount=1_000)
     assert sale.approved
@@ -227,8 +205,8 @@ def test_the_other_declines_and_an_unbalanced_batch(bank: Bank) -> None:
 def test_bad_field_61_and_unknown_messages_are_refused_without_posting(bank: Bank) -> None:
     card, term = bank.card(), bank.terminal()
     sale = term.transact("purchase", card, pin=PIN, amount=100)
-    void = _purchase_request(term, card, 100).replace(
+    void = purchase_request(term, card, 100).replace(
         {"3": "200000", "60": f"23{term.state.batch}000", "61": "00000", "55": None}
     )
-    assert _replay(term, void)["39"] == "30"
+    assert replay(term, void)["39"] == "30"
     assert sale.approved and bank.available(card) == 99_900 and balanced(bank)
