@@ -103,6 +103,7 @@ def test_every_original_ends_with_its_full_effect_or_none(bank: Bank) -> None:
             kept += issuer
         assert bank.available(card) == OPENING - sum(believed.values())
         total_approved += sum(believed.values())
+    print(f"faults {faults}; approvals kept {kept}, undone by reversal {undone}")
     assert undone > 50 and kept > 500, (undone, kept)  # both outcomes happened, often
     assert bank.merchant_pending() == total_approved
     assert bank.ledger.check().balanced
