@@ -9,16 +9,19 @@ from datetime import datetime
 from zhifu.acquirer import start_in_background
 from zhifu.acquirer.config import AcquirerConfig
 from zhifu.acquirer.payments.obligations import card_obligations
+from zhifu.acquirer.payments.postings import Books
 from zhifu.acquirer.payments.store import PaymentStore
 from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.scripted import online_request_data
 from zhifu.clearing.codes import BusinessType
 from zhifu.clearing.obligations import obligations_to_items
 from zhifu.core.clock import SHANGHAI
 from zhifu.iso8583 import Message
 from zhifu.iso8583.mac import hsm_mac_fn, sign
+from zhifu.issuer import AuthorizationRequest, Kind, transaction_id
 from zhifu.security.hsm.data import MacAlgorithm
 
-from .conftest import LMK, Bank, pan_of, purchase_request, replay
+from .conftest import LMK, MID, Bank, pan_of, purchase_request, replay
 
 PIN = "1234"
 
@@ -210,3 +213,32 @@ def test_bad_field_61_and_unknown_messages_are_refused_without_posting(bank: Ban
     )
     assert replay(term, void)["39"] == "30"
     assert sale.approved and bank.available(card) == 99_900 and balanced(bank)
+
+
+def test_what_a_crash_leaves_in_doubt_is_reversed_at_the_next_start(bank: Bank) -> None:
+    card, term = bank.card(), bank.terminal()
+    txn = transaction_id(term.state.terminal_id, term.state.batch, term.state.take_stan())
+    emulated = EmulatedCard.load(card)
+    icc = online_request_data(emulated.transmit, 4_000, aid=emulated.image.applications[0].aid)
+    store = PaymentStore(bank.host.database)
+    store.in_doubt(txn, datetime.now(SHANGHAI))  # the host asked the issuer ...
+    answer = bank.issuer.authorize(AuthorizationRequest(Kind.PURCHASE, txn, pan_of(card), 4_000,
+                                                        icc=icc))  # fmt: skip
+    assert answer.approved
+    assert Books(bank.ledger).post_approval(Kind.PURCHASE, txn, MID, 4_000)
+    assert bank.available(card) == 96_000  # ... posted both sides, and died before the record
+    bank.background.stop()
+    restarted = start_in_background(
+        AcquirerConfig.local(bank.folder / "var", port=bank.background.port),
+        environ={"ZHIFU_LMK": LMK},
+    )
+    try:
+        issuer = restarted.host.services.issuer
+        assert isinstance(issuer, type(bank.issuer))
+        assert issuer.balances(pan_of(card)).available == 100_000
+        again = PaymentStore(restarted.host.database)
+        assert again.left_in_doubt() == [] and again.reversal(txn) == "00"
+        assert restarted.host.services.ledger is not None
+        assert restarted.host.services.ledger.check().balanced
+    finally:
+        restarted.stop()
