@@ -117,7 +117,8 @@ class Authorizer:
         if card.status in _STATUS:
             return _STATUS[card.status]
         today = self.issuer.clock.now().astimezone(SHANGHAI).strftime("%y%m")
-        if card.expiry < today or (request.expiry and request.expiry != card.expiry):
+        expiry = self.issuer.expiry_of(card)
+        if expiry < today or (request.expiry and request.expiry != expiry):
             return Decision.EXPIRED_CARD
         if 0x9F26 in request.icc:
             check = cryptogram.check_arqc(

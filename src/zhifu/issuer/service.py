@@ -74,6 +74,7 @@ class Issuer:
         self.clock = clock or SystemClock()
         funds.open_system_accounts(ledger)
         self._pan_keys: dict[str, str] = {}
+        self._expiries: dict[str, str] = {}
         self._txn_locks = [threading.Lock() for _ in range(_STRIPES)]
         self._card_locks = [threading.Lock() for _ in range(_STRIPES)]
         self._authorizer = Authorizer(self, pin_try_limit)
@@ -101,6 +102,19 @@ class Issuer:
     def _pan_enc(self, pan: str) -> str:
         data = pan.encode("ascii").ljust(24, b"F")
         return self.keys.hsm.encrypt_data(self.keys.handle("issuer/pan-data"), data).hex()
+
+    def _expiry_enc(self, expiry: str) -> str:
+        data = expiry.encode("ascii").ljust(8, b"F")
+        return self.keys.hsm.encrypt_data(self.keys.handle("issuer/pan-data"), data).hex()
+
+    def expiry_of(self, card: CardRecord) -> str:
+        """A card's expiry (YYMM), deciphered in the security module."""
+        found = self._expiries.get(card.pan_key)
+        if found is None:
+            key = self.keys.handle("issuer/pan-data")
+            clear = self.keys.hsm.decrypt_data(key, bytes.fromhex(card.expiry_enc))
+            found = self._expiries.setdefault(card.pan_key, clear.rstrip(b"F").decode("ascii"))
+        return found
 
     def card(self, pan: str) -> CardRecord | None:
         """The card record of a PAN, or None."""
@@ -147,7 +161,8 @@ class Issuer:
         )
         funds.open_card_accounts(self.ledger, pan_key, chosen.chart_code, chosen.credit)
         record = CardRecord(
-            pan_key, self._pan_enc(chip.pan), mask_pan(chip.pan), chip.psn, chip.expiry,
+            pan_key, self._pan_enc(chip.pan), mask_pan(chip.pan), chip.psn,
+            self._expiry_enc(chip.expiry),
             chip.service_code, "active", chosen.name, funds.card_account(pan_key),
             funds.ecash_account(pan_key), opening_balance if chosen.credit else 0, pvv, 0, 0,
         )  # fmt: skip

@@ -2,7 +2,8 @@
 
 No clear PAN, PIN, PIN block, track data or key is ever written: a card is found by the keyed
 hash of its PAN (``pan_key``), its PAN is kept enciphered under the issuer's data key
-(``pan_enc``) and masked (first 6 + last 4). The PIN verification value is kept, never the PIN.
+(``pan_enc``) and masked (first 6 + last 4); its expiry is enciphered too (``expiry_enc``).
+The PIN verification value is kept, never the PIN.
 
 >>> store = IssuerStore(":memory:")
 >>> store.card("nope") is None
@@ -28,8 +29,9 @@ __all__ = ["Answer", "CardRecord", "IssuerStore"]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cards (
     pan_key TEXT PRIMARY KEY, pan_enc TEXT NOT NULL, masked TEXT NOT NULL, psn TEXT NOT NULL,
-    expiry TEXT NOT NULL, service_code TEXT NOT NULL, status TEXT NOT NULL, product TEXT NOT NULL,
-    account TEXT NOT NULL, ecash_account TEXT NOT NULL, credit_limit INTEGER NOT NULL,
+    expiry_enc TEXT NOT NULL, service_code TEXT NOT NULL, status TEXT NOT NULL,
+    product TEXT NOT NULL, account TEXT NOT NULL, ecash_account TEXT NOT NULL,
+    credit_limit INTEGER NOT NULL,
     pvv TEXT NOT NULL, pin_failures INTEGER NOT NULL, last_atc INTEGER NOT NULL,
     created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (
@@ -43,7 +45,7 @@ CREATE TABLE IF NOT EXISTS advices (
 """
 
 _CARD_COLUMNS = (
-    "pan_key, pan_enc, masked, psn, expiry, service_code, status, product, account, "
+    "pan_key, pan_enc, masked, psn, expiry_enc, service_code, status, product, account, "
     "ecash_account, credit_limit, pvv, pin_failures, last_atc"
 )
 
@@ -56,7 +58,7 @@ class CardRecord:
     pan_enc: str
     masked: str
     psn: str
-    expiry: str
+    expiry_enc: str
     service_code: str
     status: str
     product: str
@@ -133,7 +135,7 @@ class IssuerStore:
             cur.execute(
                 f"INSERT INTO cards ({_CARD_COLUMNS}, created) VALUES "  # noqa: S608 - fixed columns
                 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (card.pan_key, card.pan_enc, card.masked, card.psn, card.expiry,
+                (card.pan_key, card.pan_enc, card.masked, card.psn, card.expiry_enc,
                  card.service_code, card.status, card.product, f"{card.account:x}",
                  f"{card.ecash_account:x}", card.credit_limit, card.pvv.hex(),
                  card.pin_failures, card.last_atc, _now()),

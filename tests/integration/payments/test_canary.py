@@ -69,6 +69,7 @@ def test_no_secret_is_left_anywhere(bank: Bank, caplog: pytest.LogCaptureFixture
         "discretionary (CVN)": [CVN_DATA],
         "TMK component": components,
         "PAN": [facts.pan],
+        "expiry (with the service code)": [facts.expiry + "220"],
     }
     by_design = ("lmk.key", "canary-profile.json")
     files = [p for p in bank.folder.rglob("*") if p.is_file()
