@@ -157,7 +157,7 @@ class ChipSession:
                 break
         else:
             raise CardRefusedError("the card has no application this terminal accepts")
-        values[0x84] = self.aid
+        term.values[0x84] = self.aid
         pdol = tlv.find(tlv.decode(fci), 0x9F38)
         if not term.gpo(pdol.value if pdol is not None else b"").ok:
             raise CardRefusedError("the card refused GET PROCESSING OPTIONS")

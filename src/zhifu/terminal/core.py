@@ -20,6 +20,7 @@ zhifu.core.errors.UsageError: --state: sign on first: `zhifu terminal signon`
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 from zhifu.core.errors import UsageError
 from zhifu.crypto.kcv import kcv as compute_kcv
 from zhifu.iso8583 import Message
+from zhifu.security.errors import KcvMismatchError
 from zhifu.security.hsm.keys import KeyComponent
 from zhifu.security.keys import KeyUsage
 from zhifu.security.secrets import KeyMaterial
@@ -74,6 +76,9 @@ def form_tmk(
         return hsm.form_key_from_components(
             parts, KeyUsage.KEK, key_algorithm, kcv=tmk_kcv, label="TMK"
         ).id
+    except KcvMismatchError as exc:
+        option = "--tmk-kcv" if str(exc).startswith("component") else "--tmk-check"
+        raise UsageError(str(exc), argument=option) from None
     finally:
         hsm.store.close()
 
@@ -116,8 +121,14 @@ class Terminal(ManagementFlow):
         root = Path(folder)
         if (root / "state.json").exists():
             raise UsageError(f"{root} already holds a terminal", argument="--state")
-        tmk = form_tmk(root, components, kcvs, algorithm=algorithm, tmk_kcv=tmk_kcv)
-        TerminalState(root, merchant_id, terminal_id, tmk, algorithm, host).save()
+        new = not root.exists()
+        try:
+            tmk = form_tmk(root, components, kcvs, algorithm=algorithm, tmk_kcv=tmk_kcv)
+            TerminalState(root, merchant_id, terminal_id, tmk, algorithm, host).save()
+        except BaseException:
+            if new:  # a refused init leaves nothing behind
+                shutil.rmtree(root, ignore_errors=True)
+            raise
         return cls(root)
 
     # ------------------------------------------------------------------ the carrier

@@ -138,7 +138,8 @@ def reversal_of(request: Message, reason: str, auth_code: str = "") -> Message:
     if auth_code:
         fields["38"] = auth_code
     if "55" in fields:
-        kept = [item for item in parse_55(fields["55"]) if item.tag_hex in REVERSAL_TAGS]
+        found = {item.tag_hex: item for item in parse_55(fields["55"])}
+        kept = [found[tag] for tag in REVERSAL_TAGS if tag in found]
         fields["55"] = build_icc_data(kept)
         if not kept:
             del fields["55"]
