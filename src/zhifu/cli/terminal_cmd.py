@@ -73,6 +73,14 @@ def register(sub: SubParsers) -> None:
         metavar="HEX",
         help="a TMK component as printed by register-terminal (give each)",
     )
+    p.add_argument(
+        "--tmk-kcv",
+        action="append",
+        default=[],
+        metavar="KCV",
+        help="each component's printed check value, in the same order (checked before use)",
+    )
+    p.add_argument("--tmk-check", metavar="KCV", help="the whole TMK's printed check value")
     p.add_argument("--algorithm", default="3des", choices=("3des", "sm4"), help="TMK algorithm")
     p.add_argument("--host", default="", metavar="HOST:PORT", help="the acquirer host")
 
@@ -119,6 +127,8 @@ def _init(args: argparse.Namespace) -> Outcome:
         args.merchant,
         args.terminal,
         args.tmk_component,
+        kcvs=args.tmk_kcv,
+        tmk_kcv=args.tmk_check,
         algorithm=args.algorithm,
         host=args.host,
     )

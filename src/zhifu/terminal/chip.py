@@ -1,32 +1,87 @@
-"""The card side of a contact PBOC transaction, as the terminal runs it.
+"""The card side of a contact PBOC transaction, as the terminal runs it
+(docs/standards/card-terminal.md §1.2-1.4).
 
-SELECT the application, GET PROCESSING OPTIONS with the PDOL, READ RECORD what the AFL names,
-first GENERATE AC asking for an ARQC with CDOL1; after the host's answer: EXTERNAL
-AUTHENTICATE with the ARPC (tag 91), the issuer's scripts (tag 72: each command of tag 86 as
-it comes), second GENERATE AC with CDOL2 (the ARC is the host's field 39): a TC when the card
-accepts, an AAC when it declines. Offline data authentication is not done in this version;
-cardholder verification is online PIN (docs/terminal.md).
+1. Application selection: SELECT the PSE and read its directory (the terminal's AIDs that the
+   card lists, by priority); without a PSE, SELECT each AID of the terminal's list.
+2. GET PROCESSING OPTIONS with the PDOL data, READ RECORD every record the AFL names; the PAN,
+   expiry, PSN and Track 2 equivalent come from those records.
+3. GET DATA 9F79 (the e-cash balance an e-cash load needs), first GENERATE AC asking for an
+   ARQC with the CDOL1 data.
+4. After the host's answer: the issuer's 71 scripts, EXTERNAL AUTHENTICATE with the ARPC
+   (tag 91), second GENERATE AC with CDOL2 (a TC asked for when the host approved, an AAC when
+   it declined; the ARC is the host's field 39, ``Z3`` when no answer came), then the 72
+   scripts. Each script's result is kept for the advice (DF31: result ‖ script id).
+
+Offline data authentication, the CVM list and terminal risk management are not done in this
+version: the cardholder verification is online PIN (docs/terminal.md).
+
+>>> from zhifu.card.icc.emulated import EmulatedCard
+>>> chip = ChipSession(EmulatedCard.example())
+>>> chip.facts().masked_pan, chip.aid.hex().upper()
+('622800******1117', 'A000000333010101')
+>>> icc = chip.first_ac(1000, 0x00, TerminalData("10000001", "000001"))
+>>> icc[0x9F27].hex(), icc[0x9F1E], icc[0x9F41].hex()
+('80', b'10000001', '00000001')
+>>> chip.complete("Z3", {})     # no answer from the host: the card declines (AAC)
+False
 """
 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
+from typing import Final
 
+from zhifu.card.apdu import CommandApdu
 from zhifu.card.icc.base import CID
 from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.icc.select import PSE
+from zhifu.card.readers import CardReader, InProcessReader, ReaderError, exchange
 from zhifu.card.scripted import ONLINE_TAGS, Terminal, terminal_values
 from zhifu.codec import tlv
 from zhifu.codec.pan import mask_pan
-from zhifu.core.errors import UsageError
+from zhifu.core.clock import SHANGHAI
+from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 
-__all__ = ["CardFacts", "ChipSession"]
+__all__ = ["AIDS", "CardFacts", "CardRefusedError", "ChipSession", "TerminalData"]
+
+AIDS: Final = (
+    bytes.fromhex("A000000333010101"),
+    bytes.fromhex("A000000333010102"),
+    bytes.fromhex("A000000333010103"),
+    bytes.fromhex("A000000333010106"),
+)
+"""The terminal's AID list: UnionPay debit, credit, quasi-credit, e-cash (§1.2)."""
+
+CAPABILITIES: Final = bytes.fromhex("604000")
+"""9F33: magnetic stripe and contact IC; online enciphered PIN; no offline authentication."""
+TERMINAL_TYPE: Final = b"\x22"
+"""9F35: attended, merchant-operated, online with offline capability."""
+APP_VERSION: Final = bytes.fromhex("0030")
+"""9F09: PBOC 3.0."""
+_TVR_NO_ODA, _TVR_ONLINE_PIN, _TVR_ISSUER_AUTH_FAILED = (0, 0x80), (2, 0x04), (4, 0x40)
+_SCRIPT_OK, _SCRIPT_FAILED = 0x20, 0x10
+
+
+class CardRefusedError(ZhifuError):
+    """The card ended the transaction (no application, a command refused, an offline decline)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TerminalData:
+    """What the terminal adds to the card's data: its id (9F1E) and the STAN (9F41)."""
+
+    terminal_id: str
+    stan: str
+    pin_entered: bool = True
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class CardFacts:
-    """What the terminal reads from the card for the message (never printed)."""
+    """What the terminal read from the card's records for the message (never printed)."""
 
     pan: str
     psn: str
@@ -42,97 +97,179 @@ class CardFacts:
         return mask_pan(self.pan)
 
 
-class ChipSession:
-    """One card in the reader for one transaction."""
-
-    def __init__(self, path: Path | str) -> None:
+def _reader(card: Path | str | EmulatedCard | CardReader) -> CardReader:
+    if isinstance(card, str | Path):
         try:
-            self.card = EmulatedCard.load(path)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read the card file ({exc.strerror})", argument="--card"
-            ) from None
-        self.card.power_on()
-        self.app = self.card.image.applications[0]
+            return InProcessReader(EmulatedCard.load(card))
+        except (OSError, ValueError, ZhifuError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+            raise UsageError(f"cannot read the card file ({reason})", argument="--card") from None
+    if isinstance(card, EmulatedCard):
+        return InProcessReader(card)
+    return card
+
+
+class ChipSession:
+    """One card in the reader for one transaction: a card file, an emulated card or a reader."""
+
+    def __init__(self, card: Path | str | EmulatedCard | CardReader) -> None:
+        self.reader = _reader(card)
+        self.reader.connect()
+        self.aid = b""
+        self.script_results: list[bytes] = []
         self._term: Terminal | None = None
-        self.script_results: list[int] = []
+        self._facts: CardFacts | None = None
+
+    def _transmit(self, apdu: bytes) -> bytes:
+        try:
+            return exchange(self.reader, CommandApdu.decode(apdu)).encode()
+        except (ReaderError, DecodeError) as exc:
+            raise CardRefusedError(f"the card did not answer ({exc})") from None
+
+    # ------------------------------------------------------------------ selection and records
+
+    def _candidates(self, term: Terminal) -> list[bytes]:
+        fci, sw = term.select(PSE)
+        if sw != 0x9000:
+            return list(AIDS)
+        sfi_item = tlv.find(tlv.decode(fci), 0x88)
+        sfi = sfi_item.value[0] if sfi_item is not None and sfi_item.value else 1
+        listed: list[tuple[int, bytes]] = []
+        for number in range(1, 17):
+            response = term.send(0x00, 0xB2, number, sfi << 3 | 4)
+            if not response.ok:
+                break
+            for entry in tlv.decode(response.data)[0].children:
+                aid, priority = entry.find(0x4F), entry.find(0x87)
+                if aid is not None and any(aid.value.startswith(a) for a in AIDS):
+                    rank = priority.value[0] & 0x0F if priority and priority.value else 15
+                    listed.append((rank, aid.value))
+        return [aid for _, aid in sorted(listed, key=lambda item: item[0])] or list(AIDS)
+
+    def read(self, amount: int, transaction_type: int, data: TerminalData | None = None) -> None:
+        """Select the application, GPO with the PDOL data, read the records the AFL names."""
+        values = _terminal_values(amount, transaction_type, data)
+        term = self._term = Terminal(self._transmit, values)
+        for aid in self._candidates(term):
+            fci, sw = term.select(aid)
+            if sw == 0x9000:
+                self.aid = aid
+                break
+        else:
+            raise CardRefusedError("the card has no application this terminal accepts")
+        term.values[0x84] = self.aid
+        pdol = tlv.find(tlv.decode(fci), 0x9F38)
+        if not term.gpo(pdol.value if pdol is not None else b"").ok:
+            raise CardRefusedError("the card refused GET PROCESSING OPTIONS")
+        term.read_afl()
+        self._facts = self._facts_of(term)
+
+    @staticmethod
+    def _facts_of(term: Terminal) -> CardFacts:
+        track = (term.card_object(0x57) or b"").hex().upper().rstrip("F")
+        pan = (term.card_object(0x5A) or b"").hex().upper().rstrip("F") or track.split("D")[0]
+        expiry = (term.card_object(0x5F24) or b"").hex()[:4]
+        psn = (term.card_object(0x5F34) or b"\x00").hex().zfill(3)
+        if not pan or not track:
+            raise CardRefusedError("the card's records hold no PAN or Track 2 equivalent")
+        return CardFacts(pan, psn, expiry or track.split("D")[1][:4], track)
 
     def facts(self) -> CardFacts:
-        """PAN, PSN, expiry (YYMM) and the track 2 equivalent as nibbles."""
-        app = self.app
-        pan = (app.internal(0x5A) or b"").hex().upper().rstrip("F")
-        track = (app.internal(0x57) or b"").hex().upper().rstrip("F")
-        expiry = (app.internal(0x5F24) or b"\x00\x00").hex()[:4]
-        psn = (app.internal(0x5F34) or b"\x00").hex()
-        if not pan or not track:
-            raise UsageError("the card file has no PAN or track 2 equivalent", argument="--card")
-        return CardFacts(pan, psn, expiry, track)
+        """PAN, PSN, expiry (YYMM) and the Track 2 equivalent, read from the records."""
+        if self._facts is None:
+            self.read(0, 0x00)
+        assert self._facts is not None
+        return self._facts
 
-    def first_ac(self, amount: int, transaction_type: int) -> dict[int, bytes]:
-        """SELECT … first GENERATE AC; the field 55 values (RuntimeError if the card declines)."""
-        values = terminal_values(
-            amount, transaction_type=transaction_type, un=self.card.random.bytes(4)
-        )
-        term = self._term = Terminal(self.card.transmit, values)
-        fci, _ = term.select(self.app.aid)
-        pdol = tlv.find(tlv.decode(fci), 0x9F38) if fci else None
-        term.gpo(pdol.value if pdol is not None else b"")
-        term.read_afl()
-        for tag in (0x9F79,):
-            response = term.send(0x80, 0xCA, tag >> 8, tag & 0xFF)
-            if response.ok and response.data:
-                found = tlv.find(tlv.decode(response.data), tag)
-                if found is not None:
-                    values[tag] = found.value
+    # ------------------------------------------------------------------ cryptograms
+
+    def first_ac(
+        self, amount: int, transaction_type: int, data: TerminalData | None = None
+    ) -> dict[int, bytes]:
+        """Read the card for this amount, then first GENERATE AC (ARQC): the field 55 values.
+
+        Raises :class:`CardRefusedError` when the card does not ask to go online.
+        """
+        self.read(amount, transaction_type, data)
+        term = self._term
+        assert term is not None
+        values = term.values
+        balance = term.send(0x80, 0xCA, 0x9F, 0x79)
+        if balance.ok and (found := tlv.find(tlv.decode(balance.data), 0x9F79)) is not None:
+            values[0x9F79] = found.value
         answer = term.generate_ac(0x80, 0x8C)
         trace = term.trace
         if not answer.ok or trace.cid1 != CID["ARQC"]:
-            raise RuntimeError(f"the card declined offline (SW {answer.sw:04X})")
-        icc = {tag: values[tag] for tag in ONLINE_TAGS}
-        icc.update(
-            {
-                0x9F26: trace.arqc,
-                0x9F27: bytes([trace.cid1]),
-                0x9F36: trace.atc,
-                0x9F10: trace.iad,
-                0x82: trace.aip,
-                0x84: self.app.aid,
-            }
-        )
-        if 0x9F79 in values:
-            icc[0x9F79] = values[0x9F79]
+            raise CardRefusedError(f"the card declined offline (SW {answer.sw:04X})")
+        icc = {tag: values[tag] for tag in (*ONLINE_TAGS, *_EXTRA_TAGS) if tag in values}
+        icc.update({0x9F26: trace.arqc, 0x9F27: bytes([trace.cid1]), 0x9F36: trace.atc,
+                    0x9F10: trace.iad, 0x82: trace.aip})  # fmt: skip
         return icc
 
     def complete(self, field_39: str, answer: Mapping[int, bytes]) -> bool:
-        """Issuer authentication, scripts and second GENERATE AC; True for a TC."""
+        """Scripts, issuer authentication and second GENERATE AC; True for a TC."""
         term = self._term
         assert term is not None, "first_ac comes first"
-        arc = field_39.encode("ascii")[:2].ljust(2, b"0")
+        self._run_scripts(term, answer, 0x71)
         issuer_data = answer.get(0x91)
         if issuer_data is not None and len(issuer_data) >= 10:
-            term.send(0x00, 0x82, 0x00, 0x00, issuer_data[:10], le=None)
-        script = answer.get(0x72)
-        if script is not None:
-            self._scripts(term, script)
-        term.values[0x8A] = arc
+            response = term.send(0x00, 0x82, 0x00, 0x00, issuer_data[:10], le=None)
+            if not response.ok:
+                _set_bit(term.values, *_TVR_ISSUER_AUTH_FAILED)
+        term.values[0x8A] = field_39.encode("ascii")[:2].ljust(2, b"0")
         term.values[0x91] = issuer_data or b""
-        response = term.generate_ac(0x40, 0x8D)
+        approved = field_39 == "00"
+        response = term.generate_ac(0x40 if approved else 0x00, 0x8D)
+        self._run_scripts(term, answer, 0x72)
         return response.ok and term.trace.cid2 == CID["TC"]
 
-    def _scripts(self, term: Terminal, script: bytes) -> None:
-        for item in tlv.decode(script):
-            if item.tag == 0x86 and len(item.value) >= 5:
-                command = item.value
-                response = term.send(
-                    command[0],
-                    command[1],
-                    command[2],
-                    command[3],
-                    command[5 : 5 + command[4]],
-                    le=None,
-                )
-                self.script_results.append(response.sw)
+    def _run_scripts(self, term: Terminal, answer: Mapping[int, bytes], template: int) -> None:
+        raw = answer.get(template)
+        if raw is None:
+            return
+        items = tlv.decode(raw)
+        script_id = next((i.value for i in items if i.tag == 0x9F18), bytes(4))[:4]
+        result = _SCRIPT_OK
+        commands = [i.value for i in items if i.tag == 0x86]
+        for number, command in enumerate(commands, start=1):
+            cla, ins, p1, p2 = command[:4]
+            response = term.send(cla, ins, p1, p2, command[5 : 5 + command[4]], le=None)
+            if response.sw1 not in (0x90, 0x62, 0x63):
+                result = _SCRIPT_FAILED | min(number, 0x0F)
+                break
+        self.script_results.append(bytes([result]) + script_id.rjust(4, b"\x00"))
 
     def close(self) -> None:
-        """Power the card off (its file holds every change already)."""
-        self.card.power_off()
+        """Power the card off (a card file already holds every change)."""
+        self.reader.disconnect()
+
+
+_EXTRA_TAGS: Final = (0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41)
+"""The optional field 55 tags of docs/standards/iso8583-cup.md §3 the terminal sends."""
+
+
+def _set_bit(values: dict[int, bytes], index: int, bit: int) -> None:
+    tvr = bytearray(values.get(0x95, bytes(5)))
+    tvr[index] |= bit
+    values[0x95] = bytes(tvr)
+
+
+def _terminal_values(
+    amount: int, transaction_type: int, data: TerminalData | None
+) -> dict[int, bytes]:
+    now = datetime.now(SHANGHAI)
+    values = terminal_values(
+        amount, un=secrets.token_bytes(4), date=now.strftime("%y%m%d"),
+        transaction_type=transaction_type,
+    )  # fmt: skip
+    values[0x9F21] = bytes.fromhex(now.strftime("%H%M%S"))
+    pin = data is None or data.pin_entered
+    values.update({0x9F33: CAPABILITIES, 0x9F35: TERMINAL_TYPE, 0x9F09: APP_VERSION,
+                   0x9F34: bytes.fromhex("420300" if pin else "3F0000")})  # fmt: skip
+    _set_bit(values, *_TVR_NO_ODA)
+    if pin:
+        _set_bit(values, *_TVR_ONLINE_PIN)
+    if data is not None:
+        values[0x9F1E] = data.terminal_id.encode("ascii")[:8].ljust(8, b" ")
+        values[0x9F41] = bytes.fromhex(data.stan.zfill(8)[-8:])
+    return values

@@ -3,9 +3,9 @@
 ``TERM/`` (mode 0700) holds ``state.json`` (written atomically: a temporary file, fsync,
 rename — a kill never leaves half a state) and ``keys.db``, the terminal's own key store: the
 TMK and the working keys, sealed under an LMK (``ZHIFU_LMK`` / ``ZHIFU_LMK_FILE``, else a
-local ``TERM/lmk.key``). The state names keys by handle only, and keeps no PAN, track, PIN or
-PIN block: a logged transaction has the masked PAN; a pending reversal is kept without the
-card fields (the host finds the original by terminal, batch and STAN).
+local ``TERM/lmk.key``). The state names keys by handle only, and keeps no PIN, PIN block or
+track: a logged transaction has the masked PAN; a pending reversal keeps its PAN and expiry
+(fields 2 and 14) sealed under the same LMK, the rest of its fields as they are sent.
 """
 
 from __future__ import annotations
@@ -14,18 +14,25 @@ import dataclasses
 import json
 import os
 import secrets
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.core.files import private_file, private_folder
+from zhifu.iso8583 import Message
 from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.sealing import LmkSealer
 from zhifu.security.store import LMK_ENV, LMK_FILE_ENV, KeyStore
 
 __all__ = ["TerminalState", "open_hsm"]
 
 STATE_FILE = "state.json"
 FORMAT = "zhifu-terminal/1"
+SEALED_FIELDS = ("2", "14")
+"""Fields of a pending reversal kept sealed under the LMK (the PAN and the expiry)."""
+_SEAL_LABEL = "terminal pending reversal"
 
 
 @dataclasses.dataclass
@@ -51,6 +58,22 @@ class TerminalState:
         self.next_stan = self.next_stan % 999_999 + 1
         self.save()
         return stan
+
+    def arm_reversal(self, reversal: Message) -> None:
+        """Make ``reversal`` (a 0400 without its MAC) the pending one, saved at once."""
+        public = {n: v for n, v in reversal.fields.items() if n not in SEALED_FIELDS}
+        secret = {n: reversal.fields[n] for n in SEALED_FIELDS if n in reversal.fields}
+        sealed = _sealer(str(self.folder)).seal(_SEAL_LABEL, json.dumps(secret).encode())
+        self.pending_reversal = {"fields": public, "sealed": sealed.hex(), "batch": self.batch}
+        self.save()
+
+    def unseal_card_fields(self, pending: Mapping[str, Any]) -> dict[str, str]:
+        """The sealed fields of a pending reversal (none for one saved without them)."""
+        if not pending.get("sealed"):
+            return {}
+        clear = _sealer(str(self.folder)).unseal(_SEAL_LABEL, bytes.fromhex(pending["sealed"]))
+        fields: dict[str, str] = json.loads(clear)
+        return fields
 
     def as_json(self) -> dict[str, Any]:
         """The file's object."""
@@ -103,6 +126,11 @@ def _lmk_environ(folder: Path) -> dict[str, str]:
     path = folder / "lmk.key"
     private_file(path, (secrets.token_hex(32) + "\n").encode("ascii"))
     return {**env, LMK_FILE_ENV: str(path)}
+
+
+@lru_cache(maxsize=256)
+def _sealer(folder: str) -> LmkSealer:
+    return LmkSealer.from_environ(_lmk_environ(Path(folder)))
 
 
 def open_hsm(folder: Path | str) -> SoftHsm:

@@ -83,7 +83,8 @@ def test_ecash_load_moves_money_to_the_chip(bank: Bank) -> None:
     assert (balances.available, balances.ecash_pool) == (95_000, 5_000)
     assert EmulatedCard.load(card).image.applications[0].state.ec_balance == 5_000
     advices = bank.issuer.store._one("SELECT script_result FROM advices", ())
-    assert advices == ("2000000000",)  # the script result advice (0620) reached the issuer
+    # the script result advice (0620) reached the issuer: DF31 = 20 (done) + script id 9F18
+    assert advices == ("2000000001",)
     assert balanced(bank)
 
 

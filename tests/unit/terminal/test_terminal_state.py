@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from zhifu.core.errors import DecodeError, UsageError
+from zhifu.iso8583 import Message
 from zhifu.terminal import Terminal
 from zhifu.terminal.state import TerminalState
 
@@ -57,3 +62,50 @@ def test_bad_arguments_and_missing_state_are_typed_errors(
     (tmp_path / "bad" / "state.json").write_text("{not json")
     with pytest.raises(DecodeError):
         TerminalState.load(tmp_path / "bad")
+
+
+KILLER = """
+import sys
+from zhifu.terminal.state import TerminalState
+state = TerminalState.load(sys.argv[1])
+print("ready", flush=True)
+while True:
+    state.log.append({"kind": "purchase", "stan": f"{state.next_stan:06d}", "batch": "000001",
+                      "amount": 100, "reversed": False, "pad": "x" * 4000})
+    state.take_stan()
+"""
+
+
+def test_a_kill_mid_write_leaves_the_old_state_or_the_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZHIFU_LMK", "4B" * 32)
+    Terminal.init(tmp_path / "t", "898100012345678", "10000001", COMPONENTS).close()
+    for delay in (0.05, 0.2, 0.4):
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLER, str(tmp_path / "t")], stdout=subprocess.PIPE
+        )
+        assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        state = TerminalState.load(tmp_path / "t")  # whole JSON of one of the states written
+        assert len(state.log) == state.next_stan - 1 or len(state.log) == state.next_stan - 2
+        assert state.next_stan > 1
+
+
+def test_a_pending_reversal_keeps_the_pan_sealed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZHIFU_LMK", "4B" * 32)
+    Terminal.init(tmp_path / "t", "898100012345678", "10000001", COMPONENTS).close()
+    state = TerminalState.load(tmp_path / "t")
+    reversal = Message("0400", {"2": "6228000100001117", "14": "3012", "11": "000009",
+                                "39": "98", "4": "000000000100"})  # fmt: skip
+    state.arm_reversal(reversal)
+    text = (tmp_path / "t" / "state.json").read_text()
+    assert "6228000100001117" not in text and "3012" not in text and "000009" in text
+    again = TerminalState.load(tmp_path / "t")
+    assert again.pending_reversal is not None
+    assert again.unseal_card_fields(again.pending_reversal) == {"2": "6228000100001117",
+                                                                "14": "3012"}  # fmt: skip

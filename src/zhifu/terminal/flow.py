@@ -1,0 +1,289 @@
+"""The terminal's transactions as steps: each yields a request and receives the host's answer.
+
+One logic, two carriers: :class:`~zhifu.terminal.core.Terminal` drives the steps over a
+blocking socket, :class:`~zhifu.terminal.aio.AsyncTerminal` over asyncio streams. A step
+generator yields ``(request, body)`` (``body`` the MACed encoding, or None for a message
+without field 64) and is sent back ``(response, raw)`` or the :class:`NoAnswerError`.
+
+The rules (docs/terminal.md): the pending reversal goes before any financial request; a
+reversible request's reversal (``98``) is saved before the request leaves; no answer → the
+reversal at once (and again before the next transaction until the host takes it); an
+approval whose MAC is missing or wrong → reversal ``A0``; an approval the card declines at
+its second GENERATE AC → reversal ``06``; issuer scripts → a script result advice (0620).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.readers import CardReader
+from zhifu.codec.tlv import Tlv
+from zhifu.core.errors import UsageError
+from zhifu.iso8583 import Message
+from zhifu.iso8583.fields_55 import build_icc_data, parse_icc_data
+from zhifu.iso8583.mac import hsm_mac_fn, sign, verify
+from zhifu.iso8583.response_codes import lookup
+from zhifu.iso8583.track_data import encipher_track
+from zhifu.security.hsm.data import MacAlgorithm
+from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.secrets import Pin
+from zhifu.terminal.chip import CardFacts, CardRefusedError, ChipSession, TerminalData
+from zhifu.terminal.link import NoAnswerError
+from zhifu.terminal.messages import (
+    CURRENCY,
+    ORIGINAL_REFS,
+    PIN_CAPTURE,
+    SERVICES,
+    Service,
+    field_60,
+    reversal_of,
+    script_advice,
+    security_control,
+)
+from zhifu.terminal.result import TransactionResult
+from zhifu.terminal.state import TerminalState
+
+__all__ = ["Card", "Reply", "Steps", "TerminalFlow"]
+
+Card = Path | str | EmulatedCard | CardReader
+Reply = tuple[Message, bytes] | NoAnswerError
+T = TypeVar("T")
+Steps = Generator[tuple[Message, bytes | None], Reply, T]
+
+TAKEN_REVERSAL_CODES = ("00", "12", "25")
+"""Answers to a 0400 after which nothing is left to reverse (undone, declined, unknown)."""
+_ADVICE_TRIES = 2
+
+
+class TerminalFlow:
+    """State, security module and the step generators shared by both carriers."""
+
+    state: TerminalState
+    hsm: SoftHsm
+
+    # ------------------------------------------------------------------ building blocks
+
+    def _fields(self, txn_type: str, network: str, *, reading: str = "") -> dict[str, str]:
+        return {
+            "11": self.state.take_stan(),
+            "41": self.state.terminal_id,
+            "42": self.state.merchant_id,
+            "60": field_60(txn_type, self.state.batch, network, reading=reading),
+        }
+
+    def _mac_fn(self) -> Callable[[bytes], bytes]:
+        if not self.state.keys:
+            raise UsageError("sign on first: `zhifu terminal signon`", argument="--state")
+        return hsm_mac_fn(self.hsm, self.state.keys["mak"], MacAlgorithm.CUP_ECB)
+
+    def _card_fields(
+        self, facts: CardFacts, *, swipe: bool, chip: bool, pin: bool = True
+    ) -> dict[str, str]:
+        """2, 14, (23), 35 enciphered under the TDK when the terminal holds one, and 53."""
+        fields = {"2": facts.pan, "14": facts.expiry}
+        if chip and not swipe:
+            fields["23"] = facts.psn.zfill(3)
+        track = facts.track2
+        tdk = (self.state.keys or {}).get("tdk")
+        if tdk is not None:
+            size = 16 if self.state.algorithm == "sm4" else 8
+            track = encipher_track(track, size, lambda block: self.hsm.encrypt_data(tdk, block))
+        fields["35"] = track
+        fields["53"] = security_control(
+            pin=pin, algorithm=self.state.algorithm, track_enciphered=tdk is not None
+        )
+        return fields
+
+    def _pin_block(self, pin: str, pan: str) -> str:
+        keys = self.state.keys or {}
+        return self.hsm.encrypt_pin_block(Pin(pin), keys["pik"], pan).reveal().hex().upper()
+
+    def _signed(self, request: Message) -> tuple[Message, bytes]:
+        return request, sign(request, self._mac_fn())
+
+    def _mac_ok(self, response: Message, raw: bytes) -> bool:
+        """A response's MAC: verified when present; an approval without one is not good."""
+        if "64" in response:
+            return verify(raw, self._mac_fn())
+        return response.get("39") != "00"
+
+    # ------------------------------------------------------------------ reversal
+
+    def _reversal_steps(self) -> Steps[bool | None]:
+        """Send the pending reversal: True taken, False not, None when none is pending."""
+        pending = self.state.pending_reversal
+        if pending is None:
+            return None
+        fields = {**pending["fields"], **self.state.unseal_card_fields(pending)}
+        reply = yield self._signed(Message("0400", fields))
+        if isinstance(reply, NoAnswerError) or reply[0].get("39") not in TAKEN_REVERSAL_CODES:
+            return False
+        stan = pending["fields"]["11"]
+        for entry in self.state.log:
+            if entry["stan"] == stan and entry["batch"] == pending["batch"]:
+                entry["reversed"] = True
+        self.state.pending_reversal = None
+        self.state.save()
+        return True
+
+    def _reverse_now(self, request: Message, reason: str, auth_code: str = "") -> Steps[bool]:
+        self.state.arm_reversal(reversal_of(request, reason, auth_code))
+        return bool((yield from self._reversal_steps()))
+
+    # ------------------------------------------------------------------ card transactions
+
+    def _transaction_steps(
+        self, kind: str, card: Card, *, pin: str | None, amount: int, original: str | None,
+        swipe: bool,
+    ) -> Steps[TransactionResult]:  # fmt: skip
+        service = SERVICES.get(kind)
+        if service is None:
+            raise UsageError(f"one of {', '.join(SERVICES)}", argument="kind")
+        if amount < 0 or (kind != "balance" and not original and amount == 0):
+            raise UsageError("a positive amount in fen", argument="--amount")
+        if self.state.needs_sign_on or not self.state.keys:
+            raise UsageError("sign on first: `zhifu terminal signon`", argument="--state")
+        entry = self._original(original) if original else None
+        if self.state.pending_reversal is not None and not (yield from self._reversal_steps()):
+            message = "the pending reversal could not be sent"
+            return TransactionResult(kind, reversal_pending=True, message=message)
+        chip = ChipSession(card)
+        try:
+            return (
+                yield from self._card_steps(
+                    kind, service, chip, pin=pin, amount=amount, entry=entry, swipe=swipe
+                )
+            )
+        except CardRefusedError as exc:
+            return TransactionResult(kind, amount=amount, message=str(exc))
+        finally:
+            chip.close()
+            self.state.save()
+
+    def _card_steps(
+        self, kind: str, service: Service, chip: ChipSession, *, pin: str | None, amount: int,
+        entry: dict[str, Any] | None, swipe: bool,
+    ) -> Steps[TransactionResult]:  # fmt: skip
+        if entry is not None and not amount:
+            amount = int(entry["amount"])
+        use_chip = service.chip_type is not None and not swipe
+        fields = self._fields(service.txn_type, "000", reading="5")
+        data = TerminalData(self.state.terminal_id, fields["11"], pin_entered=pin is not None)
+        chip_type = service.chip_type if service.chip_type is not None else 0x20
+        icc = chip.first_ac(amount, chip_type, data) if use_chip else {}
+        if not use_chip:
+            chip.read(amount, chip_type, data)
+        facts = chip.facts()
+        result = TransactionResult(
+            kind, amount=amount, masked_pan=facts.masked_pan, batch=self.state.batch,
+            stan=fields["11"],
+        )  # fmt: skip
+        fields.update({"3": service.processing_code, "22": "021" if swipe else "052",
+                       "25": service.condition, "49": CURRENCY})  # fmt: skip
+        if kind != "balance":
+            fields["4"] = f"{amount:012d}"
+        fields.update(self._card_fields(facts, swipe=swipe, chip=True, pin=pin is not None))
+        if pin is not None:
+            fields.update({"22": fields["22"][:2] + "1", "26": PIN_CAPTURE,
+                           "52": self._pin_block(pin, facts.pan)})  # fmt: skip
+        if entry is not None:
+            fields.update(_original_fields(kind, entry))
+        if icc:
+            fields["55"] = build_icc_data(Tlv(t, v) for t, v in icc.items())
+        request = Message(service.mti, fields)
+        reversible = service.mti in ("0200", "0100") and kind != "balance"
+        if reversible:
+            self.state.arm_reversal(reversal_of(request, "98"))
+        reply = yield self._signed(request)
+        tries = 1
+        while isinstance(reply, NoAnswerError) and service.mti == "0220" and tries < _ADVICE_TRIES:
+            reply, tries = (yield self._signed(request)), tries + 1
+        if isinstance(reply, NoAnswerError):
+            if use_chip:
+                chip.complete("Z3", {})
+            result.message = f"{reply}; " + ("reversal sent" if reversible else "no reversal")
+            if reversible:
+                result.reversed = bool((yield from self._reversal_steps()))
+                result.reversal_pending = not result.reversed
+            return result
+        finish = self._finish(
+            result, request, reply, chip=chip if use_chip else None, icc=icc, reversible=reversible
+        )
+        return (yield from finish)
+
+    def _finish(
+        self, result: TransactionResult, request: Message, reply: tuple[Message, bytes], *,
+        chip: ChipSession | None, icc: dict[int, bytes], reversible: bool,
+    ) -> Steps[TransactionResult]:  # fmt: skip
+        response, raw = reply
+        code = response.get("39") or ""
+        result.answered, result.response_code = True, code
+        result.rrn, result.auth_code = response.get("37") or "", response.get("38") or ""
+        result.message = lookup(code).display
+        approved = code == "00"
+        if approved and not self._mac_ok(response, raw):
+            result.message = "the answer's MAC is missing or wrong: reversed (A0)"
+            if chip is not None:
+                chip.complete("Z3", {})
+            if reversible:
+                result.reversed = yield from self._reverse_now(request, "A0", result.auth_code)
+                result.reversal_pending = not result.reversed
+            return result
+        if chip is not None:
+            answer = {item.tag: item.value for item in parse_icc_data(response.get("55") or "")}
+            accepted = chip.complete(code, answer)
+            if chip.script_results:
+                date = response.get("13") or ""
+                advice = script_advice(
+                    self._fields("00", "951"), request, icc, chip.script_results,
+                    original_date=date, rrn=result.rrn,
+                )  # fmt: skip
+                yield self._signed(advice)
+            if approved and not accepted and reversible:
+                result.message = "the card declined the approval: reversed (06)"
+                result.reversed = yield from self._reverse_now(request, "06", result.auth_code)
+                result.reversal_pending = not result.reversed
+                return result
+        if reversible:
+            self.state.pending_reversal = None
+        result.approved = approved
+        if result.kind == "balance" and approved and response.get("54"):
+            balance = response["54"]
+            result.balance = int(balance[8:20]) * (-1 if balance[7] == "D" else 1)
+        if approved:
+            self.state.log.append(_log_entry(result, self.state.batch, response.get("13") or ""))
+        return result
+
+    def _original(self, stan: str) -> dict[str, Any]:
+        wanted = stan.zfill(6)
+        for entry in reversed(self.state.log):
+            if entry["stan"] == wanted:
+                found: dict[str, Any] = entry
+                return found
+        raise UsageError(f"no transaction {wanted} in this batch", argument="--original")
+
+
+def _original_fields(kind: str, entry: dict[str, Any]) -> dict[str, str]:
+    """37, 38 and 61 naming the original, as §4.1 lists them for ``kind``."""
+    fields: dict[str, str] = {}
+    for ref in ORIGINAL_REFS.get(kind, ("37", "38", "61")):
+        if ref == "37" and entry.get("rrn"):
+            fields["37"] = entry["rrn"]
+        elif ref == "38" and entry.get("auth_code"):
+            fields["38"] = entry["auth_code"]
+        elif ref.startswith("61"):
+            date = entry.get("date", "") if ref == "61+date" else ""
+            fields["61"] = entry["batch"] + entry["stan"] + date
+    return fields
+
+
+def _log_entry(result: TransactionResult, batch: str, date: str) -> dict[str, Any]:
+    """The batch log's row: what settlement, voids and refunds need; the PAN masked."""
+    return {
+        "kind": result.kind, "stan": result.stan, "batch": batch, "amount": result.amount,
+        "rrn": result.rrn, "auth_code": result.auth_code, "masked_pan": result.masked_pan,
+        "date": date, "reversed": False,
+    }  # fmt: skip
