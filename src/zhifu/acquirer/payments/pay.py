@@ -102,6 +102,10 @@ class Pay(BaseParticipant):
             ctx.fail(Result.BATCH_MISMATCH, "field 60.2 is not the terminal's batch")
             return Verdict.ABORTED
         txn_id = txn_id_of(ctx)
+        with self._store.lock_for(txn_id):
+            return self._decide(ctx, txn_id)
+
+    def _decide(self, ctx: TxnContext, txn_id: str) -> Verdict:
         digest = digest_of(self._kind.value, ctx.request)
         earlier = self._store.get(txn_id)
         if earlier is not None:

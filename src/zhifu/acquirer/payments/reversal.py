@@ -35,7 +35,8 @@ class Reverse(BaseParticipant):
     def prepare(self, ctx: TxnContext) -> Verdict:
         """PREPARED with ``00``; ABORTED with ``12`` or ``25``."""
         txn_id = txn_id_of(ctx)
-        code = self._store.reversal(txn_id) or self._reverse(ctx, txn_id)
+        with self._store.lock_for(txn_id):
+            code = self._store.reversal(txn_id) or self._reverse(ctx, txn_id)
         ctx.answer_fields["37"] = rrn_of(txn_id)
         if code != "00":
             ctx.fail(Result.of(code), "nothing to reverse")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import threading
 from datetime import datetime
 from typing import Final
 
@@ -75,6 +76,12 @@ class PaymentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         db.ensure_schema(SCHEMA)
+        self._locks = [threading.Lock() for _ in range(64)]
+
+    def lock_for(self, txn_id: str) -> threading.Lock:
+        """The lock that serialises a transaction and its reversal in this process (a 0400
+        may arrive on another connection while its original is still being answered)."""
+        return self._locks[hash(txn_id) % len(self._locks)]
 
     def get(self, txn_id: str) -> CardTxn | None:
         """The answered transaction ``txn_id``, or None."""
