@@ -33,6 +33,7 @@ from typing import Any
 
 from bench.harness import Latency, Row, latency_of, print_table
 from zhifu.acquirer import AcquirerConfig, AcquirerHost, AcquirerServer, register_terminal
+from zhifu.acquirer.server import event_loop_factory
 from zhifu.iso8583 import Header, Message, Tpdu, decode, encode_frame, read_frame
 
 TERMINALS = 50
@@ -176,13 +177,9 @@ def _serve_child(home: str, channel: Connection) -> None:
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run on uvloop when it is installed, else on the stock loop."""
-    try:
-        import uvloop  # noqa: PLC0415 - optional
-    except ImportError:
-        asyncio.run(coroutine)
-        return
-    uvloop.run(coroutine)
+    """Run on the loop ``zhifu acquirer run`` uses (uvloop when it is installed)."""
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(coroutine)
 
 
 @contextlib.contextmanager

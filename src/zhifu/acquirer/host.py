@@ -33,6 +33,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from zhifu.acquirer.config import AcquirerConfig, open_key_store
 from zhifu.acquirer.context import Result, TxnContext, response_mti
@@ -232,22 +233,23 @@ class AcquirerHost:
         self.pipeline.process(ctx)
         response = ctx.response or _minimal(request.mti, Result.SYSTEM_ERROR, request)
         header = frame.header.with_requirement(ctx.processing_requirement)
-        data = self._encode(response, frame, header, request)
+        tpdu = frame.tpdu.reply()
+        data = self._encode(response, tpdu, header, request)
         note = "; ".join(filter(None, [ctx.reason, *ctx.notes]))
         row = self.journal.out_row(
             response, exchange=exchange, peer=ctx.peer, at=self.clock.now(),
             duration_ms=(time.perf_counter() - ctx.started) * 1000, size=len(data),
-            tpdu=frame.tpdu.reply(), header=header, group=ctx.group, note=note,
+            tpdu=tpdu, header=header, group=ctx.group, note=note,
         )  # fmt: skip
         return Reply(data), row
 
-    def _encode(self, response: Message, frame: Frame, header: Header, request: Message) -> bytes:
+    def _encode(self, response: Message, tpdu: Tpdu, header: Header, request: Message) -> bytes:
         try:
-            return encode_frame(response, frame.tpdu.reply(), header, self.config.profile)
+            return encode_frame(response, tpdu, header, self.config.profile)
         except EncodeError as exc:
             log.error("response to %s cannot be encoded (%s): sending 96", request.mti, exc)
             fallback = _minimal(request.mti, Result.SYSTEM_ERROR, request)
-            return encode_frame(fallback, frame.tpdu.reply(), header, self.config.profile)
+            return encode_frame(fallback, tpdu, header, self.config.profile)
 
     def _broken(
         self, job: _Job, error: DecodeError, exchange: int
@@ -273,8 +275,7 @@ class AcquirerHost:
         self.journal.record_broken(peer=peer, at=self.clock.now(), size=size, error=error)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Arrival:
+class Arrival(NamedTuple):
     """A frame body as the server read it: from whom, when, and its ``perf_counter`` start."""
 
     body: bytes
@@ -283,8 +284,7 @@ class Arrival:
     started: float | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Job:
+class _Job(NamedTuple):
     """One frame between reading and answering: its request, or why it could not be read."""
 
     peer: str

@@ -33,7 +33,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from zhifu.acquirer.database import Database
 from zhifu.iso8583.framing import Header, Tpdu
@@ -65,8 +65,7 @@ _LAST_SEQ = (
 """The last seq ever given (AUTOINCREMENT never reuses one, even after a prune)."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class PendingRow:
+class PendingRow(NamedTuple):
     """A journal row built and not yet written: its columns after ``seq`` (exchange first).
 
     ``own_exchange``: the row opens an exchange (a request, a broken frame), whose id is the

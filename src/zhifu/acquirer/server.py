@@ -56,7 +56,7 @@ from zhifu.core.clock import Clock
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.iso8583.framing import read_frame_body
 
-__all__ = ["AcquirerServer", "run_acquirer", "serve_acquirer"]
+__all__ = ["AcquirerServer", "event_loop_factory", "run_acquirer", "serve_acquirer"]
 
 log = logging.getLogger("zhifu.acquirer.server")
 
@@ -123,6 +123,12 @@ class AcquirerServer:
     def stats(self) -> dict[str, int]:
         """Connection counts so far, by the names of :data:`STATS`."""
         return {name: self._counts[name] for name in STATS}
+
+    @property
+    def batch_stats(self) -> tuple[int, int]:
+        """Batches handed to the worker threads so far, and the frames they held."""
+        batches = self._batches
+        return (0, 0) if batches is None else (batches.batches, batches.frames)
 
     def count(self, event: str, log_line: str | None = None) -> None:
         """Add one to a count of :data:`STATS`; log ``log_line`` at most once per ten seconds."""
@@ -330,6 +336,8 @@ class _Batches:
         self._waiting: list[_Waiting] = []
         self._running = 0
         self._scheduled = False
+        self.batches = 0
+        self.frames = 0
 
     def submit(self, arrival: Arrival) -> asyncio.Future[Reply]:
         """The reply to ``arrival``, once the batch it joins has run."""
@@ -352,6 +360,8 @@ class _Batches:
             del self._waiting[: self._max_batch]
             arrivals = [arrival for arrival, _ in batch]
             self._running += 1
+            self.batches += 1
+            self.frames += len(batch)
             done = loop.run_in_executor(self._executor, self._handle_many, arrivals)
             done.add_done_callback(functools.partial(self._finished, loop, batch))
 
@@ -408,7 +418,8 @@ def run_acquirer(
     environ: Mapping[str, str] | None = None,
     settings: Mapping[str, object] | None = None,
 ) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM (``zhifu acquirer run``).
+    """Serve in the foreground until SIGINT or SIGTERM (``zhifu acquirer run``), on uvloop
+    when it is installed.
 
     Database and key store are in the data directory (``ZHIFU_HOME`` or ``var/``) unless
     ``db_path`` names another database. ``settings`` overrides other
@@ -418,7 +429,22 @@ def run_acquirer(
     if db_path is not None:
         overrides["db_path"] = db_path
     config = AcquirerConfig.local(home, environ=environ, **overrides)
-    asyncio.run(_run_until_signal(config, environ))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(_run_until_signal(config, environ))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (not on Windows), else None: the stock one.
+
+    >>> event_loop_factory() is None or callable(event_loop_factory())
+    True
+    """
+    try:
+        import uvloop  # noqa: PLC0415 - optional: not built for every platform
+    except ImportError:  # pragma: no cover - installed with zhifu where it is built
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 async def _run_until_signal(config: AcquirerConfig, environ: Mapping[str, str] | None) -> None:
