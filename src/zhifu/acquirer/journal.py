@@ -76,6 +76,10 @@ class PendingRow(NamedTuple):
     own_exchange: bool
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without building an encoder per call."""
+
+
 @dataclasses.dataclass(frozen=True)
 class JournalEntry:
     """One journal row."""
@@ -166,7 +170,7 @@ class Journal:
         return PendingRow(
             (None, "in", at.isoformat(), None, peer, *self._message_columns(message), None,
              size, tpdu.hex if tpdu else None, header.hex if header else None,
-             json.dumps(redact(message), ensure_ascii=False), note),
+             _to_json(redact(message)), note),
             own_exchange=True,
         )  # fmt: skip
 
@@ -189,7 +193,7 @@ class Journal:
             (exchange, "out", at.isoformat(), round(duration_ms, 3), peer,
              *self._message_columns(message), group or None, size,
              tpdu.hex if tpdu else None, header.hex if header else None,
-             json.dumps(redact(message), ensure_ascii=False), note),
+             _to_json(redact(message)), note),
             own_exchange=False,
         )  # fmt: skip
 
