@@ -195,7 +195,8 @@ def host_process(home: Path) -> Iterator[int]:
             raise RuntimeError("the acquirer child did not start within 60 s")
         yield int(parent.recv())
     finally:
-        parent.send("stop")
+        with contextlib.suppress(OSError):  # the child may be gone already
+            parent.send("stop")
         process.join(30)
         if process.is_alive():
             process.kill()
