@@ -1,8 +1,11 @@
 """One frame in, one frame out: the host's work between the socket and the pipeline.
 
 :meth:`AcquirerHost.handle` takes a frame body (what the length prefix counts), splits and
-decodes it, journals it, runs the pipeline and returns the response frame. It is synchronous
-(the server runs it in worker threads) and never raises for bad input:
+decodes it, journals it, runs the pipeline and returns the response frame, journalled too.
+:meth:`AcquirerHost.handle_many` does the same for frames of many connections at once, with
+one journal transaction for their requests and one for their responses (the server hands
+it what arrived meanwhile). Both are synchronous (the server runs them in worker threads)
+and never raise for bad input:
 
 * a body whose message cannot be decoded gets a format-error response (MTI + 10, field 39
   ``30``) when its TPDU, header and MTI can be read and the MTI is a request; otherwise the
@@ -27,16 +30,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from zhifu.acquirer.config import AcquirerConfig, open_key_store
 from zhifu.acquirer.context import Result, TxnContext, response_mti
 from zhifu.acquirer.custody import HostLock
 from zhifu.acquirer.database import Database
-from zhifu.acquirer.journal import Journal
+from zhifu.acquirer.journal import Journal, PendingRow
 from zhifu.acquirer.payments import add_payment_groups
 from zhifu.acquirer.pipeline import Pipeline
 from zhifu.acquirer.routes import management_pipeline
@@ -62,7 +65,7 @@ from zhifu.ledger import Ledger
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.store import KeyStore
 
-__all__ = ["AcquirerHost", "Reply"]
+__all__ = ["AcquirerHost", "Arrival", "Reply"]
 
 log = logging.getLogger("zhifu.acquirer")
 
@@ -177,7 +180,7 @@ class AcquirerHost:
         if self._host_lock is not None:
             self._host_lock.release()
 
-    # --- one frame ------------------------------------------------------------------------
+    # --- frames ---------------------------------------------------------------------------
 
     def handle(
         self,
@@ -188,72 +191,111 @@ class AcquirerHost:
         started: float | None = None,
     ) -> Reply:
         """Answer one frame body (TPDU, header, message); see the module docstring."""
-        at = received_at or self.clock.now()
-        begin = time.perf_counter() if started is None else started
+        return self.handle_many([Arrival(body, peer, received_at, started)])[0]
+
+    def handle_many(self, arrivals: Sequence[Arrival]) -> list[Reply]:
+        """Answer frames of any connections, in order: one reply per arrival.
+
+        Every request row is journalled (one transaction) before any request is processed,
+        and every response row (one transaction) before any reply is returned. A bug met on
+        one frame closes that frame's connection and leaves the others answered.
+        """
+        jobs = [self._read(arrival) for arrival in arrivals]
+        exchanges = self.journal.write([job.row for job in jobs])
+        replies: list[Reply] = []
+        rows: list[PendingRow] = []
+        for job, exchange in zip(jobs, exchanges, strict=True):
+            try:
+                reply, row = self._answer(job, exchange)
+            except Exception:
+                log.exception("%s: the host failed on a frame: closing", job.peer)
+                reply, row = Reply(None, close=True), None
+            replies.append(reply)
+            if row is not None:
+                rows.append(row)
+        self.journal.write(rows)
+        return replies
+
+    def _read(self, arrival: Arrival) -> _Job:
+        """Split and decode one frame body; the job with its request (or error) and row."""
+        body, peer = arrival.body, arrival.peer
+        at = arrival.received_at or self.clock.now()
+        begin = time.perf_counter() if arrival.started is None else arrival.started
+        size = len(body) + 2
         try:
             frame = unframe_body(body)
             request = decode(frame.message, self.config.profile, offset_base=MESSAGE_OFFSET)
         except DecodeError as exc:
-            return self._broken(body, exc, peer, at, begin)
-        exchange = self.journal.record_in(
-            request, peer=peer, at=at, size=len(body) + 2, tpdu=frame.tpdu, header=frame.header
+            return self._read_broken(body, exc, peer, at, begin)
+        row = self.journal.in_row(
+            request, peer=peer, at=at, size=size, tpdu=frame.tpdu, header=frame.header
         )
-        if response_mti(request.mti) is None:
-            log.info("%s sent a %s, which is not a request: not answered", peer, request.mti)
-            return Reply(None)
-        ctx = TxnContext.start(frame, request, received_at=at, started=begin, peer=peer)
-        self.pipeline.process(ctx)
-        response = ctx.response or _minimal(request.mti, Result.SYSTEM_ERROR, request)
-        header = frame.header.with_requirement(ctx.processing_requirement)
-        data = self._encode(response, frame, header, request)
-        self._journal_out(ctx, response, header, exchange, len(data))
-        return Reply(data)
+        return _Job(peer, at, begin, row, frame, request)
 
-    def _encode(self, response: Message, frame: Frame, header: Header, request: Message) -> bytes:
-        try:
-            return encode_frame(response, frame.tpdu.reply(), header, self.config.profile)
-        except EncodeError as exc:
-            log.error("response to %s cannot be encoded (%s): sending 96", request.mti, exc)
-            fallback = _minimal(request.mti, Result.SYSTEM_ERROR, request)
-            return encode_frame(fallback, frame.tpdu.reply(), header, self.config.profile)
-
-    def _journal_out(
-        self, ctx: TxnContext, response: Message, header: Header, exchange: int, size: int
-    ) -> None:
-        duration_ms = (time.perf_counter() - ctx.started) * 1000
-        note = "; ".join(filter(None, [ctx.reason, *ctx.notes]))
-        self.journal.record_out(
-            response, exchange=exchange, peer=ctx.peer, at=self.clock.now(),
-            duration_ms=duration_ms, size=size, tpdu=ctx.frame.tpdu.reply(), header=header,
-            group=ctx.group, note=note,
-        )  # fmt: skip
-
-    def _broken(
+    def _read_broken(
         self, body: bytes, error: DecodeError, peer: str, at: datetime, begin: float
-    ) -> Reply:
-        """Journal an unreadable frame; a ``30`` response when one can be built, else close."""
+    ) -> _Job:
+        """The job of an unreadable frame: what can be read of TPDU, header and MTI."""
         tpdu = Tpdu(body[:TPDU_SIZE].hex()) if len(body) >= TPDU_SIZE else None
         has_header = len(body) >= TPDU_SIZE + HEADER_SIZE
         header = Header(body[TPDU_SIZE : TPDU_SIZE + HEADER_SIZE].hex()) if has_header else None
         mti_bytes = body[TPDU_SIZE + HEADER_SIZE : TPDU_SIZE + HEADER_SIZE + 2]
         mti = mti_bytes.hex() if len(mti_bytes) == 2 and mti_bytes.hex().isdigit() else None
-        exchange = self.journal.record_broken(
+        row = self.journal.broken_row(
             peer=peer, at=at, size=len(body) + 2, error=str(error), mti=mti, tpdu=tpdu,
             header=header,
         )  # fmt: skip
+        return _Job(peer, at, begin, row, error=error, broken=(tpdu, header, mti))
+
+    def _answer(self, job: _Job, exchange: int) -> tuple[Reply, PendingRow | None]:
+        """Run the pipeline on a journalled request; the reply and the response's row."""
+        if job.error is not None:
+            return self._broken(job, job.error, exchange)
+        frame, request = job.frame, job.request
+        assert frame is not None and request is not None
+        if response_mti(request.mti) is None:
+            log.info("%s sent a %s, which is not a request: not answered", job.peer, request.mti)
+            return Reply(None), None
+        ctx = TxnContext.start(frame, request, received_at=job.at, started=job.begin, peer=job.peer)
+        self.pipeline.process(ctx)
+        response = ctx.response or _minimal(request.mti, Result.SYSTEM_ERROR, request)
+        header = frame.header.with_requirement(ctx.processing_requirement)
+        tpdu = frame.tpdu.reply()
+        data = self._encode(response, tpdu, header, request)
+        note = "; ".join(filter(None, [ctx.reason, *ctx.notes]))
+        row = self.journal.out_row(
+            response, exchange=exchange, peer=ctx.peer, at=self.clock.now(),
+            duration_ms=(time.perf_counter() - ctx.started) * 1000, size=len(data),
+            tpdu=tpdu, header=header, group=ctx.group, note=note,
+        )  # fmt: skip
+        return Reply(data), row
+
+    def _encode(self, response: Message, tpdu: Tpdu, header: Header, request: Message) -> bytes:
+        try:
+            return encode_frame(response, tpdu, header, self.config.profile)
+        except EncodeError as exc:
+            log.error("response to %s cannot be encoded (%s): sending 96", request.mti, exc)
+            fallback = _minimal(request.mti, Result.SYSTEM_ERROR, request)
+            return encode_frame(fallback, tpdu, header, self.config.profile)
+
+    def _broken(
+        self, job: _Job, error: DecodeError, exchange: int
+    ) -> tuple[Reply, PendingRow | None]:
+        """A ``30`` response to an unreadable frame when one can be built, else close."""
+        tpdu, header, mti = job.broken
         reply_mti = response_mti(mti) if mti else None
         if tpdu is None or header is None or mti is None or reply_mti is None:
-            log.info("%s: unreadable frame (%s): closing the connection", peer, error)
-            return Reply(None, close=True)
+            log.info("%s: unreadable frame (%s): closing the connection", job.peer, error)
+            return Reply(None, close=True), None
         response = _minimal(mti, Result.FORMAT_ERROR)
         reply_header = header.with_requirement("0")
         data = encode_frame(response, tpdu.reply(), reply_header, self.config.profile)
-        self.journal.record_out(
-            response, exchange=exchange, peer=peer, at=self.clock.now(),
-            duration_ms=(time.perf_counter() - begin) * 1000, size=len(data),
+        row = self.journal.out_row(
+            response, exchange=exchange, peer=job.peer, at=self.clock.now(),
+            duration_ms=(time.perf_counter() - job.begin) * 1000, size=len(data),
             tpdu=tpdu.reply(), header=reply_header, note=f"format error: {error}",
         )  # fmt: skip
-        return Reply(data)
+        return Reply(data), row
 
     def journal_dropped(self, peer: str, size: int, error: str) -> None:
         """Journal a frame the server could not read off the stream (too long, cut short)."""
@@ -276,6 +318,28 @@ def _card_side(
     issuer = Issuer(hsm, ledger, store)
     owned.append(issuer)
     return issuer, ledger
+
+
+class Arrival(NamedTuple):
+    """A frame body as the server read it: from whom, when, and its ``perf_counter`` start."""
+
+    body: bytes
+    peer: str = ""
+    received_at: datetime | None = None
+    started: float | None = None
+
+
+class _Job(NamedTuple):
+    """One frame between reading and answering: its request, or why it could not be read."""
+
+    peer: str
+    at: datetime
+    begin: float
+    row: PendingRow
+    frame: Frame | None = None
+    request: Message | None = None
+    error: DecodeError | None = None
+    broken: tuple[Tpdu | None, Header | None, str | None] = (None, None, None)
 
 
 def _minimal(mti: str, result: Result, request: Message | None = None) -> Message:

@@ -8,6 +8,11 @@ header, the fields as :func:`zhifu.iso8583.redact.redact` prints them (PAN 6 + 4
 block and sign-on keys never in clear) and a note (the outcome's reason, never data).
 Raw frame bytes are never stored.
 
+Rows are built first (:meth:`Journal.in_row`, :meth:`~Journal.out_row`,
+:meth:`~Journal.broken_row`) and written by :meth:`Journal.write`, as many as there are in one
+transaction: the host journals the requests of a whole batch of frames at once, and their
+responses at once, so that a busy host commits twice per batch instead of twice per message.
+
 >>> from datetime import datetime
 >>> from zhifu.acquirer.database import Database
 >>> from zhifu.core.clock import SHANGHAI
@@ -26,15 +31,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from zhifu.acquirer.database import Database
 from zhifu.iso8583.framing import Header, Tpdu
 from zhifu.iso8583.message import Message
 from zhifu.iso8583.redact import redact
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "PendingRow"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -49,9 +55,29 @@ _COLUMNS = (
     "network_code, response_code, grp, size, tpdu, header, fields, note"
 )
 _INSERT = (
-    f"INSERT INTO journal ({_COLUMNS.removeprefix('seq, ')}) "  # noqa: S608 - fixed columns
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO journal ({_COLUMNS}) "  # noqa: S608 - fixed columns
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_LAST_SEQ = (
+    "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0), "
+    "COALESCE((SELECT MAX(seq) FROM journal), 0))"
+)
+"""The last seq ever given (AUTOINCREMENT never reuses one, even after a prune)."""
+
+
+class PendingRow(NamedTuple):
+    """A journal row built and not yet written: its columns after ``seq`` (exchange first).
+
+    ``own_exchange``: the row opens an exchange (a request, a broken frame), whose id is the
+    row's own seq.
+    """
+
+    values: tuple[Any, ...]
+    own_exchange: bool
+
+
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without building an encoder per call."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,15 +129,33 @@ class Journal:
         self._db = db
         db.ensure_schema(_SCHEMA)
 
-    def _insert(self, values: tuple[Any, ...], *, own_exchange: bool) -> int:
+    def write(self, rows: Sequence[PendingRow]) -> list[int]:
+        """Write ``rows`` in one transaction, in order; their seqs."""
+        if not rows:
+            return []
         with self._db.transaction() as cur:
-            cur.execute(_INSERT, values)
-            seq = int(cur.lastrowid or 0)
-            if own_exchange:
-                cur.execute("UPDATE journal SET exchange = seq WHERE seq = ?", (seq,))
-        return seq
+            row = cur.execute(_LAST_SEQ).fetchone()
+            first = int(row[0]) + 1
+            params = [
+                (seq, seq if pending.own_exchange else pending.values[0], *pending.values[1:])
+                for seq, pending in enumerate(rows, start=first)
+            ]
+            cur.executemany(_INSERT, params)
+        return list(range(first, first + len(rows)))
 
-    def record_in(
+    def record_in(self, message: Message, **columns: Any) -> int:
+        """Record a request (the arguments of :meth:`in_row`); its seq, the exchange id."""
+        return self.write([self.in_row(message, **columns)])[0]
+
+    def record_out(self, message: Message, **columns: Any) -> int:
+        """Record a response (the arguments of :meth:`out_row`); its seq."""
+        return self.write([self.out_row(message, **columns)])[0]
+
+    def record_broken(self, **columns: Any) -> int:
+        """Record an unreadable frame (the arguments of :meth:`broken_row`); its seq."""
+        return self.write([self.broken_row(**columns)])[0]
+
+    def in_row(
         self,
         message: Message,
         *,
@@ -121,16 +165,16 @@ class Journal:
         tpdu: Tpdu | None = None,
         header: Header | None = None,
         note: str = "",
-    ) -> int:
-        """Record a request; its ``seq``, which is also the exchange id of its response."""
-        return self._insert(
+    ) -> PendingRow:
+        """The row of a request; its ``seq`` is also the exchange id of its response."""
+        return PendingRow(
             (None, "in", at.isoformat(), None, peer, *self._message_columns(message), None,
              size, tpdu.hex if tpdu else None, header.hex if header else None,
-             json.dumps(redact(message), ensure_ascii=False), note),
+             _to_json(redact(message)), note),
             own_exchange=True,
         )  # fmt: skip
 
-    def record_out(
+    def out_row(
         self,
         message: Message,
         *,
@@ -143,17 +187,17 @@ class Journal:
         header: Header | None = None,
         group: str = "",
         note: str = "",
-    ) -> int:
-        """Record a response to exchange ``exchange``, with the time the host took."""
-        return self._insert(
+    ) -> PendingRow:
+        """The row of a response to exchange ``exchange``, with the time the host took."""
+        return PendingRow(
             (exchange, "out", at.isoformat(), round(duration_ms, 3), peer,
              *self._message_columns(message), group or None, size,
              tpdu.hex if tpdu else None, header.hex if header else None,
-             json.dumps(redact(message), ensure_ascii=False), note),
+             _to_json(redact(message)), note),
             own_exchange=False,
         )  # fmt: skip
 
-    def record_broken(
+    def broken_row(
         self,
         *,
         peer: str,
@@ -163,9 +207,9 @@ class Journal:
         mti: str | None = None,
         tpdu: Tpdu | None = None,
         header: Header | None = None,
-    ) -> int:
-        """Record a frame that could not be read (the error names field and offset only)."""
-        return self._insert(
+    ) -> PendingRow:
+        """The row of a frame that could not be read (the error names field and offset only)."""
+        return PendingRow(
             (None, "broken", at.isoformat(), None, peer, mti, None, None, None, None, None,
              None, size, tpdu.hex if tpdu else None, header.hex if header else None, "{}",
              error),

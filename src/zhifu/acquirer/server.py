@@ -4,10 +4,17 @@ Each connection has a reader and a worker. The reader takes frames off the strea
 length; a length over ``max_frame_length`` or a stream cut inside a frame closes the
 connection, since the stream is then out of step) and puts them in a bounded queue
 (``queue_size``: a terminal that pipelines faster than the host answers is slowed down by
-TCP, not buffered without limit). The worker answers them in order, running
-:meth:`~zhifu.acquirer.host.AcquirerHost.handle` in a thread pool so that the security module
-and the database never block the event loop. Whatever one connection sends, the others are
-served.
+TCP, not buffered without limit). The worker answers them in order: it hands one frame at a
+time to the server's batches and waits for its reply before the next.
+
+The batches (:class:`_Batches`) gather the frames every connection handed over during one
+turn of the event loop and run :meth:`~zhifu.acquirer.host.AcquirerHost.handle_many` on them
+in a thread pool, so that the security module and the database never block the event loop:
+one thread hand-off and two journal commits per batch instead of per frame. One batch (of
+at most ``max_batch`` frames) runs at a time by default; what arrives meanwhile waits for
+the next. More batches at once (``batches_in_flight``) only make threads take turns on the
+interpreter lock and the one database connection, unless the work waits on something outside
+the process. Whatever one connection sends, the others are served.
 
 Sockets are cheap to open, so the server bounds them (:mod:`zhifu.acquirer.limits`): past
 ``max_connections`` in all, or ``max_connections_per_address`` from one source address, a
@@ -36,19 +43,20 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from zhifu.acquirer.config import AcquirerConfig
-from zhifu.acquirer.host import AcquirerHost, Reply
+from zhifu.acquirer.host import AcquirerHost, Arrival, Reply
 from zhifu.acquirer.limits import ConnectionLimits, Refusal, ThrottledLog
 from zhifu.core.clock import Clock
-from zhifu.core.errors import DecodeError
+from zhifu.core.errors import DecodeError, UsageError
 from zhifu.iso8583.framing import read_frame_body
 
-__all__ = ["AcquirerServer", "run_acquirer", "serve_acquirer"]
+__all__ = ["AcquirerServer", "event_loop_factory", "run_acquirer", "serve_acquirer"]
 
 log = logging.getLogger("zhifu.acquirer.server")
 
@@ -58,6 +66,9 @@ holds ``max_connections`` or the address ``max_connections_per_address``; closed
 first frame came within ``first_frame_timeout_seconds`` or a later one within
 ``idle_timeout_seconds``."""
 
+MAX_BATCH = 64
+"""Default largest number of frames in one call of ``handle_many``."""
+
 _Item = tuple[bytes, datetime, float]
 
 
@@ -65,13 +76,26 @@ class AcquirerServer:
     """The TCP server around an :class:`AcquirerHost`."""
 
     def __init__(
-        self, config: AcquirerConfig, host: AcquirerHost, *, owns_host: bool = False
+        self,
+        config: AcquirerConfig,
+        host: AcquirerHost,
+        *,
+        owns_host: bool = False,
+        max_batch: int = MAX_BATCH,
+        batches_in_flight: int = 1,
     ) -> None:
+        """The server of ``host``; ``max_batch`` 1 hands the threads one frame at a time."""
+        for name, value in (("max_batch", max_batch), ("batches_in_flight", batches_in_flight)):
+            if value < 1:
+                raise UsageError("must be at least 1", argument=name)
         self.config = config
         self.host = host
         self._owns_host = owns_host
+        self._max_batch = max_batch
+        self._in_flight = min(batches_in_flight, config.workers)
         self._server: asyncio.Server | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._batches: _Batches | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._port = config.port
         self._limits = ConnectionLimits(
@@ -100,6 +124,12 @@ class AcquirerServer:
         """Connection counts so far, by the names of :data:`STATS`."""
         return {name: self._counts[name] for name in STATS}
 
+    @property
+    def batch_stats(self) -> tuple[int, int]:
+        """Batches handed to the worker threads so far, and the frames they held."""
+        batches = self._batches
+        return (0, 0) if batches is None else (batches.batches, batches.frames)
+
     def count(self, event: str, log_line: str | None = None) -> None:
         """Add one to a count of :data:`STATS`; log ``log_line`` at most once per ten seconds."""
         self._counts[event] += 1
@@ -112,6 +142,9 @@ class AcquirerServer:
             return
         self._executor = ThreadPoolExecutor(
             max_workers=self.config.workers, thread_name_prefix="zhifu-acquirer"
+        )
+        self._batches = _Batches(
+            self.host.handle_many, self._executor, self._max_batch, self._in_flight
         )
         self._server = await asyncio.start_server(
             self._on_connection, self.config.host, self.config.port
@@ -188,12 +221,10 @@ class AcquirerServer:
     async def call_host(
         self, body: bytes, peer: str, received_at: datetime, started: float
     ) -> Reply:
-        """Run the host on one frame body in the worker threads."""
-        loop = asyncio.get_running_loop()
-        call = functools.partial(
-            self.host.handle, body, peer=peer, received_at=received_at, started=started
-        )
-        return await loop.run_in_executor(self._executor, call)
+        """Run the host on one frame body in the worker threads (in the next batch)."""
+        if self._batches is None:
+            raise UsageError("the server is not started", argument="server")
+        return await self._batches.submit(Arrival(body, peer, received_at, started))
 
     async def journal_dropped(self, peer: str, size: int, error: str) -> None:
         """Journal a frame that could not be read off the stream."""
@@ -238,10 +269,8 @@ class _Connection:
         timeout, spoken = config.first_frame_timeout_seconds, False
         while not worker.done():
             try:
-                body = await asyncio.wait_for(
-                    read_frame_body(self._reader, max_length=config.max_frame_length),
-                    timeout=timeout,
-                )
+                async with asyncio.timeout(timeout):
+                    body = await read_frame_body(self._reader, max_length=config.max_frame_length)
             except TimeoutError:
                 self._timed_out(spoken, timeout)
                 return
@@ -287,6 +316,71 @@ class _Connection:
                 return
 
 
+_Waiting = tuple[Arrival, "asyncio.Future[Reply]"]
+
+
+class _Batches:
+    """Frames of every connection, run through ``handle_many`` in batches on the threads."""
+
+    def __init__(
+        self,
+        handle_many: Callable[[Sequence[Arrival]], list[Reply]],
+        executor: ThreadPoolExecutor,
+        max_batch: int,
+        max_running: int,
+    ) -> None:
+        self._handle_many = handle_many
+        self._executor = executor
+        self._max_batch = max_batch
+        self._max_running = max_running
+        self._waiting: list[_Waiting] = []
+        self._running = 0
+        self._scheduled = False
+        self.batches = 0
+        self.frames = 0
+
+    def submit(self, arrival: Arrival) -> asyncio.Future[Reply]:
+        """The reply to ``arrival``, once the batch it joins has run."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reply] = loop.create_future()
+        self._waiting.append((arrival, future))
+        self._schedule(loop)
+        return future
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start batches at the end of this turn (what the turn hands over joins them)."""
+        if not self._scheduled and self._waiting and self._running < self._max_running:
+            self._scheduled = True
+            loop.call_soon(self._start, loop)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled = False
+        while self._waiting and self._running < self._max_running:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            arrivals = [arrival for arrival, _ in batch]
+            self._running += 1
+            self.batches += 1
+            self.frames += len(batch)
+            done = loop.run_in_executor(self._executor, self._handle_many, arrivals)
+            done.add_done_callback(functools.partial(self._finished, loop, batch))
+
+    def _finished(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Waiting], done: asyncio.Future[Any]
+    ) -> None:
+        self._running -= 1
+        error = None if done.cancelled() else done.exception()
+        replies: list[Reply] = [] if error is not None or done.cancelled() else done.result()
+        for position, (_, future) in enumerate(batch):
+            if future.done():  # its connection went away meanwhile
+                continue
+            if position < len(replies):
+                future.set_result(replies[position])
+            else:
+                future.set_exception(error or ConnectionAbortedError("the batch was cancelled"))
+        self._schedule(loop)
+
+
 def _peer_of(writer: asyncio.StreamWriter) -> tuple[str, str]:
     """The source address (what the per-address limit counts) and ``address:port``."""
     peer = writer.get_extra_info("peername")
@@ -324,7 +418,8 @@ def run_acquirer(
     environ: Mapping[str, str] | None = None,
     settings: Mapping[str, object] | None = None,
 ) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM (``zhifu acquirer run``).
+    """Serve in the foreground until SIGINT or SIGTERM (``zhifu acquirer run``), on uvloop
+    when it is installed.
 
     Database and key store are in the data directory (``ZHIFU_HOME`` or ``var/``) unless
     ``db_path`` names another database. ``settings`` overrides other
@@ -334,7 +429,22 @@ def run_acquirer(
     if db_path is not None:
         overrides["db_path"] = db_path
     config = AcquirerConfig.local(home, environ=environ, **overrides)
-    asyncio.run(_run_until_signal(config, environ))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(_run_until_signal(config, environ))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (not on Windows), else None: the stock one.
+
+    >>> event_loop_factory() is None or callable(event_loop_factory())
+    True
+    """
+    try:
+        import uvloop  # noqa: PLC0415 - optional: not built for every platform
+    except ImportError:  # pragma: no cover - installed with zhifu where it is built
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 async def _run_until_signal(config: AcquirerConfig, environ: Mapping[str, str] | None) -> None:

@@ -75,10 +75,13 @@ PROCESSING_REQUIREMENTS: dict[str, str] = {
 """Header digit 6, host to terminal (docs/standards/iso8583-cup.md §1, ET)."""
 
 
+_HEX_DIGITS = frozenset("0123456789ABCDEF")
+
+
 def _hex_of(data: bytes | str, size: int, argument: str) -> str:
     if isinstance(data, str):
         text = data.upper()
-        if len(text) != size * 2 or any(c not in "0123456789ABCDEF" for c in text):
+        if len(text) != size * 2 or not _HEX_DIGITS.issuperset(text):
             raise UsageError(f"must be {size * 2} hex digits", argument=argument)
         return text
     if len(data) != size:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from zhifu.acquirer import AcquirerConfig, AcquirerHost, AcquirerServer
 from zhifu.codec.tlv import encode as encode_tlv
 from zhifu.crypto.cipher import Cipher
 from zhifu.crypto.kcv import kcv
@@ -157,6 +158,32 @@ def test_pipelined_requests_are_answered_in_order(tc: ModuleType) -> None:
             assert all(a["39"] == "00" for a in answers)
         finally:
             await terminal.close()
+            await server.stop()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("max_batch", [64, 1])
+def test_frames_of_many_connections_share_batches(tc: ModuleType, max_batch: int) -> None:
+    async def scenario() -> None:
+        config = AcquirerConfig(port=0)
+        server = AcquirerServer(config, AcquirerHost.in_memory(config), owns_host=True,
+                                   max_batch=max_batch)  # fmt: skip
+        await server.start()
+        terminals = [tc.enrol(server.host, f"3000{n:04d}") for n in range(20)]
+        try:
+            for terminal in terminals:
+                await terminal.connect(server.port)
+            for _ in range(3):
+                answers = await asyncio.gather(*(t.echo() for t in terminals))
+                assert [a["41"] for a in answers] == [t.terminal_id for t in terminals]
+                assert all(a["39"] == "00" for a in answers)
+            batches, frames = server.batch_stats
+            assert frames == 60
+            assert batches < frames if max_batch > 1 else batches == frames
+        finally:
+            for terminal in terminals:
+                await terminal.close()
             await server.stop()
 
     run(scenario())
