@@ -10,6 +10,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from bench import (
     acquirer,
@@ -18,6 +19,7 @@ from bench import (
     clearing,
     clearing_xml,
     crypto,
+    gridlock,
     iso8583,
     ledger,
     payments,
@@ -35,12 +37,29 @@ SECTIONS = (
     "barcode",
     "clearing",
     "clearing_xml",
+    "gridlock",
     "http",
 )
 
 
 def _http() -> None:
     subprocess.run([sys.executable, "-m", "bench.http_frameworks", "--quick"], check=False)
+
+
+RUNNERS: dict[str, Callable[[], None]] = {
+    "crypto": crypto.run,
+    "card": card.run,
+    "iso8583": iso8583.run,
+    "acquirer": lambda: acquirer.run(seconds=1.0),
+    "payments": lambda: payments.run(seconds=3.0),
+    "ledger": ledger.run,
+    "qr": qr.run,
+    "barcode": barcode.run,
+    "clearing": clearing.run,
+    "clearing_xml": clearing_xml.run,
+    "gridlock": gridlock.run,
+    "http": _http,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -58,28 +77,9 @@ def main(argv: list[str]) -> int:
         "Ratios compare rows measured side by side in this run; absolute figures depend on "
         "the machine."
     )
-    if "crypto" in chosen:
-        crypto.run()
-    if "card" in chosen:
-        card.run()
-    if "iso8583" in chosen:
-        iso8583.run()
-    if "acquirer" in chosen:
-        acquirer.run(seconds=1.0)
-    if "payments" in chosen:
-        payments.run(seconds=3.0)
-    if "ledger" in chosen:
-        ledger.run()
-    if "qr" in chosen:
-        qr.run()
-    if "barcode" in chosen:
-        barcode.run()
-    if "clearing" in chosen:
-        clearing.run()
-    if "clearing_xml" in chosen:
-        clearing_xml.run()
-    if "http" in chosen:
-        _http()
+    for section in SECTIONS:
+        if section in chosen:
+            RUNNERS[section]()
     return 0
 
 

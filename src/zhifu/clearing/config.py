@@ -35,6 +35,7 @@ _KEYS = {
     "receipt_days_max",
     "return_working_days",
     "calendar",
+    "gridlock_at_close",
 }
 
 
@@ -81,6 +82,7 @@ class ClearingConfig:
     receipt_days_max: int = 5  # the largest a sender may ask for
     return_working_days: int = 1  # a netted item may be returned until this working day
     calendar_file: str | None = None
+    gridlock_at_close: bool = True  # resolve gridlocked queues before each round closes
 
     def __post_init__(self) -> None:
         if not 0 <= self.receipt_days <= self.receipt_days_max:
@@ -121,6 +123,7 @@ class ClearingConfig:
             receipt_days_max=_int(data, "receipt_days_max", 5),
             return_working_days=_int(data, "return_working_days", 1),
             calendar_file=data.get("calendar"),
+            gridlock_at_close=_bool(data, "gridlock_at_close", True),
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -138,6 +141,7 @@ class ClearingConfig:
             "receipt_days_max": self.receipt_days_max,
             "return_working_days": self.return_working_days,
             **({"calendar": self.calendar_file} if self.calendar_file else {}),
+            **({} if self.gridlock_at_close else {"gridlock_at_close": False}),
         }
 
 
@@ -145,4 +149,11 @@ def _int(data: Mapping[str, Any], key: str, default: int) -> int:
     value = data.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool):
         raise UsageError("must be an integer", argument=key)
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise UsageError("must be true or false", argument=key)
     return value

@@ -165,7 +165,17 @@ class ClearingSystem:
         self.advance_to(self._next_close)
         return self.rounds.get(key)
 
+    def resolve_gridlock(
+        self, node: str | None = None, at: datetime | None = None
+    ) -> list[ItemResult]:
+        """Net the largest set of queued items that fits together (:mod:`.gridlock`), at one
+        node or at all; the items it released, netted in the current round."""
+        self.advance_to(at)
+        return self._on_released(self.book.resolve_gridlock(node))
+
     def _close_round(self) -> None:
+        if self.config.gridlock_at_close and self.book.queues:
+            self._on_released(self.book.resolve_gridlock())
         key = self.book.current
         following = self.schedule.next_round(key)
         nets = self.book.close_round(following)

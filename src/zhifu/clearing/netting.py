@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from zhifu.clearing.gridlock import resolve
 from zhifu.clearing.rounds import RoundKey, participant_nets
 
 
@@ -155,6 +156,31 @@ class NettingBook:
                 self.queues[key] = kept
         return self.release(touched)
 
+    def resolve_gridlock(self, node: str | None = None) -> tuple[Entry, ...]:
+        """Net together the largest FIFO-respecting set of queued entries that keeps every
+        payer within its cap (:mod:`zhifu.clearing.gridlock`), at one node or at all; then
+        release what fits after them."""
+        nodes = sorted({n for _, n in self.queues} if node is None else {node})
+        released: list[Entry] = []
+        for one in nodes:
+            keys = sorted(k for k in self.queues if k[1] == one)
+            queues = {bank: [(e.payee, e.amount) for e in self.queues[bank, n]] for bank, n in keys}
+            available = {bank: self.available(bank, one) for bank in queues}
+            for payments in queues.values():
+                for payee, _ in payments:
+                    available.setdefault(payee, self.available(payee, one))
+            take = resolve(queues, available)
+            for key in keys:
+                queue = self.queues[key]
+                for _ in range(take[key[0]]):
+                    entry = queue.popleft()
+                    self._apply(entry)
+                    released.append(entry)
+                if not queue:
+                    del self.queues[key]
+            released += self.release(k for k in keys if k in self.queues)
+        return tuple(released)
+
     def queued_ids(self) -> list[str]:
         return [e.item_id for q in self.queues.values() for e in q]
 
@@ -166,7 +192,8 @@ class NettingBook:
     def close_round(self, next_round: RoundKey) -> dict[tuple[str, str], int]:
         """Submit the open round: its per-participant nets join ``unsettled``; open the next."""
         nets = participant_nets(self.bilateral.get(self.current, {}))
-        assert nets == {k: v for k, v in self.open_net.items() if v}, "positions diverged"
+        nonzero = {k: v for k, v in nets.items() if v}
+        assert nonzero == {k: v for k, v in self.open_net.items() if v}, "positions diverged"
         for key, net in nets.items():
             self.unsettled[key] += net
         self.open_net = defaultdict(int)

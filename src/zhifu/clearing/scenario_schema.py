@@ -29,7 +29,7 @@ from zhifu.clearing.codes import BusinessType
 from zhifu.clearing.model import NodeKind
 from zhifu.core.errors import UsageError
 
-EVENT_KINDS: Final = ("receipt", "revoke", "return", "cap", "fund")
+EVENT_KINDS: Final = ("receipt", "revoke", "return", "cap", "fund", "gridlock")
 
 # shape -> key -> kind. A kind is "text", "int", "bool", another shape, or "[kind]" for a list
 # of them; a trailing "!" marks a key that must be there, "?" a key that may be null.
@@ -63,6 +63,7 @@ SHAPES: Final[dict[str, dict[str, str]]] = {
         "receipt_days_max": "int",
         "return_working_days": "int",
         "calendar": "text",
+        "gridlock_at_close": "bool",
     },
     "limits": {business.value: "text?" for business in BusinessType},
     "item": {
@@ -82,6 +83,7 @@ SHAPES: Final[dict[str, dict[str, str]]] = {
     "event.return": {**_EVENT, "item": "text!", "id": "text!"},
     "event.cap": {**_EVENT, "bank": "text!", "node": "text!", "amount": "text!"},
     "event.fund": {**_EVENT, "bank": "text!", "amount": "text!"},
+    "event.gridlock": {**_EVENT, "node": "text?"},
 }
 _SCALARS: Final = {
     "text": (str, "a string"),

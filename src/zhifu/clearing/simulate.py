@@ -315,12 +315,19 @@ def _fund(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> dict
     return {"target": data.get("bank"), **_answer(done, None)}
 
 
+def _gridlock(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    released = system.resolve_gridlock(data.get("node"), at)
+    answer = _answer(True, None)
+    return {"target": data.get("node") or "*", **answer, "released": [r.item_id for r in released]}
+
+
 _HANDLERS: Final = {
     "receipt": _receipt,
     "revoke": _revoke,
     "return": _return,
     "cap": _cap,
     "fund": _fund,
+    "gridlock": _gridlock,
 }
 
 
