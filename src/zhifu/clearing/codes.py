@@ -175,6 +175,9 @@ class Reason(StrEnum):
     RETURN_LATE = "return_late"
     CALENDAR_UNKNOWN = "calendar_unknown"  # a deadline needs holiday data the centre lacks
     UNKNOWN_PACKET = "unknown_packet"
+    NOT_STOPPABLE = "not_stoppable"
+    NO_STOP_REQUEST = "no_stop_request"
+    NOT_REVERSIBLE = "not_reversible"
     # message level (CNAPS2-like XML front-end, zhifu.clearing.messages.model): the whole message is
     # refused and nothing changes
     BAD_XML = "bad_xml"
@@ -204,6 +207,9 @@ REASON_TEXT: Final[dict[Reason, tuple[str, str]]] = {
     Reason.RETURN_LATE: ("超过退回期限", "after the return deadline"),
     Reason.CALENDAR_UNKNOWN: ("节假日数据缺失", "the deadline needs holiday data not loaded yet"),
     Reason.UNKNOWN_PACKET: ("包不存在", "no such packet"),
+    Reason.NOT_STOPPABLE: ("业务不可止付", "only ordinary and periodic debits can be stopped"),
+    Reason.NO_STOP_REQUEST: ("无止付申请", "no stop-payment request is pending for the item"),
+    Reason.NOT_REVERSIBLE: ("业务不可冲正", "only real-time items can be reversed"),
     Reason.BAD_XML: ("报文格式错误", "not well-formed XML, or a DTD or entity in it"),
     Reason.SCHEMA_INVALID: ("报文不符合规范", "the message fails its XSD"),
     Reason.CONTROL_SUM: ("总笔数或总金额不符", "NbOfTxs or CtrlSum differs from the items"),

@@ -71,6 +71,7 @@ from zhifu.clearing.rules import (
     return_reason,
 )
 from zhifu.clearing.settlement import LedgerBooks, SettlementBooks
+from zhifu.clearing.stops import reversal_reason, stop_answer_reason, stop_reason
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
 
@@ -352,6 +353,7 @@ class ClearingSystem:
         if receipt.bank != record.item.receiver:
             return RequestResult(False, Reason.WRONG_BANK)
         self.timers.stop(record.item.item_id, record.expires_on)
+        record.stop_requested = False  # a receipt answers a pending stop-payment request
         if receipt.success:
             self._net(record)
         else:
@@ -384,6 +386,51 @@ class ClearingSystem:
             record.status = Status.REVOKED
         self._on_released(self.book.remove(queued))
         return RequestResult(True, None, tuple(r.result() for r in records))
+
+    def request_stop(self, item_id: str, bank: str, at: datetime | None = None) -> RequestResult:
+        """A stop-payment request (止付, beps.411) from a debit's sender; see :mod:`.stops`."""
+        self.advance_to(at)
+        record = self.records.get(item_id)
+        if record is None:
+            return RequestResult(False, Reason.UNKNOWN_ITEM)
+        item = record.item
+        reason = stop_reason(item.business_type, record.status, bank == item.sender)
+        if reason is not None:
+            return RequestResult(False, reason)
+        record.stop_requested = True
+        return RequestResult(True, None, (record.result(),))
+
+    def answer_stop(
+        self, item_id: str, bank: str, agree: bool, at: datetime | None = None
+    ) -> RequestResult:
+        """The payer's bank's answer to a stop-payment request (beps.412): agree stops it."""
+        self.advance_to(at)
+        record = self.records.get(item_id)
+        if record is None:
+            return RequestResult(False, Reason.UNKNOWN_ITEM)
+        from_receiver = bank == record.item.receiver
+        reason = stop_answer_reason(record.status, record.stop_requested, from_receiver)
+        if reason is not None:
+            return RequestResult(False, reason)
+        record.stop_requested = False
+        if agree:
+            self.timers.stop(item_id, record.expires_on)
+            record.status = Status.STOPPED
+        return RequestResult(True, None, (record.result(),))
+
+    def reverse(self, item_id: str, bank: str, at: datetime | None = None) -> RequestResult:
+        """A real-time item reversed by its sender before its receipt (冲正, beps.413)."""
+        self.advance_to(at)
+        record = self.records.get(item_id)
+        if record is None:
+            return RequestResult(False, Reason.UNKNOWN_ITEM)
+        item = record.item
+        reason = reversal_reason(item.business_type, record.status, bank == item.sender)
+        if reason is not None:
+            return RequestResult(False, reason)
+        self.timers.stop(item_id, record.expires_on)
+        record.status = Status.REVERSED
+        return RequestResult(True, None, (record.result(),))
 
     def submit_return(
         self, original_id: str, return_id: str, at: datetime | None = None

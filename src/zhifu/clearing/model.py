@@ -263,6 +263,7 @@ class ItemRecord:
     netted_round: tuple[date, int] | None = None
     expires_on: date | None = None  # the BEPS date from which an unanswered item expires
     returned_by: str | None = None
+    stop_requested: bool = False  # a stop-payment (止付) asked by the sender, not yet answered
 
     def result(self) -> ItemResult:
         day, number = self.netted_round or (None, None)

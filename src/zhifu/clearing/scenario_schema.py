@@ -29,7 +29,17 @@ from zhifu.clearing.codes import BusinessType
 from zhifu.clearing.model import NodeKind
 from zhifu.core.errors import UsageError
 
-EVENT_KINDS: Final = ("receipt", "revoke", "return", "cap", "fund", "gridlock")
+EVENT_KINDS: Final = (
+    "receipt",
+    "revoke",
+    "return",
+    "cap",
+    "fund",
+    "gridlock",
+    "stop",
+    "stop_answer",
+    "reverse",
+)
 
 # shape -> key -> kind. A kind is "text", "int", "bool", another shape, or "[kind]" for a list
 # of them; a trailing "!" marks a key that must be there, "?" a key that may be null.
@@ -84,6 +94,9 @@ SHAPES: Final[dict[str, dict[str, str]]] = {
     "event.cap": {**_EVENT, "bank": "text!", "node": "text!", "amount": "text!"},
     "event.fund": {**_EVENT, "bank": "text!", "amount": "text!"},
     "event.gridlock": {**_EVENT, "node": "text?"},
+    "event.stop": {**_EVENT, "item": "text!", "bank": "text?"},
+    "event.stop_answer": {**_EVENT, "item": "text!", "bank": "text?", "agree": "bool!"},
+    "event.reverse": {**_EVENT, "item": "text!", "bank": "text?"},
 }
 _SCALARS: Final = {
     "text": (str, "a string"),

@@ -321,6 +321,33 @@ def _gridlock(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> 
     return {"target": data.get("node") or "*", **answer, "released": [r.item_id for r in released]}
 
 
+def _bank(system: ClearingSystem, data: Mapping[str, Any], side: str) -> str:
+    """The event's bank, by default the item's sender (``side`` "sender") or receiver."""
+    if data.get("bank"):
+        return str(data["bank"])
+    record = system.records.get(str(data.get("item")))
+    return "" if record is None else str(getattr(record.item, side))
+
+
+def _stop(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    item = str(data.get("item"))
+    result = system.request_stop(item, _bank(system, data, "sender"), at)
+    return {"target": item, **_answer(result.accepted, result.reason)}
+
+
+def _stop_answer(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    item = str(data.get("item"))
+    bank = _bank(system, data, "receiver")
+    result = system.answer_stop(item, bank, bool(data.get("agree")), at)
+    return {"target": item, **_answer(result.accepted, result.reason)}
+
+
+def _reverse(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    item = str(data.get("item"))
+    result = system.reverse(item, _bank(system, data, "sender"), at)
+    return {"target": item, **_answer(result.accepted, result.reason)}
+
+
 _HANDLERS: Final = {
     "receipt": _receipt,
     "revoke": _revoke,
@@ -328,6 +355,9 @@ _HANDLERS: Final = {
     "cap": _cap,
     "fund": _fund,
     "gridlock": _gridlock,
+    "stop": _stop,
+    "stop_answer": _stop_answer,
+    "reverse": _reverse,
 }
 
 

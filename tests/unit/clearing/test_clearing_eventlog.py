@@ -78,6 +78,13 @@ def business_day(books: SettlementBooks) -> Recorder:
     r.submit_packet(packet("P5", Item("D2", OD, B, C, 5_00, "P5")), at(11), message="P5")
     r.revoke_packet("P5", C, at(11, 10))
     r.submit_return("C1", "RET1", at(11, 30))
+    r.submit_packet(packet("P8", Item("D3", OD, B, C, 6_00, "P8")), at(11, 40), message="P8")
+    assert r.request_stop("D3", C, at(11, 41)).accepted
+    assert r.answer_stop("D3", B, True, at(11, 42)).accepted
+    rt = Item("RT1", BusinessType.REAL_TIME_CREDIT, B, C, 9_00, "P9")
+    r.submit_packet(packet("P9", rt), at(11, 43), message="P9")
+    assert r.reverse("RT1", B, at(11, 44)).accepted
+    assert r.resolve_gridlock(None, at(11, 45)) == []
     r.close_round()  # R2 closes at 12:00 and settles at once on a working day
     r.add_participants([Participant(E, "2900", caps={NodeKind.CCPC: 10_000_00})], at(13))
     r.fund(E, 100_000_00, at(13))
@@ -116,11 +123,16 @@ def test_every_kind_of_record_replays_to_the_same_system() -> None:
     assert kinds == {"start", "fund", "packet", "receipts", "cap", "revoke", "return", "clock"} | {
         "participants",
         "calendar",
+        "stop",
+        "stop_answer",
+        "reverse",
+        "gridlock",
     }
     again = replay(stored(records), MemoryBooks())
     assert view(again) == view(recorder.system)
     assert again.status("C2").status.value == "PR04"  # queued, released by the cap, settled
     assert again.status("D2").status.value == "PR08" and "C4" not in again.records
+    assert again.status("D3").status.value == "PR21" and again.status("RT1").status.value == "PR22"
     for system in (recorder.system, again):
         system.advance_to(at(16, 0) + timedelta(seconds=1))
     assert view(again) == view(recorder.system)

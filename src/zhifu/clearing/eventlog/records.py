@@ -13,6 +13,9 @@ kinds follow the engine API and the state file's items and events (``docs/cleari
 ``receipts``              the receipts of one message, in order
 ``revoke`` / ``return``   a packet revoked, an item returned
 ``cap``                   ``bank``, ``node``, ``amount``: a net debit cap changed
+``stop`` / ``stop_answer`` a stop-payment asked (``item``, ``bank``), answered (+ ``agree``)
+``reverse``               ``item``, ``bank``: a real-time item reversed
+``gridlock``              ``node`` (or null: every node): queues resolved together
 ``calendar``              the calendar data in use from then on
 ``clock``                 the engine moved to ``time`` on request (a round closed now)
 ========================  ===========================================================
@@ -90,6 +93,10 @@ KINDS: Final = (
     "revoke",
     "return",
     "cap",
+    "stop",
+    "stop_answer",
+    "reverse",
+    "gridlock",
     "calendar",
     "clock",
 )
@@ -257,6 +264,26 @@ class Recorder:
         self._note("cap", at, bank=bank, node=NodeKind(kind).value, amount=amount)
         return self.system.set_cap(bank, kind, amount)
 
+    def request_stop(self, item_id: str, bank: str, at: datetime | None = None) -> RequestResult:
+        self._note("stop", at, item=item_id, bank=bank)
+        return self.system.request_stop(item_id, bank)
+
+    def answer_stop(
+        self, item_id: str, bank: str, agree: bool, at: datetime | None = None
+    ) -> RequestResult:
+        self._note("stop_answer", at, item=item_id, bank=bank, agree=agree)
+        return self.system.answer_stop(item_id, bank, agree)
+
+    def reverse(self, item_id: str, bank: str, at: datetime | None = None) -> RequestResult:
+        self._note("reverse", at, item=item_id, bank=bank)
+        return self.system.reverse(item_id, bank)
+
+    def resolve_gridlock(
+        self, node: str | None = None, at: datetime | None = None
+    ) -> list[ItemResult]:
+        self._note("gridlock", at, node=node)
+        return self.system.resolve_gridlock(node)
+
     def use_calendar(self, calendar: ChineseCalendar, at: datetime | None = None) -> None:
         self._note("calendar", at, calendar=_calendar_record(calendar))
         self.system.use_calendar(calendar)
@@ -293,6 +320,10 @@ _APPLY: Final[dict[str, Callable[[ClearingSystem, Record], object]]] = {
     "revoke": lambda s, r: s.revoke_packet(r["packet"], r["bank"]),
     "return": lambda s, r: s.submit_return(r["item"], r["id"]),
     "cap": lambda s, r: s.set_cap(r["bank"], NodeKind(r["node"]), r["amount"]),
+    "stop": lambda s, r: s.request_stop(r["item"], r["bank"]),
+    "stop_answer": lambda s, r: s.answer_stop(r["item"], r["bank"], r["agree"]),
+    "reverse": lambda s, r: s.reverse(r["item"], r["bank"]),
+    "gridlock": lambda s, r: s.resolve_gridlock(r["node"]),
     "calendar": lambda s, r: s.use_calendar(calendar_of(r["calendar"])),
     "clock": lambda s, r: None,
 }
