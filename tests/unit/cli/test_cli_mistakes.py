@@ -43,7 +43,10 @@ SCENARIO_TYPOS = {  # what is misspelt -> what the error says
     "reciept": "items[1].reciept: unknown key; did you mean 'receipt'?",
     "config": "config.recipt_days: unknown key; did you mean 'receipt_days'?",
     "caps": "participants[0].caps.NCP: unknown key; did you mean 'NPC'?",
-    "event": "events[1].type: one of receipt, revoke, return, cap, fund; did you mean 'cap'?",
+    "event": (
+        "events[1].type: one of receipt, revoke, return, cap, fund, gridlock, stop, "
+        "stop_answer, reverse; did you mean 'cap'?"
+    ),
     "top": "itmes: unknown key; did you mean 'items'?",
 }
 MISTAKES = {
