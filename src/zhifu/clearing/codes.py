@@ -178,6 +178,12 @@ class Reason(StrEnum):
     NOT_STOPPABLE = "not_stoppable"
     NO_STOP_REQUEST = "no_stop_request"
     NOT_REVERSIBLE = "not_reversible"
+    BUSINESS_KIND = "business_kind"
+    NO_AGREEMENT = "no_agreement"
+    AGREEMENT_MISMATCH = "agreement_mismatch"
+    AGREEMENT_EXPIRED = "agreement_expired"
+    AGREEMENT_ITEM_LIMIT = "agreement_item_limit"
+    AGREEMENT_PERIOD_LIMIT = "agreement_period_limit"
     # message level (CNAPS2-like XML front-end, zhifu.clearing.messages.model): the whole message is
     # refused and nothing changes
     BAD_XML = "bad_xml"
@@ -210,6 +216,15 @@ REASON_TEXT: Final[dict[Reason, tuple[str, str]]] = {
     Reason.NOT_STOPPABLE: ("业务不可止付", "only ordinary and periodic debits can be stopped"),
     Reason.NO_STOP_REQUEST: ("无止付申请", "no stop-payment request is pending for the item"),
     Reason.NOT_REVERSIBLE: ("业务不可冲正", "only real-time items can be reversed"),
+    Reason.BUSINESS_KIND: (
+        "业务类型不符",
+        "the category purpose code is not of this business type",
+    ),
+    Reason.NO_AGREEMENT: ("协议不存在", "periodic business needs a registered agreement"),
+    Reason.AGREEMENT_MISMATCH: ("协议不符", "the agreement is of another type or other banks"),
+    Reason.AGREEMENT_EXPIRED: ("协议不在有效期", "the agreement is not valid on this date"),
+    Reason.AGREEMENT_ITEM_LIMIT: ("超过协议单笔限额", "above the agreement's per-item limit"),
+    Reason.AGREEMENT_PERIOD_LIMIT: ("超过协议周期限额", "above what is left of the period's limit"),
     Reason.BAD_XML: ("报文格式错误", "not well-formed XML, or a DTD or entity in it"),
     Reason.SCHEMA_INVALID: ("报文不符合规范", "the message fails its XSD"),
     Reason.CONTROL_SUM: ("总笔数或总金额不符", "NbOfTxs or CtrlSum differs from the items"),

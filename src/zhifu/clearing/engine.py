@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+from zhifu.clearing.agreements import Agreement, AgreementBook
 from zhifu.clearing.calendar.days import (
     BusinessCalendar,
     ChineseCalendar,
@@ -101,6 +102,7 @@ class ClearingSystem:
         self.packets: dict[str, PacketRecord] = {}
         self.rounds: dict[RoundKey, RoundRecord] = {}
         self.timers = ReceiptTimers()  # items awaiting a receipt, by expiry date
+        self.agreements = AgreementBook()  # periodic business: registered agreements (协议)
         self._next_close = self.schedule.close_instant(self.book.current)
         self._next_settlement: datetime | None = None
         self.add_participants(participants)
@@ -271,6 +273,7 @@ class ClearingSystem:
         self.records[item.item_id] = record
         if reason is None:
             reason = self._packet_reason(item) or self._return_reason(item)
+            reason = reason or self.agreements.reason(item, day)
             record.reason = reason
         if reason is None:
             self._admit(record, day)
@@ -281,6 +284,7 @@ class ClearingSystem:
         self.packets[item.packet].item_ids.append(item.item_id)
         if item.return_of is not None:
             self.records[item.return_of].returned_by = item.item_id
+        self.agreements.use(item, day)
         spec = BUSINESS[item.business_type]
         if not spec.needs_receipt:
             self._net(record)
@@ -358,6 +362,7 @@ class ClearingSystem:
             self._net(record)
         else:
             record.status, record.reason = Status.REJECTED, Reason.REFUSED
+            self.agreements.release(record.item.item_id)
         return RequestResult(True, None, (record.result(),))
 
     def revoke_packet(
@@ -384,6 +389,7 @@ class ClearingSystem:
             else:
                 continue
             record.status = Status.REVOKED
+            self.agreements.release(record.item.item_id)
         self._on_released(self.book.remove(queued))
         return RequestResult(True, None, tuple(r.result() for r in records))
 
@@ -416,6 +422,7 @@ class ClearingSystem:
         if agree:
             self.timers.stop(item_id, record.expires_on)
             record.status = Status.STOPPED
+            self.agreements.release(item_id)
         return RequestResult(True, None, (record.result(),))
 
     def reverse(self, item_id: str, bank: str, at: datetime | None = None) -> RequestResult:
@@ -432,6 +439,28 @@ class ClearingSystem:
         record.status = Status.REVERSED
         return RequestResult(True, None, (record.result(),))
 
+    def register_agreement(
+        self, agreement: Agreement, bank: str, at: datetime | None = None
+    ) -> RequestResult:
+        """Register a periodic-business agreement (协议), sent by the payer's bank."""
+        self.advance_to(at)
+        banks = [agreement.payer_bank, *filter(None, [agreement.payee_bank])]
+        if any(b not in self.participants for b in banks):
+            return RequestResult(False, Reason.UNKNOWN_BANK)
+        if bank != agreement.payer_bank:
+            return RequestResult(False, Reason.WRONG_BANK)
+        reason = self.agreements.register(agreement)
+        return RequestResult(reason is None, reason)
+
+    def revoke_agreement(
+        self, agreement_id: str, bank: str, at: datetime | None = None
+    ) -> RequestResult:
+        """End an agreement on today's BEPS date (by the payer's bank that registered it)."""
+        self.advance_to(at)
+        today = beps_date(self.now, self.schedule.cutoff)
+        reason = self.agreements.revoke(agreement_id, bank, today)
+        return RequestResult(reason is None, reason)
+
     def submit_return(
         self, original_id: str, return_id: str, at: datetime | None = None
     ) -> ItemResult:
@@ -446,6 +475,7 @@ class ClearingSystem:
         for item_id in self.timers.due(day):
             record = self.records[item_id]
             record.status, record.reason = Status.EXPIRED, Reason.NO_RECEIPT
+            self.agreements.release(item_id)
 
     # -- queries ---------------------------------------------------------------------------
     def status(self, item_id: str) -> ItemResult:

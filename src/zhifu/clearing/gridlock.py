@@ -28,8 +28,8 @@ overdrawn (lowered below what is used) only stops that bank's own queue.
 >>> queues = {"A": [("B", 50)], "B": [("C", 50)], "C": [("A", 50)]}
 >>> resolve(queues, {"A": 10, "B": 10, "C": 10})
 {'A': 1, 'B': 1, 'C': 1}
->>> resolve({"A": [("B", 50)], "B": [("A", 20)]}, {"A": 10, "B": 10})
-{'A': 0, 'B': 1}
+>>> resolve({"A": [("B", 50), ("B", 90)], "B": [("A", 60)]}, {"A": 10, "B": 10})
+{'A': 1, 'B': 1}
 """
 
 from __future__ import annotations

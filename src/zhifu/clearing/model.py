@@ -150,6 +150,8 @@ class Item:
     packet_id: str | None = None  # None: a packet of its own
     receipt_days: int | None = None  # debits: working days to answer (RtrLtd)
     return_of: str | None = None  # credit returns: the item returned
+    agreement: str | None = None  # periodic business: the agreement (协议) it is sent under
+    category: str | None = None  # CtgyPurp code (zhifu.clearing.kinds); None: the type's own
 
     def __post_init__(self) -> None:
         if not self.item_id:

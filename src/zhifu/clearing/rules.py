@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from zhifu.clearing.calendar.days import BusinessCalendar, CalendarYearError
 from zhifu.clearing.codes import BUSINESS, BusinessSpec, BusinessType, Deadline, Reason
 from zhifu.clearing.config import ClearingConfig
+from zhifu.clearing.kinds import category_reason
 from zhifu.clearing.model import Item, ItemRecord, Participant, Status
 
 
@@ -80,7 +81,7 @@ def admission_reason(
         return Reason.RECEIPT_DAYS
     if item.business_type is BusinessType.CREDIT_RETURN and item.return_of is None:
         return Reason.NOT_RETURNABLE
-    return None
+    return category_reason(item.business_type, item.category)
 
 
 IN_POSITION = (Status.NETTED, Status.SETTLED, Status.SETTLEMENT_QUEUED)

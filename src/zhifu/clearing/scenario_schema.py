@@ -39,6 +39,8 @@ EVENT_KINDS: Final = (
     "stop",
     "stop_answer",
     "reverse",
+    "agreement",
+    "agreement_revoke",
 )
 
 # shape -> key -> kind. A kind is "text", "int", "bool", another shape, or "[kind]" for a list
@@ -86,6 +88,8 @@ SHAPES: Final[dict[str, dict[str, str]]] = {
         "packet": "text?",
         "receipt_days": "int?",
         "receipt": "receipt?",
+        "agreement": "text?",
+        "category": "text?",
     },
     "receipt": {"time": "text!", "outcome": "text"},
     "event.receipt": {**_EVENT, "item": "text!", "bank": "text?", "outcome": "text"},
@@ -97,6 +101,21 @@ SHAPES: Final[dict[str, dict[str, str]]] = {
     "event.stop": {**_EVENT, "item": "text!", "bank": "text?"},
     "event.stop_answer": {**_EVENT, "item": "text!", "bank": "text?", "agree": "bool!"},
     "event.reverse": {**_EVENT, "item": "text!", "bank": "text?"},
+    "event.agreement": {
+        **_EVENT,
+        "id": "text!",
+        "kind": "text!",
+        "payer_bank": "text!",
+        "payee_bank": "text?",
+        "payer_account": "text",
+        "item_limit": "text!",
+        "period": "text",
+        "period_limit": "text!",
+        "valid_from": "text!",
+        "valid_to": "text!",
+        "bank": "text?",
+    },
+    "event.agreement_revoke": {**_EVENT, "id": "text!", "bank": "text?"},
 }
 _SCALARS: Final = {
     "text": (str, "a string"),

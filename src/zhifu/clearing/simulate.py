@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
+from zhifu.clearing.agreements import PERIODIC, Agreement
 from zhifu.clearing.calendar.days import BusinessCalendar, CalendarData, ChineseCalendar, beps_date
 from zhifu.clearing.codes import RECEIPT_SUCCESS, BusinessType
 from zhifu.clearing.config import ClearingConfig, parse_yuan
@@ -211,6 +212,8 @@ def _item(raw: Mapping[str, Any], where: str) -> ScenarioItem:
             amount,
             raw.get("packet"),
             raw.get("receipt_days"),
+            agreement=raw.get("agreement"),
+            category=raw.get("category"),
         )
     except UsageError as exc:
         raise _located(exc, where, {"item_id": "id", "packet_id": "packet"}) from None
@@ -231,6 +234,8 @@ def _event(raw: Mapping[str, Any], where: str) -> ScenarioEvent:
     kind = raw["type"]
     if "amount" in raw:
         parse_yuan(raw["amount"], f"{where}.amount")
+    if kind == "agreement":
+        agreement_of(raw, where)
     if kind == "cap" and raw["node"] not in set(NodeKind):
         nodes = ", ".join(NodeKind)
         raise UsageError(f"one of {nodes}, not {raw['node']!r}", argument=f"{where}.node")
@@ -348,6 +353,50 @@ def _reverse(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> d
     return {"target": item, **_answer(result.accepted, result.reason)}
 
 
+def agreement_of(raw: Mapping[str, Any], where: str = "agreement") -> Agreement:
+    """An agreement from a scenario event (amounts in yuan, dates ISO)."""
+    kind = raw.get("kind")
+    if kind not in {b.value for b in PERIODIC}:
+        raise UsageError("periodic_credit or periodic_debit", argument=f"{where}.kind")
+    days = {}
+    for key in ("valid_from", "valid_to"):
+        try:
+            days[key] = date.fromisoformat(str(raw.get(key)))
+        except ValueError:
+            raise UsageError("a date such as 2025-10-09", argument=f"{where}.{key}") from None
+    try:
+        return Agreement(
+            str(raw["id"]),
+            BusinessType(kind),
+            str(raw["payer_bank"]),
+            raw.get("payee_bank"),
+            parse_yuan(raw["item_limit"], f"{where}.item_limit"),
+            str(raw.get("period", "month")),
+            parse_yuan(raw["period_limit"], f"{where}.period_limit"),
+            days["valid_from"],
+            days["valid_to"],
+            str(raw.get("payer_account", "")),
+        )
+    except UsageError as exc:
+        raise _located(exc, where, {"agreement_id": "id", "business_type": "kind"}) from None
+
+
+def _agreement(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    deal = agreement_of(data)
+    result = system.register_agreement(deal, str(data.get("bank") or deal.payer_bank), at)
+    return {"target": deal.agreement_id, **_answer(result.accepted, result.reason)}
+
+
+def _agreement_revoke(
+    system: ClearingSystem, at: datetime, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    target = str(data.get("id"))
+    found = system.agreements.agreements.get(target)
+    bank = data.get("bank") or (found.payer_bank if found else "")
+    result = system.revoke_agreement(target, str(bank), at)
+    return {"target": target, **_answer(result.accepted, result.reason)}
+
+
 _HANDLERS: Final = {
     "receipt": _receipt,
     "revoke": _revoke,
@@ -358,6 +407,8 @@ _HANDLERS: Final = {
     "stop": _stop,
     "stop_answer": _stop_answer,
     "reverse": _reverse,
+    "agreement": _agreement,
+    "agreement_revoke": _agreement_revoke,
 }
 
 

@@ -27,6 +27,7 @@ from zhifu.clearing import (
     Participant,
     Receipt,
 )
+from zhifu.clearing.agreements import Agreement
 from zhifu.clearing.eventlog import EventStore, Recorder, replay
 from zhifu.clearing.eventlog.records import Record
 from zhifu.clearing.settlement import BooksMismatchError, SettlementBooks
@@ -85,6 +86,14 @@ def business_day(books: SettlementBooks) -> Recorder:
     r.submit_packet(packet("P9", rt), at(11, 43), message="P9")
     assert r.reverse("RT1", B, at(11, 44)).accepted
     assert r.resolve_gridlock(None, at(11, 45)) == []
+    deal = Agreement(
+        "AG1", BusinessType.PERIODIC_CREDIT, B, None, 10_00, "day", 15_00,
+        DAY.date(), DAY.date(),
+    )  # fmt: skip
+    assert r.register_agreement(deal, B, at(11, 46)).accepted
+    payroll = Item("PC1", BusinessType.PERIODIC_CREDIT, B, C, 9_00, "P10", agreement="AG1")
+    r.submit_packet(packet("P10", payroll), at(11, 47), message="P10")
+    assert r.revoke_agreement("AG1", B, at(11, 48)).accepted
     r.close_round()  # R2 closes at 12:00 and settles at once on a working day
     r.add_participants([Participant(E, "2900", caps={NodeKind.CCPC: 10_000_00})], at(13))
     r.fund(E, 100_000_00, at(13))
@@ -127,11 +136,14 @@ def test_every_kind_of_record_replays_to_the_same_system() -> None:
         "stop_answer",
         "reverse",
         "gridlock",
+        "agreement",
+        "agreement_revoke",
     }
     again = replay(stored(records), MemoryBooks())
     assert view(again) == view(recorder.system)
     assert again.status("C2").status.value == "PR04"  # queued, released by the cap, settled
     assert again.status("D2").status.value == "PR08" and "C4" not in again.records
+    assert again.status("PC1").status.value == "PR04"
     assert again.status("D3").status.value == "PR21" and again.status("RT1").status.value == "PR22"
     for system in (recorder.system, again):
         system.advance_to(at(16, 0) + timedelta(seconds=1))

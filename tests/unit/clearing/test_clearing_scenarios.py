@@ -200,6 +200,17 @@ def test_unanswered_real_time_item_is_returned_on_the_third_working_day() -> Non
     assert after["bilateral"] == []
 
 
+def agreement(
+    agreement_id: str, kind: str, payer: str, payee: str | None, time: str
+) -> dict[str, object]:
+    """A registration event of a periodic-business agreement with ample limits."""
+    return {
+        "type": "agreement", "time": time, "id": agreement_id, "kind": kind,
+        "payer_bank": payer, "payee_bank": payee, "item_limit": "100000.00",
+        "period_limit": "1000000.00", "valid_from": "2025-01-01", "valid_to": "2026-12-31",
+    }  # fmt: skip
+
+
 def test_debit_receipts_before_and_after_their_deadline() -> None:
     # Sent 30 Sep with a deadline of 1 working day: due 9 Oct, expired from 16:00 that day.
     def debit(item_id: str, **extra: object) -> dict:
@@ -221,9 +232,13 @@ def test_debit_receipts_before_and_after_their_deadline() -> None:
                 "7.00",
                 kind="periodic_debit",
                 receipt={"time": "2025-10-09T11:00:00"},
+                agreement="AG-1",
             ),
         ],
-        [{"type": "receipt", "time": "2025-10-01T09:00:00", "item": "silent", "bank": B}],
+        [
+            {"type": "receipt", "time": "2025-10-01T09:00:00", "item": "silent", "bank": B},
+            agreement("AG-1", "periodic_debit", A1, B, "2025-10-09T09:00:00"),
+        ],
     )
     by_id = {i["id"]: (i["status"], i["reason"]) for i in out["items"]}
     assert by_id == {
@@ -276,8 +291,17 @@ def test_per_item_limit_at_and_just_above() -> None:
         [
             item("at", "2025-10-09T10:00:00", A, C, "50000.00"),
             item("above", "2025-10-09T10:01:00", A, C, "50000.01"),
-            item("periodic", "2025-10-09T10:02:00", C, A, "60000.00", kind="periodic_credit"),
-        ]
+            item(
+                "periodic",
+                "2025-10-09T10:02:00",
+                C,
+                A,
+                "60000.00",
+                kind="periodic_credit",
+                agreement="AG-2",
+            ),
+        ],
+        [agreement("AG-2", "periodic_credit", C, None, "2025-10-09T09:00:00")],
     )
     by_id = {i["id"]: (i["status"], i["reason"]) for i in out["items"]}
     assert by_id == {

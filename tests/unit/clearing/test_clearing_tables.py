@@ -24,6 +24,7 @@ from zhifu.clearing.codes import (
     Reason,
     Status,
 )
+from zhifu.clearing.kinds import CATEGORY, CATEGORY_TABLE, SUBKIND, SUBKIND_TABLE
 
 # (type, messages, receipt message, CNAPS1 packet, receipt packet, CtgyPurp) per
 # docs/standards/clearing.md §1.2
@@ -101,3 +102,23 @@ def test_reason_and_receipt_tables() -> None:
     assert all(zh and en for zh, en in REASON_TEXT.values())
     assert RECEIPT_CODES["00"] == "success"
     assert set(RECEIPT_CODES) == {"00", "01", "02", "03", "10", "11", "20", "90"}
+
+
+def test_the_category_table() -> None:
+    letter = {
+        "A": BusinessType.ORDINARY_CREDIT, "B": BusinessType.ORDINARY_DEBIT,
+        "C": BusinessType.REAL_TIME_CREDIT, "D": BusinessType.REAL_TIME_DEBIT,
+        "E": BusinessType.PERIODIC_CREDIT, "F": BusinessType.PERIODIC_DEBIT,
+    }  # fmt: skip
+    assert len(CATEGORY) == len(CATEGORY_TABLE)
+    for c in CATEGORY_TABLE:
+        assert len(c.code) == 4 and c.code[1:].isdigit() and c.name_zh and c.name_en
+        assert letter[c.code[0]] is c.business_type
+    for spec in BUSINESS.values():  # every type's own code is in the table, under that type
+        found = CATEGORY[spec.category_purpose]
+        assert found.business_type in (spec.business_type, BusinessType.ORDINARY_CREDIT)
+    assert len(SUBKIND) == len(SUBKIND_TABLE)
+    packets = {spec.business_type: spec.pkg for spec in BUSINESS.values()}
+    for s in SUBKIND_TABLE:
+        assert len(s.txnum) == 5 and s.txnum.isdigit() and s.name_en
+        assert s.business_type in packets

@@ -37,6 +37,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from zhifu.clearing.agreements import PERIODIC
 from zhifu.clearing.calendar.days import BusinessCalendar
 from zhifu.clearing.codes import BUSINESS, BusinessType, Deadline, Reason, Status
 from zhifu.clearing.columnar.caps import Legs, cap_breach, settle_rounds
@@ -127,6 +128,10 @@ def _admission(
     days = np.where(day.receipt_days < 0, config.receipt_days, day.receipt_days)
     bad = has_days[day.business] & ((days < 0) | (days > config.receipt_days_max))
     reason[(reason == 0) & bad] = _RE[Reason.RECEIPT_DAYS]
+    # a day of columns carries no agreements (a scenario registering some runs item by item):
+    # periodic business is refused as the engine refuses it without one
+    periodic = np.array([b in PERIODIC for b in BUSINESS_ORDER])
+    reason[(reason == 0) & periodic[day.business]] = _RE[Reason.NO_AGREEMENT]
     return reason
 
 

@@ -16,6 +16,8 @@ kinds follow the engine API and the state file's items and events (``docs/cleari
 ``stop`` / ``stop_answer`` a stop-payment asked (``item``, ``bank``), answered (+ ``agree``)
 ``reverse``               ``item``, ``bank``: a real-time item reversed
 ``gridlock``              ``node`` (or null: every node): queues resolved together
+``agreement``             ``agreement`` (limits in fen), ``bank``: an agreement registered
+``agreement_revoke``      ``id``, ``bank``: an agreement ended
 ``calendar``              the calendar data in use from then on
 ``clock``                 the engine moved to ``time`` on request (a round closed now)
 ========================  ===========================================================
@@ -25,7 +27,7 @@ the instants, so the scheduler's ticks are not written down. :class:`Recorder` r
 calls and keeps their records; :func:`replay` rebuilds the system from them (same calls, same
 instants, same outcomes: a call that raised an error raises it again and is passed over).
 
->>> from datetime import datetime
+>>> from datetime import date, datetime
 >>> from zhifu.clearing.codes import BusinessType
 >>> from zhifu.clearing.model import Item, NodeKind, Packet, Participant
 >>> from zhifu.clearing.settlement import MemoryBooks
@@ -51,9 +53,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
+from zhifu.clearing.agreements import Agreement
 from zhifu.clearing.calendar.days import BusinessCalendar, CalendarData, ChineseCalendar
 from zhifu.clearing.codes import BusinessType
 from zhifu.clearing.config import ClearingConfig
@@ -97,6 +100,8 @@ KINDS: Final = (
     "stop_answer",
     "reverse",
     "gridlock",
+    "agreement",
+    "agreement_revoke",
     "calendar",
     "clock",
 )
@@ -135,6 +140,10 @@ def _item_record(item: Item) -> dict[str, Any]:
         out["receipt_days"] = item.receipt_days
     if item.return_of is not None:
         out["return_of"] = item.return_of
+    if item.agreement is not None:
+        out["agreement"] = item.agreement
+    if item.category is not None:
+        out["category"] = item.category
     return out
 
 
@@ -148,7 +157,27 @@ def _item_of(raw: Mapping[str, Any], business: BusinessType, packet_id: str) -> 
         packet_id,
         raw.get("receipt_days"),
         raw.get("return_of"),
+        raw.get("agreement"),
+        raw.get("category"),
     )
+
+
+def _agreement_record(a: Agreement) -> dict[str, Any]:
+    return {
+        "id": a.agreement_id, "kind": a.business_type.value, "payer_bank": a.payer_bank,
+        "payee_bank": a.payee_bank, "item_limit": a.item_limit, "period": a.period,
+        "period_limit": a.period_limit, "valid_from": a.valid_from.isoformat(),
+        "valid_to": a.valid_to.isoformat(), "payer_account": a.payer_account,
+    }  # fmt: skip
+
+
+def _agreement_of(raw: Mapping[str, Any]) -> Agreement:
+    return Agreement(
+        raw["id"], BusinessType(raw["kind"]), raw["payer_bank"], raw["payee_bank"],
+        raw["item_limit"], raw["period"], raw["period_limit"],
+        date.fromisoformat(raw["valid_from"]), date.fromisoformat(raw["valid_to"]),
+        raw.get("payer_account", ""),
+    )  # fmt: skip
 
 
 def _calendar_record(calendar: BusinessCalendar) -> dict[str, Any] | None:
@@ -284,6 +313,18 @@ class Recorder:
         self._note("gridlock", at, node=node)
         return self.system.resolve_gridlock(node)
 
+    def register_agreement(
+        self, agreement: Agreement, bank: str, at: datetime | None = None
+    ) -> RequestResult:
+        self._note("agreement", at, agreement=_agreement_record(agreement), bank=bank)
+        return self.system.register_agreement(agreement, bank)
+
+    def revoke_agreement(
+        self, agreement_id: str, bank: str, at: datetime | None = None
+    ) -> RequestResult:
+        self._note("agreement_revoke", at, id=agreement_id, bank=bank)
+        return self.system.revoke_agreement(agreement_id, bank)
+
     def use_calendar(self, calendar: ChineseCalendar, at: datetime | None = None) -> None:
         self._note("calendar", at, calendar=_calendar_record(calendar))
         self.system.use_calendar(calendar)
@@ -324,6 +365,8 @@ _APPLY: Final[dict[str, Callable[[ClearingSystem, Record], object]]] = {
     "stop_answer": lambda s, r: s.answer_stop(r["item"], r["bank"], r["agree"]),
     "reverse": lambda s, r: s.reverse(r["item"], r["bank"]),
     "gridlock": lambda s, r: s.resolve_gridlock(r["node"]),
+    "agreement": lambda s, r: s.register_agreement(_agreement_of(r["agreement"]), r["bank"]),
+    "agreement_revoke": lambda s, r: s.revoke_agreement(r["id"], r["bank"]),
     "calendar": lambda s, r: s.use_calendar(calendar_of(r["calendar"])),
     "clock": lambda s, r: None,
 }
