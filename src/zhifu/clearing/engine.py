@@ -28,8 +28,9 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from zhifu.clearing.agreements import Agreement, AgreementBook
 from zhifu.clearing.calendar.days import (
@@ -167,6 +168,18 @@ class ClearingSystem:
         key = self.book.current
         self.advance_to(self._next_close)
         return self.rounds.get(key)
+
+    def set_settlement_time(self, at_time: time, at: datetime | None = None) -> None:
+        """The operator moves the settlement time of rounds that wait for a working day: rounds
+        submitted and not yet settled are rescheduled (at once if the new time has passed)."""
+        self.advance_to(at)
+        self.schedule = dataclasses.replace(self.schedule, settlement_time=at_time)
+        for record in self.rounds.values():
+            if record.state is RoundState.SUBMITTED and record.settles_at is not None:
+                instant = self.schedule.settlement_instant(record.key, self.calendar)
+                record.settles_at = max(instant, self.now)
+        self._plan_settlement()
+        self._settle_due()
 
     def resolve_gridlock(
         self, node: str | None = None, at: datetime | None = None

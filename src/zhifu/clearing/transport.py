@@ -75,9 +75,11 @@ from zhifu.clearing.messages.model import (
     TxStatus,
 )
 from zhifu.clearing.messages.parse import check_totals, parse_xml, read, validate
+from zhifu.clearing.messages.requests import OPERATOR_CODE, RequestMessage
 from zhifu.clearing.model import ItemResult, Receipt, RequestResult
 from zhifu.clearing.polls import PollGuard
 from zhifu.clearing.reports import reconcile
+from zhifu.clearing.request_calls import answer_request
 from zhifu.clearing.rounds import RoundState
 from zhifu.clearing.signing import KeyDirectory, Signer
 from zhifu.core.clock import Clock
@@ -215,14 +217,14 @@ class ClearingCentre:
                 self.commit(outgoing)
 
     def _receive(self, data: bytes, outgoing: list[tuple[str, bytes]]) -> bytes:
-        message: Message | None = None
+        message: Message | RequestMessage | None = None
         try:
             document = parse_xml(data)
             spec = validate(document)
             message = read(spec, document)
             self._check_banks(message)
             signer = self.keys.verify(document)
-            if not isinstance(message, Instruction | ReceiptMessage):
+            if not isinstance(message, Instruction | ReceiptMessage | RequestMessage):
                 raise MessageError(Reason.SCHEMA_INVALID, "not a message a bank sends")
             if signer != message.header.sender:
                 raise MessageError(Reason.BAD_SIGNATURE, "signed by another bank")
@@ -231,35 +233,41 @@ class ClearingCentre:
             check_totals(message)
             if isinstance(message, Instruction):
                 lines = self._instruction(message, outgoing)
+            elif isinstance(message, RequestMessage):
+                lines = self._request(message, outgoing)
             else:
                 lines = self._receipts(message, outgoing)
         except MessageError as error:
             return self._refusal(message, error)
         return self._ack(message, Processing(Status.SUCCEEDED), lines)
 
-    def _check_banks(self, message: Message) -> None:
+    def _check_banks(self, message: Message | RequestMessage) -> None:
         known = self.system.participants
-        if message.header.sender not in known:
+        operator = isinstance(message, RequestMessage) and message.header.sender == OPERATOR_CODE
+        if message.header.sender not in known and not operator:
             raise MessageError(Reason.UNKNOWN_BANK, "instructing participant")
         if isinstance(message, Instruction):
             for t in message.transactions:
                 if t.item.payer_bank not in known or t.item.payee_bank not in known:
                     raise MessageError(Reason.UNKNOWN_BANK, "payer or payee bank")
 
-    def _original(self, message: Message | None) -> OriginalGroup:
-        if not isinstance(message, Instruction | ReceiptMessage):
+    def _original(self, message: Message | RequestMessage | None) -> OriginalGroup:
+        if not isinstance(message, Instruction | ReceiptMessage | RequestMessage):
             return _UNKNOWN
         return OriginalGroup(message.header.msg_id, message.header.sender, message.message_type)
 
     def _ack(
-        self, message: Message | None, processing: Processing, lines: Sequence[TxStatus] = ()
+        self,
+        message: Message | RequestMessage | None,
+        processing: Processing,
+        lines: Sequence[TxStatus] = (),
     ) -> bytes:
         original = self._original(message)
         receiver = original.sender
         ack = Ack(self._header(receiver), original, processing, tuple(lines))
         return build(ack, self.signer)
 
-    def _refusal(self, message: Message | None, error: MessageError) -> bytes:
+    def _refusal(self, message: Message | RequestMessage | None, error: MessageError) -> bytes:
         text = REASON_TEXT[error.reason][1]
         return self._ack(message, Processing(Status.REJECTED, error.reason.value, text))
 
@@ -289,6 +297,27 @@ class ClearingCentre:
             out = Instruction(message.message_type, header, tuple(forwards))
             outgoing.append((receiver, build(out, self.signer)))
         return lines
+
+    def _request(
+        self, message: RequestMessage, outgoing: list[tuple[str, bytes]]
+    ) -> list[TxStatus]:
+        """A request (docs/clearing.md §16): refused as a whole, or answered with its lines
+        and a copy to the other bank of the item it is about."""
+        answer = answer_request(self.engine, message, self._at())
+        if not answer.result.accepted:
+            raise MessageError(answer.result.reason or Reason.SCHEMA_INVALID)
+        msg_id = message.header.msg_id
+        if message.message_type != "nets.405":  # a query changes nothing and is not logged
+            self.engine.tag_message(msg_id)
+        self._accepted.add(msg_id)
+        if answer.forward_to is not None:
+            copy = RequestMessage(
+                message.message_type,
+                self._header(answer.forward_to, message.header.sender),
+                message.values,
+            )
+            outgoing.append((answer.forward_to, build(copy, self.signer)))
+        return list(answer.lines)
 
     def _receipts(
         self, message: ReceiptMessage, outgoing: list[tuple[str, bytes]]

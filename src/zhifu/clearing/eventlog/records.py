@@ -18,6 +18,7 @@ kinds follow the engine API and the state file's items and events (``docs/cleari
 ``gridlock``              ``node`` (or null: every node): queues resolved together
 ``agreement``             ``agreement`` (limits in fen), ``bank``: an agreement registered
 ``agreement_revoke``      ``id``, ``bank``: an agreement ended
+``settlement_time``       ``settles`` (``HH:MM:SS``): the operator moved the settlement time
 ``calendar``              the calendar data in use from then on
 ``clock``                 the engine moved to ``time`` on request (a round closed now)
 ========================  ===========================================================
@@ -27,7 +28,7 @@ the instants, so the scheduler's ticks are not written down. :class:`Recorder` r
 calls and keeps their records; :func:`replay` rebuilds the system from them (same calls, same
 instants, same outcomes: a call that raised an error raises it again and is passed over).
 
->>> from datetime import date, datetime
+>>> from datetime import date, datetime, time
 >>> from zhifu.clearing.codes import BusinessType
 >>> from zhifu.clearing.model import Item, NodeKind, Packet, Participant
 >>> from zhifu.clearing.settlement import MemoryBooks
@@ -53,7 +54,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Final
 
 from zhifu.clearing.agreements import Agreement
@@ -102,6 +103,7 @@ KINDS: Final = (
     "gridlock",
     "agreement",
     "agreement_revoke",
+    "settlement_time",
     "calendar",
     "clock",
 )
@@ -325,6 +327,15 @@ class Recorder:
         self._note("agreement_revoke", at, id=agreement_id, bank=bank)
         return self.system.revoke_agreement(agreement_id, bank)
 
+    def set_settlement_time(self, at_time: time, at: datetime | None = None) -> None:
+        self._note("settlement_time", at, settles=at_time.isoformat())
+        self.system.set_settlement_time(at_time)
+
+    def tag_message(self, msg_id: str) -> None:
+        """Mark the last call as carried by message ``msg_id`` (accepted: never taken again)."""
+        assert self.pending, "no call to tag"
+        self.pending[-1]["message"] = msg_id
+
     def use_calendar(self, calendar: ChineseCalendar, at: datetime | None = None) -> None:
         self._note("calendar", at, calendar=_calendar_record(calendar))
         self.system.use_calendar(calendar)
@@ -367,6 +378,7 @@ _APPLY: Final[dict[str, Callable[[ClearingSystem, Record], object]]] = {
     "gridlock": lambda s, r: s.resolve_gridlock(r["node"]),
     "agreement": lambda s, r: s.register_agreement(_agreement_of(r["agreement"]), r["bank"]),
     "agreement_revoke": lambda s, r: s.revoke_agreement(r["id"], r["bank"]),
+    "settlement_time": lambda s, r: s.set_settlement_time(time.fromisoformat(r["settles"])),
     "calendar": lambda s, r: s.use_calendar(calendar_of(r["calendar"])),
     "clock": lambda s, r: None,
 }

@@ -19,14 +19,13 @@ as UTF-8 without indentation.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 
 from lxml import etree
 
 from zhifu.clearing.codes import BUSINESS
 from zhifu.clearing.messages.model import (
     CENTRE_CODE,
-    MESSAGES,
     Ack,
     Header,
     Instruction,
@@ -38,6 +37,7 @@ from zhifu.clearing.messages.model import (
     Transaction,
     instruction_type,
 )
+from zhifu.clearing.messages.requests import ALL_MESSAGES, FieldType, RequestMessage
 from zhifu.clearing.model import Item
 from zhifu.clearing.signing import Signer, sign_document
 from zhifu.core.errors import UsageError
@@ -139,7 +139,9 @@ def _transaction(w: _Writer, body: etree._Element, t: Transaction) -> None:
     w.el(w.el(tx, "Cdtr"), "Nm", t.payee_name)
     w.el(w.el(tx, "CdtrAcct"), "Id", t.payee_account)
     w.amount(tx, "Amt", item.amount)
-    w.el(tx, "CtgyPurp", BUSINESS[item.business_type].category_purpose)
+    w.el(tx, "CtgyPurp", item.category or BUSINESS[item.business_type].category_purpose)
+    if item.agreement is not None:
+        w.el(tx, "AgrmtNb", item.agreement)
     if item.receipt_days is not None:
         w.el(tx, "RtrLtd", str(item.receipt_days))
     if t.note:
@@ -148,7 +150,24 @@ def _transaction(w: _Writer, body: etree._Element, t: Transaction) -> None:
         w.processing(tx, "NPCPrcInf", t.processing)
 
 
-def _body(w: _Writer, root: etree._Element, message: Message) -> None:
+def _request(w: _Writer, root: etree._Element, message: RequestMessage) -> None:
+    block = w.el(root, message.spec.block)
+    for spec in message.spec.fields:
+        value = message.values.get(spec.name)
+        if value is None:
+            continue
+        if spec.type is FieldType.AMOUNT:
+            assert isinstance(value, int)
+            w.amount(block, spec.name, value)
+        elif isinstance(value, bool):
+            w.el(block, spec.name, "true" if value else "false")
+        elif isinstance(value, date | time):
+            w.el(block, spec.name, value.isoformat())
+        else:
+            w.el(block, spec.name, str(value))
+
+
+def _body(w: _Writer, root: etree._Element, message: Message | RequestMessage) -> None:
     if isinstance(message, Instruction):
         w.header(root, message.header, True)
         for t in message.transactions:
@@ -173,6 +192,9 @@ def _body(w: _Writer, root: etree._Element, message: Message) -> None:
             w.el(tx, "TxId", status.item_id)
             w.amount(tx, "Amt", status.amount)
             w.processing(tx, "NPCPrcInf", status.processing)
+    elif isinstance(message, RequestMessage):
+        w.header(root, message.header, False)
+        _request(w, root, message)
     else:
         w.header(root, message.header, False)
         w.el(root, "ChckDt", message.beps_date.isoformat())
@@ -186,7 +208,7 @@ def _body(w: _Writer, root: etree._Element, message: Message) -> None:
             w.amount(summary, "NetAmt", bank.net)
 
 
-def message_type_of(message: Message) -> str:
+def message_type_of(message: Message | RequestMessage) -> str:
     """The message type code (``beps.121`` ...) of a record."""
     if isinstance(message, Ack):
         return "ccms.900"
@@ -195,9 +217,9 @@ def message_type_of(message: Message) -> str:
     return message.message_type
 
 
-def build_document(message: Message, signer: Signer) -> etree._Element:
+def build_document(message: Message | RequestMessage, signer: Signer) -> etree._Element:
     """The signed ``Document`` element of a message."""
-    spec = MESSAGES[message_type_of(message)]
+    spec = ALL_MESSAGES[message_type_of(message)]
     w = _Writer(spec.namespace)
     document = etree.Element(f"{{{spec.namespace}}}Document", nsmap={None: spec.namespace})
     _body(w, w.el(document, spec.root), message)
@@ -205,6 +227,6 @@ def build_document(message: Message, signer: Signer) -> etree._Element:
     return document
 
 
-def build(message: Message, signer: Signer) -> bytes:
+def build(message: Message | RequestMessage, signer: Signer) -> bytes:
     """The signed message as UTF-8 XML bytes (with an XML declaration)."""
     return etree.tostring(build_document(message, signer), xml_declaration=True, encoding="UTF-8")

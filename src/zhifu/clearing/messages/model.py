@@ -65,6 +65,7 @@ class MessageKind(StrEnum):
     RECEIPT = "receipt"
     SUMMARY = "summary"
     ACK = "ack"
+    REQUEST = "request"  # zhifu.clearing.messages.requests
 
 
 @dataclass(frozen=True, slots=True)

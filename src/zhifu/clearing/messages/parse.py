@@ -28,16 +28,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
 from typing import Final
 
 from lxml import etree
 
-from zhifu.clearing.codes import Reason, Status
+from zhifu.clearing.codes import BUSINESS, BusinessType, Reason, Status
 from zhifu.clearing.messages.model import (
-    BY_NAMESPACE,
     Ack,
     BankSummary,
     Header,
@@ -53,6 +52,14 @@ from zhifu.clearing.messages.model import (
     Summary,
     Transaction,
     TxStatus,
+)
+from zhifu.clearing.messages.requests import (
+    ALL_BY_NAMESPACE,
+    REQUESTS,
+    FieldType,
+    RequestField,
+    RequestMessage,
+    Value,
 )
 from zhifu.clearing.model import Item
 from zhifu.clearing.signing import KeyDirectory, detach_signature
@@ -107,7 +114,7 @@ def schema_for(spec: MessageType) -> etree.XMLSchema:
 def message_spec(document: etree._Element) -> MessageType:
     """The message type from the document's namespace (``schema_invalid`` if unknown)."""
     qname = etree.QName(document)
-    spec = BY_NAMESPACE.get(qname.namespace or "")
+    spec = ALL_BY_NAMESPACE.get(qname.namespace or "")
     if spec is None or qname.localname != "Document":
         raise MessageError(Reason.SCHEMA_INVALID, "unknown message namespace or root")
     return spec
@@ -195,6 +202,12 @@ class _Reader:
         )
 
 
+def _category(business: BusinessType, code: str | None) -> str | None:
+    """An item's CtgyPurp; None when it is its business type's own (what the builder writes
+    for an item without one)."""
+    return None if code == BUSINESS[business].category_purpose else code
+
+
 def _instruction(r: _Reader, spec: MessageType, root: etree._Element) -> Instruction:
     header = r.header(root)
     assert spec.business_type is not None
@@ -209,6 +222,8 @@ def _instruction(r: _Reader, spec: MessageType, root: etree._Element) -> Instruc
             r.fen(tx, "Amt"),
             packet_id=header.msg_id,
             receipt_days=int(days) if days is not None else None,
+            agreement=r.opt(tx, "AgrmtNb"),
+            category=_category(spec.business_type, r.opt(tx, "CtgyPurp")),
         )
         transactions.append(
             Transaction(
@@ -266,7 +281,31 @@ def _summary(r: _Reader, root: etree._Element) -> Summary:
     return Summary(r.header(root), date.fromisoformat(r.text(root, "ChckDt")), banks)
 
 
-def read(spec: MessageType, document: etree._Element) -> Message:
+def _value(r: _Reader, block: etree._Element, f: RequestField) -> Value | None:
+    text = r.opt(block, f.name)
+    if text is None:
+        return None
+    if f.type is FieldType.AMOUNT:
+        return r.fen(block, f.name)
+    if f.type is FieldType.FLAG:
+        return text in ("true", "1")
+    if f.type is FieldType.DATE:
+        return date.fromisoformat(text)
+    if f.type is FieldType.TIME:
+        return time.fromisoformat(text)
+    return text
+
+
+def _request(r: _Reader, spec: MessageType, root: etree._Element) -> RequestMessage:
+    request = REQUESTS[spec.code]
+    block = r.one(root, request.block)
+    assert block is not None
+    values = {f.name: _value(r, block, f) for f in request.fields}
+    found = {name: value for name, value in values.items() if value is not None}
+    return RequestMessage(spec.code, r.header(root), found)
+
+
+def read(spec: MessageType, document: etree._Element) -> Message | RequestMessage:
     """The record of a validated document."""
     r = _Reader(spec.namespace)
     root = r.one(document, spec.root)
@@ -277,10 +316,12 @@ def read(spec: MessageType, document: etree._Element) -> Message:
         return _receipts(r, spec, root)
     if spec.kind is MessageKind.ACK:
         return _ack(r, root)
+    if spec.kind is MessageKind.REQUEST:
+        return _request(r, spec, root)
     return _summary(r, root)
 
 
-def check_totals(message: Message) -> None:
+def check_totals(message: Message | RequestMessage) -> None:
     """``control_sum`` unless NbOfTxs and CtrlSum agree with the items."""
     if isinstance(message, Instruction):
         amounts = [t.item.amount for t in message.transactions]
@@ -297,7 +338,7 @@ class Parsed:
     """A checked message: its type, record and signer."""
 
     spec: MessageType
-    message: Message
+    message: Message | RequestMessage
     signer: str
 
 
@@ -305,7 +346,7 @@ def parse_message(
     data: bytes,
     keys: KeyDirectory | None,
     *,
-    check_sender: Callable[[Message], None] | None = None,
+    check_sender: Callable[[Message | RequestMessage], None] | None = None,
     signer: str | None = None,
 ) -> Parsed:
     """Parse, validate, check the sender, verify the signature and the control totals.
