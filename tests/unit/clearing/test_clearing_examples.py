@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from zhifu.clearing.simulate import Scenario, run_scenario
+from zhifu.clearing.xml_replay import run_scenario_xml
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "docs" / "examples" / "clearing"
 SCENARIOS = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
+EVERY = [*SCENARIOS, ROOT / "docs" / "examples" / "clearing-day.json"]
 
 
 def test_there_are_examples() -> None:
@@ -33,3 +35,13 @@ def test_the_documentation_shows_it(path: Path) -> None:
     assert f"docs/examples/clearing/{path.name}" in doc or f"examples/clearing/{path.name}" in doc
     for text in (path, path.with_suffix(".expected.json")):
         assert text.read_text(encoding="utf-8").strip() in doc, text.name
+
+
+@pytest.mark.parametrize("path", EVERY, ids=lambda p: p.stem)
+def test_the_xml_centre_gives_the_same_outcome(path: Path) -> None:
+    """Every item, receipt and request as a signed message: the same items, positions,
+    settlements, answers to requests and checks as the engine called directly."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    direct = run_scenario(Scenario.from_mapping(data))
+    through_xml = run_scenario_xml(Scenario.from_mapping(data))
+    assert through_xml == direct

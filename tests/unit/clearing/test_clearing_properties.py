@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from zhifu.clearing.columnar.convert import random_day, run_scenario_columnar, scenario_from_day
@@ -15,6 +15,7 @@ from zhifu.clearing.config import ClearingConfig
 from zhifu.clearing.model import NodeKind, Participant
 from zhifu.clearing.reports import reconcile
 from zhifu.clearing.simulate import replay, run_scenario
+from zhifu.clearing.xml_replay import run_scenario_xml
 from zhifu.core.clock import SHANGHAI
 
 # Starts around National Day 2025 and the turn of a year, where the calendar matters most.
@@ -83,3 +84,14 @@ def test_the_columnar_path_runs_on_loose_caps_and_falls_back_when_a_cap_binds() 
     paths = {run_scenario_columnar(random_scenario(seed, 60, True))["path"] for seed in range(40)}
     assert paths == {"columnar", "item-by-item"}
     assert run_scenario_columnar(random_scenario(1, 60, False))["path"] == "columnar"
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 25), tight=st.booleans())
+def test_random_days_through_the_xml_centre_equal_the_engine(
+    seed: int, n: int, tight: bool
+) -> None:
+    scenario = random_scenario(seed, n, tight)
+    known = set(p.code for p in scenario.participants)
+    assume(all(s.item.payer_bank in known and s.item.payee_bank in known for s in scenario.items))
+    assert run_scenario_xml(random_scenario(seed, n, tight)) == run_scenario(scenario)

@@ -1,7 +1,7 @@
 """``zhifu clearing``: the BEPS clearing engine from the command line.
 
 - ``simulate DAY.json``: replay a scenario on a fresh in-memory system (``--columnar`` for the
-  volume path) and print the outcome;
+  volume path, ``--xml`` through the signed-message centre) and print the outcome;
 - ``submit FILE``, ``rounds``, ``positions``, ``close-round``, ``settle``, ``reconcile``: work on
   a state file (``--state``, a journal replayed by each command, see
   :mod:`zhifu.clearing.journal`); without ``--state`` the read-only commands show the built-in
@@ -51,7 +51,13 @@ def register(sub: SubParsers) -> None:
     cmds = group.add_subparsers(title="clearing commands", metavar="COMMAND")
     p = leaf(cmds, "simulate", _simulate, "replay a scenario file on a fresh in-memory system")
     p.add_argument("scenario", metavar="DAY.json", help="the scenario (see docs/clearing.md)")
-    p.add_argument("--columnar", action="store_true", help="net through the columnar path")
+    path = p.add_mutually_exclusive_group()
+    path.add_argument("--columnar", action="store_true", help="net through the columnar path")
+    path.add_argument(
+        "--xml",
+        action="store_true",
+        help="send every item, receipt and request as a signed message to the XML centre",
+    )
     _add_csv(p)
     _add_progress(p)
     p = leaf(cmds, "submit", _submit, "append a file of items and events to the state")
@@ -169,6 +175,10 @@ def _simulate(args: argparse.Namespace) -> Outcome:
         from zhifu.clearing.columnar.convert import run_scenario_columnar  # noqa: PLC0415
 
         out = run_scenario_columnar(scenario)
+    elif args.xml:
+        from zhifu.clearing.xml_replay import run_scenario_xml  # noqa: PLC0415
+
+        out = run_scenario_xml(scenario, progress=_bar(args, "messages"))
     else:
         out = run_scenario(scenario, progress=_bar(args, "replay"))
     if args.csv:
