@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from zhifu.clearing.codes import Status
@@ -47,6 +47,7 @@ from zhifu.clearing.messages.model import (
     receipt_type,
 )
 from zhifu.clearing.messages.parse import parse_message
+from zhifu.clearing.messages.requests import REQUESTS, RequestMessage, Value
 from zhifu.clearing.model import Item, check_bank_code
 from zhifu.clearing.polls import new_nonce, sign_poll
 from zhifu.clearing.signing import KeyDirectory, Signer
@@ -156,11 +157,7 @@ class MbfeClient:
         """Send instructions of one business type (a packet: the MsgId is the packet id)."""
         created = datetime.now(SHANGHAI)
         msg_id = msg_id or self.next_msg_id(created)
-        packed = [
-            Item(i.item_id, i.business_type, i.payer_bank, i.payee_bank, i.amount, msg_id,
-                 i.receipt_days, i.return_of)
-            for i in items
-        ]  # fmt: skip
+        packed = [replace(i, packet_id=msg_id) for i in items]
         message = make_instruction(packed, msg_id, created, message_type=message_type)
         if message.header.sender != self.bank:
             raise UsageError("items this bank does not send", argument="items")
@@ -185,22 +182,43 @@ class MbfeClient:
         self._note(ack)
         return ack
 
+    def send_request(self, code: str, *, msg_id: str | None = None, **values: Value) -> Ack:
+        """Send a request (``docs/clearing.md`` §16), e.g. ``send_request("beps.411",
+        OrgnlTxId="D1")``; amounts in fen. The confirmation's lines update what the bank knows."""
+        if code not in REQUESTS:
+            raise UsageError(f"one of {', '.join(REQUESTS)}", argument="code")
+        created = datetime.now(SHANGHAI)
+        header = Header(msg_id or self.next_msg_id(created), created, self.bank, CENTRE_CODE)
+        ack = self.send(build(RequestMessage(code, header, values), self.signer))
+        self._note(ack)
+        return ack
+
     # -- receiving ---------------------------------------------------------------------------
-    def receive(self) -> list[Instruction | ReceiptMessage]:
-        """Fetch every new message addressed to this bank (each checked: centre's signature)."""
-        out: list[Instruction | ReceiptMessage] = []
+    def receive(self) -> list[Instruction | ReceiptMessage | RequestMessage]:
+        """Fetch every new message addressed to this bank (each checked: centre's signature).
+
+        Copies of requests about this bank's items come too (a stop-payment asked of it, the
+        answer to its own, a reversal): a reversed or stopped item is no longer pending."""
+        out: list[Instruction | ReceiptMessage | RequestMessage] = []
         while True:
             status, data, seq = self._request(f"/clearing/inbox/{self.bank}?after={self.seq}")
             if status == 204 or not data:
                 return out
             message = self._from_centre(data)
-            if not isinstance(message, Instruction | ReceiptMessage):
+            if not isinstance(message, Instruction | ReceiptMessage | RequestMessage):
                 raise MbfeError("unexpected message in the inbox")
             self.seq = int(seq)
             self._take(message)
             out.append(message)
 
-    def _take(self, message: Instruction | ReceiptMessage) -> None:
+    def _take(self, message: Instruction | ReceiptMessage | RequestMessage) -> None:
+        if isinstance(message, RequestMessage):
+            ends = message.message_type == "beps.413" or (
+                message.message_type == "beps.412" and message.flag("Agrd")
+            )
+            if ends:
+                self.pending.pop(message.text("OrgnlTxId"), None)
+            return
         if isinstance(message, Instruction):
             for t in message.transactions:
                 if t.processing is None:

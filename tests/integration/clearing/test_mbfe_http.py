@@ -18,6 +18,7 @@ import uvicorn
 from zhifu.clearing import BusinessType, ClearingSystem, Item, NodeKind, Participant, Status
 from zhifu.clearing.mbfe import MbfeClient, MbfeError
 from zhifu.clearing.messages.model import Instruction, ReceiptMessage
+from zhifu.clearing.messages.requests import RequestMessage
 from zhifu.clearing.transport import ClearingCentre
 from zhifu.core.clock import SHANGHAI
 from zhifu.security.hsm.soft import SoftHsm
@@ -121,3 +122,30 @@ def test_http_errors_and_refusals(centre: tuple[ClearingCentre, str]) -> None:
         a._request("/clearing/inbox/12345")
     with pytest.raises(MbfeError, match="unreachable"):
         MbfeClient(A, a.signer.key, a.signer.hsm, f"http://127.0.0.1:{_free_port()}").receive()
+
+
+def test_requests_over_http_stop_payment_and_reversal(
+    centre: tuple[ClearingCentre, str],
+) -> None:
+    found, url = centre
+    a, c = _client(A, found, url), _client(C, found, url)
+    c.send_items([Item("OD1", BusinessType.ORDINARY_DEBIT, A, C, 50_00)])
+    a.receive()
+    assert "OD1" in a.pending
+    ack = c.send_request("beps.411", OrgnlTxId="OD1")  # the collector asks to stop it
+    assert ack.accepted
+    copies = [m for m in a.receive() if isinstance(m, RequestMessage)]
+    assert [(m.message_type, m.text("OrgnlTxId")) for m in copies] == [("beps.411", "OD1")]
+    ack = a.send_request("beps.412", OrgnlTxId="OD1", Agrd=True)  # the payer's bank agrees
+    assert ack.lines[0].processing.status is Status.STOPPED and "OD1" not in a.pending
+    assert [m.message_type for m in c.receive() if isinstance(m, RequestMessage)] == ["beps.412"]
+
+    a.send_items([Item("RC1", BusinessType.REAL_TIME_CREDIT, A, C, 70_00)])
+    c.receive()
+    assert "RC1" in c.pending
+    refused = c.send_request("beps.413", OrgnlTxId="RC1")  # only the sender may reverse
+    assert (refused.accepted, refused.reason) == (False, "wrong_bank")
+    assert a.send_request("beps.413", OrgnlTxId="RC1").accepted
+    c.receive()
+    assert "RC1" not in c.pending
+    assert found.system.status("RC1").status is Status.REVERSED
