@@ -136,7 +136,13 @@ class BankCores:
 
     def _move(self, bank: str, step: str, key: str, route: tuple[int, int], amount: int) -> None:
         debit, credit = route
-        code = {"in": CODE_INCOMING, "agency": CODE_AGENCY}.get(step, CODE_SETTLEMENT)
+        code = (
+            CODE_INCOMING
+            if step == "in"
+            else CODE_AGENCY
+            if step.startswith("agency")
+            else CODE_SETTLEMENT
+        )
         self._post(bank, Transfer(_id(bank, step, key), debit, credit, amount, LEDGER_CNY, code))
 
     # -- following the engine -----------------------------------------------------------------
@@ -205,17 +211,22 @@ class BankCores:
             return
         agent, amount = found.via, abs(signed)
         agency = _account(agent, "agency", bank)
-        at_agent = _account(bank, "at_clearing_bank")
+        at_agent, clearing = _account(bank, "at_clearing_bank"), _account(bank, "clearing")
+        agent_clearing = _account(agent, "clearing")
         if signed < 0:  # the indirect bank paid: its account at the agent goes down
-            self._move(
-                agent, "agency", f"{item_id}:{bank}", (agency, _account(agent, "clearing")), amount
+            step, at_the_agent, at_the_bank = (
+                "agency-out",
+                (agency, agent_clearing),
+                (clearing, at_agent),
             )
-            self._move(bank, "agency", item_id, (_account(bank, "clearing"), at_agent), amount)
         else:
-            self._move(
-                agent, "agency", f"{item_id}:{bank}", (_account(agent, "clearing"), agency), amount
+            step, at_the_agent, at_the_bank = (
+                "agency-in",
+                (agent_clearing, agency),
+                (at_agent, clearing),
             )
-            self._move(bank, "agency", item_id, (at_agent, _account(bank, "clearing")), amount)
+        self._move(agent, step, f"{item_id}:{bank}", at_the_agent, amount)
+        self._move(bank, step, item_id, at_the_bank, amount)
 
     def _settle(self, bank: str, key: str, net: int) -> None:
         if net == 0:

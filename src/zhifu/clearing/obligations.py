@@ -26,7 +26,7 @@ silent):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -35,7 +35,7 @@ from zhifu.clearing.codes import BUSINESS, BusinessType
 from zhifu.clearing.model import Item, check_bank_code
 from zhifu.core.errors import UsageError
 
-__all__ = ["Obligation", "obligations_to_items"]
+__all__ = ["Obligation", "by_packet", "net_between_banks", "obligations_to_items"]
 
 _REFERENCE: Final = re.compile(r"[0-9A-Za-z_.:\-]{1,20}")
 _OC: Final = BusinessType.ORDINARY_CREDIT
@@ -83,3 +83,43 @@ def obligations_to_items(
             item_id = base if len(parts) == 1 else f"{base}-{n}"
             items.append(Item(item_id, _OC, o.payer_bank, o.payee_bank, part, packet_id=packet))
     return items
+
+
+def net_between_banks(
+    movements: Iterable[tuple[str, str, int]],
+    banks: Mapping[str, str],
+    business_date: date,
+    prefix: str = "B",
+) -> list[Obligation]:
+    """Many movements between institutions (``payer``, ``payee``, fen) as one obligation per
+    pair of banks: the net, owed by the bank whose institutions paid more. ``banks`` maps an
+    institution (the barcode switch's names) to its 12-digit bank code; movements within one
+    bank leave nothing. The reference is ``prefix`` + the payee bank's code.
+
+    >>> from datetime import date
+    >>> banks = {"huanyu": "103100000026", "zhifu": "102100099996"}
+    >>> [(o.payer_bank, o.payee_bank, o.amount, o.reference) for o in net_between_banks(
+    ...     [("huanyu", "zhifu", 500), ("zhifu", "huanyu", 120)], banks, date(2026, 11, 25))]
+    [('103100000026', '102100099996', 380, 'B102100099996')]
+    """
+    net: dict[tuple[str, str], int] = {}
+    for payer, payee, amount in movements:
+        a, b = banks[payer], banks[payee]
+        if a == b:
+            continue
+        key, signed = ((a, b), amount) if a < b else ((b, a), -amount)
+        net[key] = net.get(key, 0) + signed
+    found = []
+    for (a, b), signed in sorted(net.items()):
+        if signed:
+            payer, payee = (a, b) if signed > 0 else (b, a)
+            found.append(Obligation(payer, payee, abs(signed), f"{prefix}{payee}", business_date))
+    return found
+
+
+def by_packet(items: Iterable[Item]) -> dict[str, list[Item]]:
+    """Items grouped by packet, in order (what a front end sends as one message each)."""
+    packets: dict[str, list[Item]] = {}
+    for item in items:
+        packets.setdefault(item.packet, []).append(item)
+    return packets

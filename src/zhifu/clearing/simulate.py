@@ -28,6 +28,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from zhifu.clearing.agreements import PERIODIC, Agreement
+from zhifu.clearing.bankcore import BankCores
 from zhifu.clearing.calendar.days import BusinessCalendar, CalendarData, ChineseCalendar, beps_date
 from zhifu.clearing.codes import RECEIPT_SUCCESS, BusinessType
 from zhifu.clearing.config import ClearingConfig, parse_yuan
@@ -448,5 +449,17 @@ def outcome_of(
             "positions_sum_to_zero": True,  # system.check() asserted it
             "books_balanced": system.books.balanced(),
             "reconciled": all(r.balanced for r in recons),
+            "customers_reconciled": customers_reconciled(system, days),
         },
     }
+
+
+def customers_reconciled(system: ClearingSystem, days: Sequence[date]) -> bool:
+    """Every bank's core ledger (:mod:`zhifu.clearing.bankcore`) agrees with the centre's
+    summary of each BEPS date, and every direct participant's reserve with the PBOC ledger."""
+    cores = BankCores(system)
+    try:
+        cores.sync()
+        return all(c.matches for day in days for c in cores.check(day))
+    finally:
+        cores.close()

@@ -18,7 +18,12 @@ PARTICIPANTS: list[dict[str, Any]] = [
     {"code": C, "city": "2900", "caps": CAPS},
     {"code": A1, "city": "1000", "direct": False, "via": A},
 ]
-ALL_CHECKS = {"positions_sum_to_zero": True, "books_balanced": True, "reconciled": True}
+ALL_CHECKS = {
+    "positions_sum_to_zero": True,
+    "books_balanced": True,
+    "reconciled": True,
+    "customers_reconciled": True,
+}
 
 
 def item(

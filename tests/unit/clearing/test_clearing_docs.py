@@ -23,4 +23,5 @@ def test_documented_example() -> None:
         "positions_sum_to_zero": True,
         "books_balanced": True,
         "reconciled": True,
+        "customers_reconciled": True,
     }
