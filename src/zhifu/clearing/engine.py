@@ -136,6 +136,27 @@ class ClearingSystem:
             raise UsageError("caps belong to direct participants", argument="bank")
         return self._on_released(self.book.set_cap(bank, NodeKind(kind).value, amount))
 
+    def earmark_reason(self, bank: str, kind: NodeKind, delta: int) -> Reason | None:
+        """Why earmarking ``delta`` fen (negative: releasing) is refused: only a direct
+        participant earmarks (``wrong_bank``), and its cap never goes below 0 (``amount``)."""
+        if not self._is_direct(bank):
+            return Reason.WRONG_BANK
+        if self.book.caps.get((bank, NodeKind(kind).value), 0) + delta < 0:
+            return Reason.AMOUNT
+        return None
+
+    def earmark(
+        self, bank: str, kind: NodeKind, delta: int, at: datetime | None = None
+    ) -> RequestResult:
+        """Earmarked funds (圈存, nets.376/377): the bank's cap at a node kind moves by
+        ``delta``; the queued items it released come back in the result."""
+        self.advance_to(at)
+        reason = self.earmark_reason(bank, kind, delta)
+        if reason is not None:
+            return RequestResult(False, reason)
+        cap = self.book.caps.get((bank, NodeKind(kind).value), 0) + delta
+        return RequestResult(True, None, tuple(self.set_cap(bank, kind, cap)))
+
     def fund(self, bank: str, amount: int, at: datetime | None = None) -> bool:
         """Pay into a settlement account; retries settlements waiting for funds."""
         self.advance_to(at)

@@ -123,15 +123,9 @@ def _cap(engine: Recorder, m: RequestMessage, at: datetime | None) -> Answer:
 
 
 def _earmark(engine: Recorder, m: RequestMessage, at: datetime | None) -> Answer:
-    bank, kind = m.header.sender, NodeKind(m.text("Nd"))
-    if not _direct(engine, bank):
-        return _refused(Reason.WRONG_BANK)
     sign = 1 if m.message_type == "nets.376" else -1
-    cap = engine.system.book.caps.get((bank, kind.value), 0) + sign * m.fen("Amt")
-    if cap < 0:
-        return _refused(Reason.AMOUNT)
-    released = engine.set_cap(bank, kind, cap, at)
-    return _answer(engine, RequestResult(True, None, tuple(released)))
+    kind = NodeKind(m.text("Nd"))
+    return _answer(engine, engine.earmark(m.header.sender, kind, sign * m.fen("Amt"), at))
 
 
 def _queue_query(engine: Recorder, m: RequestMessage, at: datetime | None) -> Answer:

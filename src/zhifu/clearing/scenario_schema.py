@@ -41,6 +41,8 @@ EVENT_KINDS: Final = (
     "reverse",
     "agreement",
     "agreement_revoke",
+    "earmark",
+    "settlement_time",
 )
 
 # shape -> key -> kind. A kind is "text", "int", "bool", another shape, or "[kind]" for a list
@@ -116,6 +118,8 @@ SHAPES: Final[dict[str, dict[str, str]]] = {
         "bank": "text?",
     },
     "event.agreement_revoke": {**_EVENT, "id": "text!", "bank": "text?"},
+    "event.earmark": {**_EVENT, "bank": "text!", "node": "text!", "amount": "text!"},
+    "event.settlement_time": {**_EVENT, "settles": "text!"},
 }
 _SCALARS: Final = {
     "text": (str, "a string"),

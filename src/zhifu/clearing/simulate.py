@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Final
 
 from zhifu.clearing.agreements import PERIODIC, Agreement
@@ -233,11 +233,15 @@ def _item(raw: Mapping[str, Any], where: str) -> ScenarioItem:
 def _event(raw: Mapping[str, Any], where: str) -> ScenarioEvent:
     """An event, its values checked now rather than when the replay reaches it."""
     kind = raw["type"]
-    if "amount" in raw:
+    if "amount" in raw and kind != "earmark":
         parse_yuan(raw["amount"], f"{where}.amount")
     if kind == "agreement":
         agreement_of(raw, where)
-    if kind == "cap" and raw["node"] not in set(NodeKind):
+    if kind == "earmark":
+        signed_yuan(raw["amount"], f"{where}.amount")
+    if kind == "settlement_time":
+        parse_clock(raw["settles"], f"{where}.settles")
+    if kind in ("cap", "earmark") and raw["node"] not in set(NodeKind):
         nodes = ", ".join(NodeKind)
         raise UsageError(f"one of {nodes}, not {raw['node']!r}", argument=f"{where}.node")
     return ScenarioEvent(str(kind), parse_instant(raw["time"], f"{where}.time"), raw)
@@ -398,6 +402,34 @@ def _agreement_revoke(
     return {"target": target, **_answer(result.accepted, result.reason)}
 
 
+def signed_yuan(text: object, argument: str) -> int:
+    """A decimal yuan string that may start with ``-``, in fen (earmarks: ``-`` releases)."""
+    if isinstance(text, str) and text.startswith("-"):
+        return -parse_yuan(text[1:], argument)
+    return parse_yuan(text, argument)
+
+
+def parse_clock(text: object, argument: str) -> time:
+    """A time of day ``HH:MM`` or ``HH:MM:SS``."""
+    try:
+        return time.fromisoformat(str(text))
+    except ValueError:
+        raise UsageError("a time of day such as 10:15", argument=argument) from None
+
+
+def _earmark(system: ClearingSystem, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    delta = signed_yuan(data.get("amount"), "amount")
+    result = system.earmark(str(data.get("bank")), NodeKind(str(data.get("node"))), delta, at)
+    return {"target": data.get("bank"), **_answer(result.accepted, result.reason)}
+
+
+def _settlement_time(
+    system: ClearingSystem, at: datetime, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    system.set_settlement_time(parse_clock(data.get("settles"), "settles"), at)
+    return {"target": data.get("settles"), **_answer(True, None)}
+
+
 _HANDLERS: Final = {
     "receipt": _receipt,
     "revoke": _revoke,
@@ -410,6 +442,8 @@ _HANDLERS: Final = {
     "reverse": _reverse,
     "agreement": _agreement,
     "agreement_revoke": _agreement_revoke,
+    "earmark": _earmark,
+    "settlement_time": _settlement_time,
 }
 
 

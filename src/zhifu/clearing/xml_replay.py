@@ -32,7 +32,14 @@ from zhifu.clearing.messages.requests import OPERATOR_CODE, RequestMessage
 from zhifu.clearing.model import Item
 from zhifu.clearing.settlement import LedgerBooks
 from zhifu.clearing.signing import Signer
-from zhifu.clearing.simulate import Scenario, ScenarioItem, agreement_of, outcome_of
+from zhifu.clearing.simulate import (
+    Scenario,
+    ScenarioItem,
+    agreement_of,
+    outcome_of,
+    parse_clock,
+    signed_yuan,
+)
 from zhifu.clearing.transport import ClearingCentre
 from zhifu.core.clock import FixedClock
 from zhifu.core.errors import UsageError
@@ -204,6 +211,19 @@ def _receipt_event(world: _World, at: datetime, data: Mapping[str, Any]) -> dict
     return _receipt(world, at, item, bank, str(data.get("outcome", "00")))
 
 
+def _earmark(world: _World, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    delta = signed_yuan(data.get("amount"), "amount")
+    code = "nets.376" if delta >= 0 else "nets.377"
+    ack = world.request(at, code, str(data.get("bank")), Nd=str(data.get("node")), Amt=abs(delta))
+    return {"target": data.get("bank"), **_answer(ack)}
+
+
+def _settlement_time(world: _World, at: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    settles = parse_clock(data.get("settles"), "settles")
+    ack = world.request(at, "ccms.925", OPERATOR_CODE, SttlmTm=settles)
+    return {"target": data.get("settles"), **_answer(ack)}
+
+
 _HANDLERS: Final[dict[str, Handler]] = {
     "receipt": _receipt_event,
     "revoke": _revoke,
@@ -216,6 +236,8 @@ _HANDLERS: Final[dict[str, Handler]] = {
     "reverse": _about_item("beps.413", "sender"),
     "agreement": _agreement,
     "agreement_revoke": _agreement_revoke,
+    "earmark": _earmark,
+    "settlement_time": _settlement_time,
 }
 
 

@@ -45,7 +45,8 @@ SCENARIO_TYPOS = {  # what is misspelt -> what the error says
     "caps": "participants[0].caps.NCP: unknown key; did you mean 'NPC'?",
     "event": (
         "events[1].type: one of receipt, revoke, return, cap, fund, gridlock, stop, "
-        "stop_answer, reverse, agreement, agreement_revoke; did you mean 'cap'?"
+        "stop_answer, reverse, agreement, agreement_revoke, earmark, settlement_time; "
+        "did you mean 'cap'?"
     ),
     "top": "itmes: unknown key; did you mean 'items'?",
 }

@@ -327,6 +327,16 @@ class Recorder:
         self._note("agreement_revoke", at, id=agreement_id, bank=bank)
         return self.system.revoke_agreement(agreement_id, bank)
 
+    def earmark(
+        self, bank: str, kind: NodeKind, delta: int, at: datetime | None = None
+    ) -> RequestResult:
+        """Earmarked funds: written down as the ``cap`` they result in (when accepted)."""
+        self.system.advance_to(at)
+        if self.system.earmark_reason(bank, kind, delta) is not None:
+            return self.system.earmark(bank, kind, delta)
+        cap = self.system.book.caps.get((bank, NodeKind(kind).value), 0) + delta
+        return RequestResult(True, None, tuple(self.set_cap(bank, kind, cap)))
+
     def set_settlement_time(self, at_time: time, at: datetime | None = None) -> None:
         self._note("settlement_time", at, settles=at_time.isoformat())
         self.system.set_settlement_time(at_time)
