@@ -126,6 +126,13 @@ class ChipSession:
         except (ReaderError, DecodeError) as exc:
             raise CardRefusedError(f"the card did not answer ({exc})") from None
 
+    @property
+    def terminal(self) -> Terminal:
+        """The exchange with the card (after :meth:`read`): its values, trace and records."""
+        if self._term is None:
+            raise UsageError("read the card first", argument="card")
+        return self._term
+
     # ------------------------------------------------------------------ selection and records
 
     def _candidates(self, term: Terminal) -> list[bytes]:
