@@ -12,8 +12,10 @@
    it declined; the ARC is the host's field 39, ``Z3`` when no answer came), then the 72
    scripts. Each script's result is kept for the advice (DF31: result ‖ script id).
 
-Offline data authentication, the CVM list and terminal risk management are not done in this
-version: the cardholder verification is online PIN (docs/terminal.md).
+With :class:`KernelOptions`, the kernel (:mod:`zhifu.terminal.kernel`) runs between the records
+and the first GENERATE AC: processing restrictions, SDA/DDA, the CVM list, terminal risk
+management and action analysis set TVR, TSI and 9F34, and the first GENERATE AC asks for the
+kernel's decision (an AAC ends the transaction offline; docs/terminal.md, "The kernel").
 
 >>> from zhifu.card.icc.emulated import EmulatedCard
 >>> chip = ChipSession(EmulatedCard.example())
@@ -39,14 +41,26 @@ from zhifu.card.apdu import CommandApdu
 from zhifu.card.icc.base import CID
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.icc.select import PSE
+from zhifu.card.oda.ca import CaKey
 from zhifu.card.readers import CardReader, InProcessReader, ReaderError, exchange
 from zhifu.card.scripted import ONLINE_TAGS, Terminal, terminal_values
 from zhifu.codec import tlv
 from zhifu.codec.pan import mask_pan
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
+from zhifu.terminal.kernel.action import Decision
+from zhifu.terminal.kernel.config import TerminalConfig
+from zhifu.terminal.kernel.run import KernelResult, run_kernel
 
-__all__ = ["AIDS", "CardFacts", "CardRefusedError", "ChipSession", "TerminalData"]
+__all__ = [
+    "AIDS",
+    "CardFacts",
+    "CardRefusedError",
+    "ChipSession",
+    "KernelOptions",
+    "OfflineDeclineError",
+    "TerminalData",
+]
 
 AIDS: Final = (
     bytes.fromhex("A000000333010101"),
@@ -66,8 +80,20 @@ _TVR_NO_ODA, _TVR_ONLINE_PIN, _TVR_ISSUER_AUTH_FAILED = (0, 0x80), (2, 0x04), (4
 _SCRIPT_OK, _SCRIPT_FAILED = 0x20, 0x10
 
 
+@dataclasses.dataclass(frozen=True)
+class KernelOptions:
+    """The kernel's inputs from the terminal: its configuration and CA public keys."""
+
+    config: TerminalConfig = dataclasses.field(default_factory=TerminalConfig)
+    capks: tuple[CaKey, ...] = ()
+
+
 class CardRefusedError(ZhifuError):
     """The card ended the transaction (no application, a command refused, an offline decline)."""
+
+
+class OfflineDeclineError(CardRefusedError):
+    """The kernel's action analysis declined the transaction offline (the card gave an AAC)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +145,7 @@ class ChipSession:
         self.script_results: list[bytes] = []
         self._term: Terminal | None = None
         self._facts: CardFacts | None = None
+        self.kernel_result: KernelResult | None = None
 
     def _transmit(self, apdu: bytes) -> bytes:
         try:
@@ -191,16 +218,29 @@ class ChipSession:
     # ------------------------------------------------------------------ cryptograms
 
     def first_ac(
-        self, amount: int, transaction_type: int, data: TerminalData | None = None
+        self,
+        amount: int,
+        transaction_type: int,
+        data: TerminalData | None = None,
+        *,
+        kernel: KernelOptions | None = None,
     ) -> dict[int, bytes]:
-        """Read the card for this amount, then first GENERATE AC (ARQC): the field 55 values.
+        """Read the card for this amount, run the kernel's steps (``kernel``), then first
+        GENERATE AC: the field 55 values of the ARQC.
 
-        Raises :class:`CardRefusedError` when the card does not ask to go online.
+        Raises :class:`OfflineDeclineError` when action analysis declines (AAC), and
+        :class:`CardRefusedError` when the card does not ask to go online.
         """
         self.read(amount, transaction_type, data)
         term = self._term
         assert term is not None
         values = term.values
+        if kernel is not None:
+            self.kernel_result = self._run_kernel(term, amount, transaction_type, data, kernel)
+            if self.kernel_result.decision is Decision.AAC:
+                term.generate_ac(Decision.AAC.value, 0x8C)
+                names = ", ".join(self.kernel_result.tvr.names()) or "no TVR bit"
+                raise OfflineDeclineError(f"declined offline by the terminal ({names})")
         balance = term.send(0x80, 0xCA, 0x9F, 0x79)
         if balance.ok and (found := tlv.find(tlv.decode(balance.data), 0x9F79)) is not None:
             values[0x9F79] = found.value
@@ -212,6 +252,28 @@ class ChipSession:
         icc.update({0x9F26: trace.arqc, 0x9F27: bytes([trace.cid1]), 0x9F36: trace.atc,
                     0x9F10: trace.iad, 0x82: trace.aip})  # fmt: skip
         return icc
+
+    def _run_kernel(
+        self, term: Terminal, amount: int, transaction_type: int, data: TerminalData | None,
+        options: KernelOptions,
+    ) -> KernelResult:  # fmt: skip
+        """Restrictions, ODA, CVM, risk management and action analysis (``terminal.kernel``).
+
+        Online PIN is the PIN the cardholder entered (``data.pin_entered``); an offline PIN CVM
+        is not offered (this terminal sends the PIN online), a signature is accepted.
+        """
+        entered = data is None or data.pin_entered
+
+        def perform(code: int) -> str:
+            if code == 0x02:
+                return "ok" if entered else "bypassed"
+            return "ok" if code in (0x1E, 0x1F, 0x20) else "no_pad"
+
+        return run_kernel(
+            term, amount, capks=options.capks, perform_cvm=perform,
+            today=datetime.now(SHANGHAI).date(), config=options.config,
+            transaction_type=transaction_type,
+        )  # fmt: skip
 
     def complete(self, field_39: str, answer: Mapping[int, bytes]) -> bool:
         """Scripts, issuer authentication and second GENERATE AC; True for a TC."""

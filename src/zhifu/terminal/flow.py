@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.oda.ca import builtin_test_ca
 from zhifu.card.readers import CardReader
 from zhifu.codec.tlv import Tlv
 from zhifu.core.errors import UsageError
@@ -30,7 +31,14 @@ from zhifu.iso8583.track_data import encipher_track
 from zhifu.security.hsm.data import MacAlgorithm
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.secrets import Pin
-from zhifu.terminal.chip import CardFacts, CardRefusedError, ChipSession, TerminalData
+from zhifu.terminal.chip import (
+    CardFacts,
+    CardRefusedError,
+    ChipSession,
+    KernelOptions,
+    OfflineDeclineError,
+    TerminalData,
+)
 from zhifu.terminal.link import NoAnswerError
 from zhifu.terminal.messages import (
     CURRENCY,
@@ -58,11 +66,18 @@ TAKEN_REVERSAL_CODES = ("00", "12", "25")
 _ADVICE_TRIES = 2
 
 
+DEFAULT_KERNEL: Final = KernelOptions(capks=(builtin_test_ca("rsa"), builtin_test_ca("sm2")))
+"""The kernel's defaults: a floor limit of 0 (every transaction online), no terminal action
+codes of its own, and the test CA public keys (a test terminal's CAPK table; a production one
+loads its CA keys by download)."""
+
+
 class TerminalFlow:
     """State, security module and the step generators shared by both carriers."""
 
     state: TerminalState
     hsm: SoftHsm
+    kernel: KernelOptions | None = DEFAULT_KERNEL
 
     # ------------------------------------------------------------------ building blocks
 
@@ -157,6 +172,8 @@ class TerminalFlow:
                     kind, service, chip, pin=pin, amount=amount, entry=entry, swipe=swipe
                 )
             )
+        except OfflineDeclineError as exc:  # EMV's ARC for a decline offline: Z1
+            return TransactionResult(kind, response_code="Z1", amount=amount, message=str(exc))
         except CardRefusedError as exc:
             return TransactionResult(kind, amount=amount, message=str(exc))
         finally:
@@ -173,7 +190,7 @@ class TerminalFlow:
         fields = self._fields(service.txn_type, "000", reading="5")
         data = TerminalData(self.state.terminal_id, fields["11"], pin_entered=pin is not None)
         chip_type = service.chip_type if service.chip_type is not None else 0x20
-        icc = chip.first_ac(amount, chip_type, data) if use_chip else {}
+        icc = chip.first_ac(amount, chip_type, data, kernel=self.kernel) if use_chip else {}
         if not use_chip:
             chip.read(amount, chip_type, data)
         facts = chip.facts()

@@ -13,7 +13,7 @@ from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.issuing import issue_card
 from zhifu.card.oda.ca import builtin_test_ca
 from zhifu.codec import tlv
-from zhifu.terminal.chip import ChipSession
+from zhifu.terminal.chip import ChipSession, KernelOptions, OfflineDeclineError
 from zhifu.terminal.kernel.action import Decision, analyse, default_action
 from zhifu.terminal.kernel.bits import TSI_TABLE, TVR_TABLE, Tsi, TsiBit, Tvr, TvrBit
 from zhifu.terminal.kernel.config import TerminalConfig
@@ -317,3 +317,15 @@ def test_the_kernel_writes_tvr_tsi_and_cvm_results_for_the_cryptogram(tmp_path: 
     assert values[0x95] == bytes(result.tvr) and values[0x9B] == bytes(result.tsi)
     assert values[0x9F34] == result.cvm.results == bytes.fromhex("420300")  # online PIN
     assert Tsi(values[0x9B]).has(TsiBit.TRM_PERFORMED)
+
+
+def test_first_generate_ac_asks_the_kernels_decision(tmp_path: Path) -> None:
+    options = KernelOptions(capks=tuple(CAPKS))
+    expired = ChipSession(card_from(tmp_path, "aac", expiry="251231", effective="200101"))
+    with pytest.raises(OfflineDeclineError, match="expired application"):
+        expired.first_ac(100_00, 0x00, kernel=options)
+    assert expired.terminal.trace.cid1 == 0x00  # the card was asked for an AAC and gave one
+    good = ChipSession(card_from(tmp_path, "arqc", effective="200101"))
+    icc = good.first_ac(100_00, 0x00, kernel=options)
+    assert icc[0x9F27] == b"\x80" and good.kernel_result is not None
+    assert icc[0x95] == bytes(good.kernel_result.tvr) and icc[0x9F34] == bytes.fromhex("420300")
