@@ -21,6 +21,7 @@ from bench import (
     crypto,
     gridlock,
     iso8583,
+    kernel,
     ledger,
     payments,
     qr,
@@ -29,6 +30,7 @@ from bench import (
 SECTIONS = (
     "crypto",
     "card",
+    "kernel",
     "iso8583",
     "acquirer",
     "payments",
@@ -49,6 +51,7 @@ def _http() -> None:
 RUNNERS: dict[str, Callable[[], None]] = {
     "crypto": crypto.run,
     "card": card.run,
+    "kernel": kernel.run,
     "iso8583": iso8583.run,
     "acquirer": lambda: acquirer.run(seconds=1.0),
     "payments": lambda: payments.run(seconds=3.0),

@@ -89,6 +89,8 @@ class Terminal:
         self._send = send
         self.values = dict(values)
         self.trace = Trace(values=self.values)
+        self._objects: dict[int, bytes] | None = None  # the records' data objects, once read
+        self._counted = 0
 
     def send(
         self, cla: int, ins: int, p1: int, p2: int, data: bytes = b"", *, le: int | None = 256
@@ -125,14 +127,17 @@ class Terminal:
                 response = self.send(0x00, 0xB2, number, sfi << 3 | 4)
                 if response.ok:
                     self.trace.records[(sfi, number)] = response.data
+        self._objects = None
 
     def card_object(self, tag: int) -> bytes | None:
-        """A data object from the records read so far."""
-        for record in self.trace.records.values():
-            item = tlv.find(tlv.decode(record), tag)
-            if item is not None:
-                return item.value
-        return None
+        """A primitive data object from the records read so far (the first record with it)."""
+        if self._objects is None or len(self.trace.records) != self._counted:
+            objects: dict[int, bytes] = {}
+            for record in self.trace.records.values():
+                for name, value in tlv.to_dict(tlv.decode(record)).items():
+                    objects.setdefault(int(name, 16), value)
+            self._objects, self._counted = objects, len(self.trace.records)
+        return self._objects.get(tag)
 
     def generate_ac(self, p1: int, dol_tag: int) -> ResponseApdu:
         """GENERATE AC with the data of CDOL1 (``8C``) or CDOL2 (``8D``)."""
