@@ -106,7 +106,11 @@ def register(sub: SubParsers) -> None:
             help="amount in yuan, e.g. 12.34",
         )
         p.add_argument("--original", metavar="STAN", help="the original transaction's STAN")
-        p.add_argument("--swipe", action="store_true", help="read the magnetic stripe")
+        how = p.add_mutually_exclusive_group()
+        how.add_argument("--swipe", action="store_true", help="read the magnetic stripe")
+        how.add_argument(
+            "--tap", action="store_true", help="tap: the contactless interface (qPBOC purchase)"
+        )
         p.set_defaults(kind=kind)
 
     p = leaf(cmds, "settle", _settle, "settle the batch (0500 with the totals)")
@@ -189,6 +193,7 @@ def _card_command(args: argparse.Namespace) -> Outcome:
             amount=args.amount,
             original=args.original,
             swipe=args.swipe,
+            tap=args.tap,
         )
     finally:
         terminal.close()

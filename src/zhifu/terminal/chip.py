@@ -40,7 +40,7 @@ from typing import Final
 from zhifu.card.apdu import CommandApdu
 from zhifu.card.icc.base import CID
 from zhifu.card.icc.emulated import EmulatedCard
-from zhifu.card.icc.select import PSE
+from zhifu.card.icc.select import PPSE, PSE
 from zhifu.card.oda.ca import CaKey
 from zhifu.card.readers import CardReader, InProcessReader, ReaderError, exchange
 from zhifu.card.scripted import ONLINE_TAGS, Terminal, terminal_values
@@ -50,6 +50,7 @@ from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.terminal.kernel.action import Decision
 from zhifu.terminal.kernel.config import TerminalConfig
+from zhifu.terminal.kernel.qpboc import TAP_TAGS, cvm_required, ttq
 from zhifu.terminal.kernel.run import KernelResult, run_kernel
 
 __all__ = [
@@ -146,6 +147,8 @@ class ChipSession:
         self._term: Terminal | None = None
         self._facts: CardFacts | None = None
         self.kernel_result: KernelResult | None = None
+        self.contactless = False
+        self.online_pin = True
 
     def _transmit(self, apdu: bytes) -> bytes:
         try:
@@ -199,11 +202,14 @@ class ChipSession:
         self._facts = self._facts_of(term)
 
     @staticmethod
-    def _facts_of(term: Terminal) -> CardFacts:
-        track = (term.card_object(0x57) or b"").hex().upper().rstrip("F")
-        pan = (term.card_object(0x5A) or b"").hex().upper().rstrip("F") or track.split("D")[0]
-        expiry = (term.card_object(0x5F24) or b"").hex()[:4]
-        psn = (term.card_object(0x5F34) or b"\x00").hex().zfill(3)
+    def _facts_of(term: Terminal, extra: Mapping[int, bytes] | None = None) -> CardFacts:
+        def get(tag: int) -> bytes:
+            return term.card_object(tag) or (extra or {}).get(tag) or b""
+
+        track = get(0x57).hex().upper().rstrip("F")
+        pan = get(0x5A).hex().upper().rstrip("F") or track.split("D")[0]
+        expiry = get(0x5F24).hex()[:4]
+        psn = (get(0x5F34) or b"\x00").hex().zfill(3)
         if not pan or not track:
             raise CardRefusedError("the card's records hold no PAN or Track 2 equivalent")
         return CardFacts(pan, psn, expiry or track.split("D")[1][:4], track)
@@ -275,8 +281,68 @@ class ChipSession:
             transaction_type=transaction_type,
         )  # fmt: skip
 
+    # ------------------------------------------------------------------ contactless
+
+    def tap(
+        self,
+        amount: int,
+        transaction_type: int,
+        data: TerminalData | None = None,
+        *,
+        config: TerminalConfig | None = None,
+    ) -> dict[int, bytes]:
+        """One contactless tap (qPBOC, :mod:`zhifu.terminal.kernel.qpboc`): the field 55 values
+        of the card's online cryptogram. ``online_pin`` then says whether the PIN is needed."""
+        cfg = config or TerminalConfig()
+        if amount > cfg.contactless_limit:
+            raise CardRefusedError("above the contactless limit: insert the card")
+        values = _terminal_values(amount, transaction_type, data)
+        values.update({0x9F66: ttq(amount, cfg), 0x95: bytes(5)})
+        term = self._term = Terminal(self._transmit, values)
+        fci, sw = term.select(PPSE)
+        if sw != 0x9000:
+            raise CardRefusedError("the card has no contactless interface: insert it")
+        self.aid = self._tap_aid(term, fci)
+        fci, _ = term.select(self.aid)
+        term.values[0x84] = self.aid
+        pdol = tlv.find(tlv.decode(fci), 0x9F38)
+        answer = term.gpo(pdol.value if pdol is not None else b"")
+        if not answer.ok or answer.data[:1] != b"\x77":
+            raise CardRefusedError(f"the card refused the tap (SW {answer.sw:04X})")
+        gpo = {item.tag: item.value for item in tlv.decode(answer.data)[0].children}
+        term.read_afl()
+        self._facts = self._facts_of(term, gpo)
+        cid = (gpo.get(0x9F27) or b"\x00")[0]
+        if cid == CID["AAC"]:
+            raise OfflineDeclineError("the card declined the tap (AAC)")
+        if cid != CID["ARQC"]:
+            raise CardRefusedError("the card approved offline; this terminal goes online only")
+        self.contactless = True
+        self.online_pin = cvm_required(amount, cfg, gpo.get(0x9F6C))
+        icc = {tag: term.values[tag] for tag in (*ONLINE_TAGS, *_EXTRA_TAGS) if tag in term.values}
+        icc.update({tag: gpo[tag] for tag in TAP_TAGS if tag in gpo})
+        icc[0x9F34] = bytes.fromhex("020000" if self.online_pin else "1F0002")
+        return icc
+
+    @staticmethod
+    def _tap_aid(term: Terminal, fci: bytes) -> bytes:
+        listed: list[tuple[int, bytes]] = []
+        for entry in tlv.decode(fci):
+            for item in entry.children if entry.tag == 0x6F else ():
+                for found in _directory_entries(item):
+                    aid, priority = found.find(0x4F), found.find(0x87)
+                    if aid is not None and any(aid.value.startswith(a) for a in AIDS):
+                        rank = priority.value[0] & 0x0F if priority and priority.value else 15
+                        listed.append((rank, aid.value))
+        if not listed:
+            raise CardRefusedError("the card lists no application this terminal accepts")
+        return sorted(listed, key=lambda item: item[0])[0][1]
+
     def complete(self, field_39: str, answer: Mapping[int, bytes]) -> bool:
-        """Scripts, issuer authentication and second GENERATE AC; True for a TC."""
+        """Scripts, issuer authentication and second GENERATE AC; True for a TC. After a tap
+        the card is gone: the host's answer decides."""
+        if self.contactless:
+            return field_39 == "00"
         term = self._term
         assert term is not None, "first_ac comes first"
         self._run_scripts(term, answer, 0x71)
@@ -315,6 +381,16 @@ class ChipSession:
 
 _EXTRA_TAGS: Final = (0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41)
 """The optional field 55 tags of docs/standards/iso8583-cup.md §3 the terminal sends."""
+
+
+def _directory_entries(item: tlv.Tlv) -> list[tlv.Tlv]:
+    """The 61 entries under an FCI's proprietary template (A5 / BF0C)."""
+    if item.tag == 0x61:
+        return [item]
+    found: list[tlv.Tlv] = []
+    for child in item.children if item.constructed else ():
+        found += _directory_entries(child)
+    return found
 
 
 def _set_bit(values: dict[int, bytes], index: int, bit: int) -> None:

@@ -185,11 +185,12 @@ class Terminal(ManagementFlow):
 
     def transact(
         self, kind: str, card: Card, *, pin: str | None = None, amount: int = 0,
-        original: str | None = None, swipe: bool = False,
+        original: str | None = None, swipe: bool = False, tap: bool = False,
     ) -> TransactionResult:  # fmt: skip
-        """One card transaction of ``kind`` (a key of :data:`~zhifu.terminal.messages.SERVICES`)."""
+        """One card transaction of ``kind`` (a key of :data:`~zhifu.terminal.messages.SERVICES`);
+        ``swipe`` reads the magnetic stripe, ``tap`` the contactless interface (qPBOC)."""
         steps = self._transaction_steps(
-            kind, card, pin=pin, amount=amount, original=original, swipe=swipe
+            kind, card, pin=pin, amount=amount, original=original, swipe=swipe, tap=tap
         )
         return self._run(steps)
 

@@ -152,7 +152,7 @@ class TerminalFlow:
 
     def _transaction_steps(
         self, kind: str, card: Card, *, pin: str | None, amount: int, original: str | None,
-        swipe: bool,
+        swipe: bool, tap: bool = False,
     ) -> Steps[TransactionResult]:  # fmt: skip
         service = SERVICES.get(kind)
         if service is None:
@@ -169,7 +169,14 @@ class TerminalFlow:
         try:
             return (
                 yield from self._card_steps(
-                    kind, service, chip, pin=pin, amount=amount, entry=entry, swipe=swipe
+                    kind,
+                    service,
+                    chip,
+                    pin=pin,
+                    amount=amount,
+                    entry=entry,
+                    swipe=swipe,
+                    tap=tap,
                 )
             )
         except OfflineDeclineError as exc:  # EMV's ARC for a decline offline: Z1
@@ -182,23 +189,24 @@ class TerminalFlow:
 
     def _card_steps(
         self, kind: str, service: Service, chip: ChipSession, *, pin: str | None, amount: int,
-        entry: dict[str, Any] | None, swipe: bool,
+        entry: dict[str, Any] | None, swipe: bool, tap: bool = False,
     ) -> Steps[TransactionResult]:  # fmt: skip
         if entry is not None and not amount:
             amount = int(entry["amount"])
         use_chip = service.chip_type is not None and not swipe
-        fields = self._fields(service.txn_type, "000", reading="5")
+        fields = self._fields(service.txn_type, "000", reading="6" if tap else "5")
         data = TerminalData(self.state.terminal_id, fields["11"], pin_entered=pin is not None)
         chip_type = service.chip_type if service.chip_type is not None else 0x20
-        icc = chip.first_ac(amount, chip_type, data, kernel=self.kernel) if use_chip else {}
-        if not use_chip:
-            chip.read(amount, chip_type, data)
+        if tap and kind != "purchase":
+            raise UsageError("only a purchase is taken by a tap", argument="--tap")
+        icc, pin = self._read_card(chip, amount, chip_type, data, pin, how=(use_chip, tap))
         facts = chip.facts()
         result = TransactionResult(
             kind, amount=amount, masked_pan=facts.masked_pan, batch=self.state.batch,
             stan=fields["11"],
         )  # fmt: skip
-        fields.update({"3": service.processing_code, "22": "021" if swipe else "052",
+        mode = "021" if swipe else "072" if tap else "052"
+        fields.update({"3": service.processing_code, "22": mode,
                        "25": service.condition, "49": CURRENCY})  # fmt: skip
         if kind != "balance":
             fields["4"] = f"{amount:012d}"
@@ -230,6 +238,25 @@ class TerminalFlow:
             result, request, reply, chip=chip if use_chip else None, icc=icc, reversible=reversible
         )
         return (yield from finish)
+
+    def _read_card(
+        self, chip: ChipSession, amount: int, chip_type: int, data: TerminalData,
+        pin: str | None, *, how: tuple[bool, bool],
+    ) -> tuple[dict[int, bytes], str | None]:  # fmt: skip
+        """The card's field 55 values (none for a swipe) and the PIN the request carries."""
+        use_chip, tap = how
+        if tap:
+            config = self.kernel.config if self.kernel is not None else None
+            icc = chip.tap(amount, chip_type, data, config=config)
+            if not chip.online_pin:
+                return icc, None  # QuickPass: no PIN up to the contactless CVM limit
+            if pin is None:
+                raise CardRefusedError("above the contactless CVM limit: the PIN is needed")
+            return icc, pin
+        if use_chip:
+            return chip.first_ac(amount, chip_type, data, kernel=self.kernel), pin
+        chip.read(amount, chip_type, data)
+        return {}, pin
 
     def _finish(
         self, result: TransactionResult, request: Message, reply: tuple[Message, bytes], *,
