@@ -111,6 +111,10 @@ def register(sub: SubParsers) -> None:
         how.add_argument(
             "--tap", action="store_true", help="tap: the contactless interface (qPBOC purchase)"
         )
+        how.add_argument(
+            "--fallback", action="store_true",
+            help="swipe a chip card whose chip failed (fallback, 22 = 80x)",
+        )  # fmt: skip
         p.set_defaults(kind=kind)
 
     p = leaf(cmds, "settle", _settle, "settle the batch (0500 with the totals)")
@@ -194,6 +198,7 @@ def _card_command(args: argparse.Namespace) -> Outcome:
             original=args.original,
             swipe=args.swipe,
             tap=args.tap,
+            fallback=args.fallback,
         )
     finally:
         terminal.close()

@@ -108,10 +108,18 @@ class AsyncTerminal(ManagementFlow):
     async def transact(
         self, kind: str, card: Card, *, pin: str | None = None, amount: int = 0,
         original: str | None = None, swipe: bool = False, tap: bool = False,
+        fallback: bool = False,
     ) -> TransactionResult:  # fmt: skip
         """One card transaction (see :meth:`Terminal.transact`)."""
         steps = self._transaction_steps(
-            kind, card, pin=pin, amount=amount, original=original, swipe=swipe, tap=tap
+            kind,
+            card,
+            pin=pin,
+            amount=amount,
+            original=original,
+            swipe=swipe,
+            tap=tap,
+            fallback=fallback,
         )
         return await self._run(steps)
 

@@ -186,11 +186,21 @@ class Terminal(ManagementFlow):
     def transact(
         self, kind: str, card: Card, *, pin: str | None = None, amount: int = 0,
         original: str | None = None, swipe: bool = False, tap: bool = False,
+        fallback: bool = False,
     ) -> TransactionResult:  # fmt: skip
         """One card transaction of ``kind`` (a key of :data:`~zhifu.terminal.messages.SERVICES`);
-        ``swipe`` reads the magnetic stripe, ``tap`` the contactless interface (qPBOC)."""
+        ``swipe`` reads the magnetic stripe (a chip card is told to be inserted), ``fallback``
+        swipes a chip card whose chip failed (22 = 80x, 60.5 = 2), ``tap`` the contactless
+        interface (qPBOC)."""
         steps = self._transaction_steps(
-            kind, card, pin=pin, amount=amount, original=original, swipe=swipe, tap=tap
+            kind,
+            card,
+            pin=pin,
+            amount=amount,
+            original=original,
+            swipe=swipe,
+            tap=tap,
+            fallback=fallback,
         )
         return self._run(steps)
 

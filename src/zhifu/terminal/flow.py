@@ -81,12 +81,14 @@ class TerminalFlow:
 
     # ------------------------------------------------------------------ building blocks
 
-    def _fields(self, txn_type: str, network: str, *, reading: str = "") -> dict[str, str]:
+    def _fields(
+        self, txn_type: str, network: str, *, reading: str = "", ic: str = "0"
+    ) -> dict[str, str]:
         return {
             "11": self.state.take_stan(),
             "41": self.state.terminal_id,
             "42": self.state.merchant_id,
-            "60": field_60(txn_type, self.state.batch, network, reading=reading),
+            "60": field_60(txn_type, self.state.batch, network, reading=reading, ic=ic),
         }
 
     def _mac_fn(self) -> Callable[[bytes], bytes]:
@@ -152,7 +154,7 @@ class TerminalFlow:
 
     def _transaction_steps(
         self, kind: str, card: Card, *, pin: str | None, amount: int, original: str | None,
-        swipe: bool, tap: bool = False,
+        swipe: bool, tap: bool = False, fallback: bool = False,
     ) -> Steps[TransactionResult]:  # fmt: skip
         service = SERVICES.get(kind)
         if service is None:
@@ -175,8 +177,9 @@ class TerminalFlow:
                     pin=pin,
                     amount=amount,
                     entry=entry,
-                    swipe=swipe,
+                    swipe=swipe or fallback,
                     tap=tap,
+                    fallback=fallback,
                 )
             )
         except OfflineDeclineError as exc:  # EMV's ARC for a decline offline: Z1
@@ -189,12 +192,14 @@ class TerminalFlow:
 
     def _card_steps(
         self, kind: str, service: Service, chip: ChipSession, *, pin: str | None, amount: int,
-        entry: dict[str, Any] | None, swipe: bool, tap: bool = False,
+        entry: dict[str, Any] | None, swipe: bool, tap: bool = False, fallback: bool = False,
     ) -> Steps[TransactionResult]:  # fmt: skip
         if entry is not None and not amount:
             amount = int(entry["amount"])
         use_chip = service.chip_type is not None and not swipe
-        fields = self._fields(service.txn_type, "000", reading="6" if tap else "5")
+        fields = self._fields(
+            service.txn_type, "000", reading="6" if tap else "5", ic="2" if fallback else "0"
+        )
         data = TerminalData(self.state.terminal_id, fields["11"], pin_entered=pin is not None)
         chip_type = service.chip_type if service.chip_type is not None else 0x20
         if tap and kind != "purchase":
@@ -205,7 +210,11 @@ class TerminalFlow:
             kind, amount=amount, masked_pan=facts.masked_pan, batch=self.state.batch,
             stan=fields["11"],
         )  # fmt: skip
-        mode = "021" if swipe else "072" if tap else "052"
+        if swipe and not fallback and self._refuses_swipe(facts):
+            raise CardRefusedError(
+                "a chip card: insert it (swipe it only when its chip fails: --fallback)"
+            )
+        mode = "801" if fallback else "021" if swipe else "072" if tap else "052"
         fields.update({"3": service.processing_code, "22": mode,
                        "25": service.condition, "49": CURRENCY})  # fmt: skip
         if kind != "balance":
@@ -238,6 +247,14 @@ class TerminalFlow:
             result, request, reply, chip=chip if use_chip else None, icc=icc, reversible=reversible
         )
         return (yield from finish)
+
+    def _refuses_swipe(self, facts: CardFacts) -> bool:
+        """A chip card (service code 2xx or 6xx on the stripe) swiped without fallback."""
+        config = self.kernel.config if self.kernel is not None else None
+        if config is not None and not config.refuse_chip_swipe:
+            return False
+        after = facts.track2.split("D", 1)[1] if "D" in facts.track2 else ""
+        return after[4:5] in ("2", "6")
 
     def _read_card(
         self, chip: ChipSession, amount: int, chip_type: int, data: TerminalData,

@@ -125,9 +125,12 @@ def security_control(*, pin: bool, algorithm: str, track_enciphered: bool) -> st
     )
 
 
-def field_60(txn_type: str, batch: str, network_code: str = "000", *, reading: str = "") -> str:
-    """60.1 ‖ 60.2 (batch) ‖ 60.3, then 60.4 (reading capability) and 60.5 ``0`` when given."""
-    return f"{txn_type}{batch}{network_code}" + (f"{reading}0" if reading else "")
+def field_60(
+    txn_type: str, batch: str, network_code: str = "000", *, reading: str = "", ic: str = "0"
+) -> str:
+    """60.1 ‖ 60.2 (batch) ‖ 60.3, then 60.4 (reading capability) and 60.5 (IC condition:
+    ``0`` normal, ``2`` a fallback from a failed chip) when a reading capability is given."""
+    return f"{txn_type}{batch}{network_code}" + (f"{reading}{ic}" if reading else "")
 
 
 def reversal_of(request: Message, reason: str, auth_code: str = "") -> Message:

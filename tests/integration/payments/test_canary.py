@@ -52,7 +52,7 @@ def test_no_secret_is_left_anywhere(bank: Bank, caplog: pytest.LogCaptureFixture
     sale = term.transact("purchase", card, pin=PIN, amount=1_234)
     term.transact("purchase", card, pin=WRONG_PIN, amount=5)
     term.transact("balance", card, pin=PIN)
-    term.transact("purchase", card, pin=PIN, amount=10, swipe=True)
+    term.transact("purchase", card, pin=PIN, amount=10, fallback=True)
     term.transact("void", card, pin=PIN, original=sale.stan)
     term.transact("preauth", card, pin=PIN, amount=300)
     term.settle()

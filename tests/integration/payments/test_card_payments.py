@@ -20,6 +20,8 @@ from zhifu.iso8583 import Message
 from zhifu.iso8583.mac import hsm_mac_fn, sign
 from zhifu.issuer import AuthorizationRequest, Kind, transaction_id
 from zhifu.security.hsm.data import MacAlgorithm
+from zhifu.terminal.chip import KernelOptions
+from zhifu.terminal.kernel.config import TerminalConfig
 
 from .conftest import LMK, MID, Bank, pan_of, purchase_request, replay
 
@@ -91,7 +93,12 @@ def test_ecash_load_moves_money_to_the_chip(bank: Bank) -> None:
 def test_a_swiped_chip_card_is_told_to_use_the_chip(bank: Bank) -> None:
     card, term = bank.card(), bank.terminal()
     swiped = term.transact("purchase", card, pin=PIN, amount=100, swipe=True)
-    assert swiped.response_code == "45" and bank.available(card) == 100_000
+    assert not swiped.answered and "insert it" in swiped.message  # the terminal's own rule
+    term.kernel = KernelOptions(config=TerminalConfig(refuse_chip_swipe=False))
+    swiped = term.transact("purchase", card, pin=PIN, amount=100, swipe=True)
+    assert swiped.response_code == "45" and bank.available(card) == 100_000  # the host's rule
+    fallback = term.transact("purchase", card, pin=PIN, amount=100, fallback=True)
+    assert fallback.approved and bank.available(card) == 100_000 - 100  # the chip failed: 80x
 
 
 def test_a_retransmission_gets_the_same_answer_and_one_posting(bank: Bank) -> None:

@@ -44,6 +44,7 @@ class TerminalConfig:
     online_capable: bool = True
     pin_pad: bool = True
     exception_file: frozenset[str] = field(default_factory=frozenset)  # PANs refused at once
+    refuse_chip_swipe: bool = True  # a swiped chip card (service code 2xx/6xx): insert it
     contactless_limit: int = 100_000_00  # above: the card must be inserted
     contactless_cvm_limit: int = 1_000_00  # above: online PIN (UnionPay QuickPass: 1,000.00)
     contactless_floor_limit: int = 0  # at or above: an online cryptogram is required
