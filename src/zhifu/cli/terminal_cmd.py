@@ -17,6 +17,7 @@ arguments. ``--json`` output keeps the keys ``response_code``, ``approved``, ``s
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from zhifu.cli.barcode.support import parse_yuan
@@ -24,6 +25,7 @@ from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
 from zhifu.terminal import Terminal, TransactionResult
 from zhifu.terminal.link import NoAnswerError
+from zhifu.terminal.state import TerminalState
 
 __all__ = ["register"]
 
@@ -111,6 +113,10 @@ def register(sub: SubParsers) -> None:
         how.add_argument(
             "--tap", action="store_true", help="tap: the contactless interface (qPBOC purchase)"
         )
+        p.add_argument(
+            "--receipt", metavar="DIR",
+            help="write the slips of an approval there (merchant and cardholder, .txt and .png)",
+        )  # fmt: skip
         how.add_argument(
             "--fallback", action="store_true",
             help="swipe a chip card whose chip failed (fallback, 22 = 80x)",
@@ -203,7 +209,24 @@ def _card_command(args: argparse.Namespace) -> Outcome:
     finally:
         terminal.close()
     data: dict[str, Any] = result.as_json()
+    if args.receipt and result.approved:
+        data["receipts"] = _write_receipts(result, args)
     return Outcome(data, _text(result), 0 if result.answered else 1)
+
+
+def _write_receipts(result: TransactionResult, args: argparse.Namespace) -> list[str]:
+    from zhifu.terminal.receipt import receipt_lines, receipt_png  # noqa: PLC0415 - fast start
+
+    folder = Path(args.receipt)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = TerminalState.load(args.state)
+    written = []
+    for copy in ("merchant", "cardholder"):
+        lines = receipt_lines(result, state.merchant_id, state.terminal_id, copy=copy)
+        text = folder / f"{result.batch}-{result.stan}-{copy}.txt"
+        text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written += [str(text), str(receipt_png(lines, text.with_suffix(".png")))]
+    return written
 
 
 def _settle(args: argparse.Namespace) -> Outcome:

@@ -15,6 +15,7 @@ its second GENERATE AC → reversal ``06``; issuer scripts → a script result a
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -22,6 +23,7 @@ from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.oda.ca import builtin_test_ca
 from zhifu.card.readers import CardReader
 from zhifu.codec.tlv import Tlv
+from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
 from zhifu.iso8583 import Message
 from zhifu.iso8583.fields_55 import build_icc_data, parse_icc_data
@@ -208,7 +210,9 @@ class TerminalFlow:
         facts = chip.facts()
         result = TransactionResult(
             kind, amount=amount, masked_pan=facts.masked_pan, batch=self.state.batch,
-            stan=fields["11"],
+            stan=fields["11"], pin_entered=pin is not None,
+            entry="fallback" if fallback else "swipe" if swipe else "tap" if tap else "chip",
+            at=datetime.now(SHANGHAI).isoformat(timespec="seconds"),
         )  # fmt: skip
         if swipe and not fallback and self._refuses_swipe(facts):
             raise CardRefusedError(

@@ -36,6 +36,9 @@ class TransactionResult:
     answered: bool = False
     balance: int | None = None
     message: str = ""
+    entry: str = ""  # how the card was read: chip, tap, swipe, fallback
+    pin_entered: bool = False
+    at: str = ""  # when the terminal sent it, ISO 8601 (Asia/Shanghai)
 
     def as_json(self) -> dict[str, Any]:
         """The keys other programs read; amounts as yuan text."""

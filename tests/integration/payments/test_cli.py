@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from zhifu.cli.main import main
 
@@ -39,10 +40,12 @@ def test_a_purchase_from_the_command_line(
                     components[1])  # fmt: skip
     assert status == 0
     assert run(capsys, "terminal", "signon", "--state", term, "--host", bank.address)[0] == 0
+    slips = bank.folder / "slips"
     status, sale = run(capsys, "terminal", "purchase", "--state", term, "--card", card, "--pin",
-                       "1234", "--amount", "12.34", "--json")  # fmt: skip
+                       "1234", "--amount", "12.34", "--receipt", str(slips), "--json")  # fmt: skip
     assert status == 0 and set(sale) >= KEYS and sale["approved"] is True
     assert sale["amount"] == "12.34" and sale["reversed"] is False
+    _check_slips(slips, sale, issued)
     status, balance = run(capsys, "issuer", "balance", "--card", card, "--json")
     assert status == 0 and balance["available"] == "987.66" and balance["ledger"] == "987.66"
     status, declined = run(capsys, "terminal", "purchase", "--state", term, "--card", card,
@@ -66,3 +69,18 @@ def test_no_host_is_exit_1_and_says_whether_a_reversal_is_pending(
                          "--timeout", "0.5", "--json")  # fmt: skip
     assert status == 1 and result["answered"] is False
     assert result["reversal_pending"] is True
+
+
+def _check_slips(slips: Path, sale: dict[str, object], issued: dict[str, object]) -> None:
+    """Both copies as text and PNG: the masked PAN, the amount, never the whole PAN."""
+    assert len(sale["receipts"]) == 4  # type: ignore[arg-type]
+    merchant = (slips / f"{sale['batch']}-{sale['stan']}-merchant.txt").read_text("utf-8")
+    holder = (slips / f"{sale['batch']}-{sale['stan']}-cardholder.txt").read_text("utf-8")
+    assert "商户存根 MERCHANT COPY" in merchant and "持卡人存根 CARDHOLDER COPY" in holder
+    for text in (merchant, holder):
+        assert f"{issued['masked_pan']} /I" in text and "RMB 12.34" in text
+        assert "消费 SALE" in text and str(sale["rrn"]) in text
+    assert "密码已验证 PIN VERIFIED" in merchant and "PIN VERIFIED" not in holder
+    with Image.open(slips / f"{sale['batch']}-{sale['stan']}-merchant.png") as image:
+        assert image.width == 384 and image.mode == "1"
+        assert image.height > 300 and image.getextrema() == (0, 255)  # ink on paper

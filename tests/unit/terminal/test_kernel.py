@@ -13,6 +13,7 @@ from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.issuing import issue_card
 from zhifu.card.oda.ca import builtin_test_ca
 from zhifu.codec import tlv
+from zhifu.core.errors import UsageError
 from zhifu.terminal.chip import ChipSession, KernelOptions, OfflineDeclineError
 from zhifu.terminal.kernel.action import Decision, analyse, default_action
 from zhifu.terminal.kernel.bits import TSI_TABLE, TVR_TABLE, Tsi, TsiBit, Tvr, TvrBit
@@ -21,6 +22,9 @@ from zhifu.terminal.kernel.cvm import CONDITIONS, CVM_CODES, verify
 from zhifu.terminal.kernel.restrictions import restrictions
 from zhifu.terminal.kernel.risk import risk
 from zhifu.terminal.kernel.run import run_kernel
+from zhifu.terminal.messages import SERVICES
+from zhifu.terminal.receipt import COPIES, KIND_NAMES, receipt_lines
+from zhifu.terminal.result import TransactionResult
 
 TODAY = date(2026, 11, 25)
 CAPKS = [builtin_test_ca("rsa"), builtin_test_ca("sm2")]
@@ -329,3 +333,24 @@ def test_first_generate_ac_asks_the_kernels_decision(tmp_path: Path) -> None:
     icc = good.first_ac(100_00, 0x00, kernel=options)
     assert icc[0x9F27] == b"\x80" and good.kernel_result is not None
     assert icc[0x95] == bytes(good.kernel_result.tvr) and icc[0x9F34] == bytes.fromhex("420300")
+
+
+def test_the_slips_cardholder_part() -> None:
+
+    assert set(KIND_NAMES) == set(SERVICES) and set(COPIES) == {"merchant", "cardholder"}
+    base = {
+        "response_code": "00",
+        "approved": True,
+        "stan": "000009",
+        "batch": "000001",
+        "amount": 300_00,
+        "masked_pan": "622800******1117",
+        "at": "2026-12-05T09:30:00+08:00",
+    }
+    tap = TransactionResult("purchase", entry="tap", **base)  # type: ignore[arg-type]
+    swipe = TransactionResult("purchase", entry="fallback", **base)  # type: ignore[arg-type]
+    assert "免密免签 NO PIN, NO SIGNATURE" in receipt_lines(tap, "M", "T", copy="merchant")
+    signed = receipt_lines(swipe, "M", "T", copy="merchant")
+    assert "持卡人签名 CARDHOLDER SIGNATURE:" in signed and "622800******1117 /F" in signed[4]
+    with pytest.raises(UsageError):
+        receipt_lines(TransactionResult("purchase"), "M", "T", copy="merchant")
