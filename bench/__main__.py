@@ -25,12 +25,14 @@ from bench import (
     ledger,
     payments,
     qr,
+    terminal_paths,
 )
 
 SECTIONS = (
     "crypto",
     "card",
     "kernel",
+    "terminal",
     "iso8583",
     "acquirer",
     "payments",
@@ -52,6 +54,7 @@ RUNNERS: dict[str, Callable[[], None]] = {
     "crypto": crypto.run,
     "card": card.run,
     "kernel": kernel.run,
+    "terminal": terminal_paths.run,
     "iso8583": iso8583.run,
     "acquirer": lambda: acquirer.run(seconds=1.0),
     "payments": lambda: payments.run(seconds=3.0),
