@@ -15,6 +15,7 @@ import zhifu.card
 from zhifu.acquirer import register_terminal
 from zhifu.terminal import Terminal
 from zhifu.terminal.chip import ChipSession
+from zhifu.terminal.receipt import receipt_lines, receipt_png
 
 from .conftest import MID, Bank
 
@@ -53,6 +54,12 @@ def test_no_secret_is_left_anywhere(bank: Bank, caplog: pytest.LogCaptureFixture
     term.transact("purchase", card, pin=WRONG_PIN, amount=5)
     term.transact("balance", card, pin=PIN)
     term.transact("purchase", card, pin=PIN, amount=10, fallback=True)
+    tap = term.transact("purchase", card, amount=50, tap=True)
+    assert tap.approved, tap.message
+    for copy in ("merchant", "cardholder"):  # the slips: the card number masked only
+        lines = receipt_lines(tap, MID, "10000077", copy=copy)
+        (bank.folder / f"slip-{copy}.txt").write_text("\n".join(lines), encoding="utf-8")
+        receipt_png(lines, bank.folder / f"slip-{copy}.png")
     term.transact("void", card, pin=PIN, original=sale.stan)
     term.transact("preauth", card, pin=PIN, amount=300)
     term.settle()
