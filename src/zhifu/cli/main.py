@@ -19,6 +19,7 @@ from zhifu.cli import (
     iso8583_cmd,
     issuer_cmd,
     ledger_cmd,
+    load_cmd,
     qr_cmd,
     serve_cmd,
     terminal_cmd,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     iso8583_cmd.register(sub)
     issuer_cmd.register(sub)
     terminal_cmd.register(sub)
+    load_cmd.register(sub)
     return parser
 
 
