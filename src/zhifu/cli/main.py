@@ -30,6 +30,7 @@ from zhifu.cli.card import commands as card_cmd
 from zhifu.cli.clearing import commands as clearing_cmd
 from zhifu.cli.common import CliParser, SubParsers, cli_argument, emit
 from zhifu.cli.crypto import commands as crypto_cmd
+from zhifu.cli.demo import command as demo_command
 from zhifu.core.errors import UsageError, ZhifuError
 
 PROG = "zhifu"
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     issuer_cmd.register(sub)
     terminal_cmd.register(sub)
     load_cmd.register(sub)
+    demo_command.register(sub)
     return parser
 
 
