@@ -16,6 +16,7 @@ from typing import cast
 import zhifu
 from zhifu.cli import (
     acquirer_cmd,
+    config_cmd,
     iso8583_cmd,
     issuer_cmd,
     ledger_cmd,
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     terminal_cmd.register(sub)
     load_cmd.register(sub)
     demo_command.register(sub)
+    config_cmd.register(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ web server, the acquirer port must be free; a port in use is refused naming ``--
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from zhifu.cli.checks import (
     port,
 )
 from zhifu.cli.common import Outcome, SubParsers
+from zhifu.cli.settings import load_settings
 from zhifu.core.errors import UsageError
 
 
@@ -38,12 +40,13 @@ def register(sub: SubParsers) -> None:
         "acquirer host (ISO 8583 over TCP) on HOST:ACQUIRER_PORT"
     )
     parser = sub.add_parser("serve", help=text, description=text)
+    parser.add_argument("--host", type=host, help="address to bind (web.host; 127.0.0.1)")
+    parser.add_argument("--port", type=port, help="web port (web.port; default 8000)")
     parser.add_argument(
-        "--host", type=host, default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+        "--acquirer-port", type=port, help="acquirer TCP port (acquirer.port; default 5800)"
     )
-    parser.add_argument("--port", type=port, default=8000, help="web port (default 8000)")
     parser.add_argument(
-        "--acquirer-port", type=port, default=5800, help="acquirer TCP port (default 5800)"
+        "--config", metavar="FILE", help="zhifu.toml (default: $ZHIFU_CONFIG, ./zhifu.toml)"
     )
     parser.add_argument(
         "--no-acquirer", action="store_true", help="start without the acquirer host"
@@ -52,11 +55,32 @@ def register(sub: SubParsers) -> None:
     parser.set_defaults(handler=_serve, leaf_parser=parser)
 
 
+def _settle_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The command line over ``zhifu.toml`` and the environment (:mod:`zhifu.cli.settings`);
+    the acquirer's other settings."""
+    found = load_settings(args.config)
+    args.host = args.host or found.value("web.host")
+    args.port = args.port if args.port is not None else found.value("web.port")
+    if args.acquirer_port is None:
+        args.acquirer_port = found.value("acquirer.port")
+    args.no_acquirer = args.no_acquirer or not found.value("acquirer.enabled")
+    args.no_clearing = args.no_clearing or not found.value("clearing.enabled")
+    for key, env in (("data.home", "ZHIFU_HOME"), ("data.ledger_url", "ZHIFU_LEDGER_URL")):
+        if found.source(key).startswith("file") and found.value(key):
+            os.environ[env] = str(found.value(key))
+    return {
+        "max_connections_per_address": found.value("acquirer.max_connections_per_address"),
+        "merchant_fee_bp": found.value("acquirer.merchant_fee_bp"),
+        "issuer_address": found.value("acquirer.issuer_address"),
+    }
+
+
 def _serve(args: argparse.Namespace) -> Outcome:
     # imported late: the calculator commands must start fast
     from zhifu.acquirer.config import AcquirerConfig  # noqa: PLC0415
 
-    config = AcquirerConfig.local(host=args.host, port=args.acquirer_port)
+    extra = _settle_args(args)
+    config = AcquirerConfig.local(host=args.host, port=args.acquirer_port, **extra)
     if config.home is not None:
         check_folder(config.home, home_argument())
     if not args.no_acquirer and args.acquirer_port == args.port != 0:

@@ -67,3 +67,29 @@ def test_serve_starts_web_and_acquirer(tmp_path: Path) -> None:
     assert f"acquirer listening on 127.0.0.1:{acq}" in out
     assert "BEPS centres: round scheduler running" in out
     assert "Traceback" not in out
+
+
+def test_serve_takes_its_settings_from_zhifu_toml(tmp_path: Path) -> None:
+    web, acq = _free_port(), _free_port()
+    config = tmp_path / "zhifu.toml"
+    config.write_text(
+        f"[web]\nport = {web}\n[acquirer]\nport = {acq}\n[clearing]\nenabled = false\n"
+        f'[data]\nhome = "{tmp_path / "data"}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("ZHIFU_HOME", "ZHIFU_PORT")}
+    env.pop("ZHIFU_LMK", None)
+    env.pop("ZHIFU_LMK_FILE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zhifu.cli", "serve", "--config", str(config)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 45) == 200
+        with socket.create_connection(("127.0.0.1", acq), timeout=5):
+            pass
+        assert (tmp_path / "data" / "lmk.key").exists()  # data.home from the file
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert f"acquirer listening on 127.0.0.1:{acq}" in out
+    assert "BEPS centres" not in out  # clearing.enabled = false
