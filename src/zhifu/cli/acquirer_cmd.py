@@ -25,6 +25,7 @@ zhifu.core.errors.UsageError: ZHIFU_HOME: there is no acquirer database at .../a
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from zhifu.acquirer.config import DEFAULT_PORT, AcquirerConfig, open_key_store
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.journal import Journal, JournalEntry
 from zhifu.acquirer.registry import TMK_ALGORITHMS, Registration, Registry, register_terminal
+from zhifu.cli.audit_cmd import open_trail
 from zhifu.cli.checks import (
     bind_error,
     check_folder,
@@ -225,6 +227,10 @@ def _register(args: argparse.Namespace) -> Outcome:
             )  # fmt: skip
         finally:
             store.close()
+    with open_trail() as trail:
+        trail.append(f"operator:{getpass.getuser()}", "terminal.register",
+                     f"{args.merchant}/{args.terminal}", "ok", origin="cli",
+                     detail=f"TMK kcv {reg.tmk_kcv}")  # fmt: skip
     data = {**_registration_data(reg), "database_created": str(config.db_path) if new else None}
     lines = _registration_text(reg)
     if new:

@@ -16,6 +16,7 @@ from typing import cast
 import zhifu
 from zhifu.cli import (
     acquirer_cmd,
+    audit_cmd,
     config_cmd,
     iso8583_cmd,
     issuer_cmd,
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     load_cmd.register(sub)
     demo_command.register(sub)
     config_cmd.register(sub)
+    audit_cmd.register(sub)
     return parser
 
 

@@ -20,7 +20,7 @@ def test_the_demo_day_passes_its_checks(
     assert status == 0 and out["passed"] is True, out["checks"]
     assert set(out["checks"]) == {
         "card ledger balanced", "barcode ledgers balanced", "clearing positions sum to zero",
-        "customer postings, reserves and summary reconciled",
+        "customer postings, reserves and summary reconciled", "audit trail verifies",
     }  # fmt: skip
     seen = {(row["what"], row["outcome"]) for row in out["outcomes"]}
     for expected in [("purchase (chip)", "approved"), ("purchase (tap)", "approved"),

@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
 DOTTED = re.compile(r"\bzhifu(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+FILE_SUFFIXES = {"toml", "json", "md", "db", "csv", "png", "txt", "log"}
 
 
 def _planned() -> set[str]:
@@ -49,6 +50,7 @@ def _mentions() -> list[tuple[str, str]]:
             (doc.relative_to(ROOT).as_posix(), name)
             for doc in DOCS
             for name in DOTTED.findall(doc.read_text(encoding="utf-8"))
+            if name.rsplit(".", 1)[1] not in FILE_SUFFIXES  # a file's name, not a module
         }
     )
 

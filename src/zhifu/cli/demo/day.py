@@ -43,6 +43,7 @@ from zhifu.clearing.settlement import MemoryBooks
 from zhifu.core.clock import SHANGHAI, FixedClock
 from zhifu.core.rng import SeededRandom
 from zhifu.issuer import Issuer
+from zhifu.security.audit_trail import AuditTrail
 from zhifu.terminal import Terminal
 from zhifu.terminal.result import TransactionResult
 
@@ -109,6 +110,9 @@ def _cards(day: DemoDay, folder: Path, host: Any, progress: Progress) -> None:
         issuer.issue_card("debit", 500_000, PIN, card)
         terms.append(term)
         cards.append(card)
+    trail = AuditTrail.open(folder / "audit.db", services.hsm)
+    for term in terms:
+        trail.append("operator:demo", "terminal.register", f"{MID}/{term.state.terminal_id}", "ok")
     progress("cards: purchases on every interface")
     for term, card in zip(terms, cards, strict=True):
         sale = term.transact("purchase", card, pin=PIN, amount=12_00)
@@ -123,8 +127,12 @@ def _cards(day: DemoDay, folder: Path, host: Any, progress: Progress) -> None:
     progress("cards: settlement")
     for term in terms:
         settled = term.settle()
-        day.outcomes["settlement", "balanced" if settled.get("balanced") else "uploaded"] += 1
+        outcome = "balanced" if settled.get("balanced") else "uploaded"
+        day.outcomes["settlement", outcome] += 1
+        trail.append("terminal", "batch.settle", f"{MID}/{term.state.terminal_id}", outcome)
         term.close()
+    day.checks["audit trail verifies"] = trail.verify().ok
+    trail.close()
 
 
 def _more_kinds(day: DemoDay, terms: list[Terminal], cards: list[Path], progress: Progress) -> None:

@@ -17,6 +17,7 @@ import enum
 import hmac
 
 from zhifu.core.errors import UsageError
+from zhifu.crypto import hashes
 from zhifu.crypto import mac as _mac
 from zhifu.crypto.cipher import decrypt_cbc, decrypt_ecb, encrypt_cbc, encrypt_ecb
 from zhifu.crypto.mac import Padding
@@ -120,6 +121,12 @@ class DataMixin(HsmBase):
             _no_iv(iv)
             ecb = encrypt_ecb if encrypt else decrypt_ecb
             return ecb(cipher, key.clear, bytes(data))
+
+    def generate_hmac_sm3(self, handle: HandleLike, data: bytes) -> bytes:
+        """HMAC-SM3 (32 bytes) of ``data`` under a MAC key used as the HMAC key (its 16 or more
+        bytes), for chains of records such as the audit trail."""
+        with self._use(handle, KeyUsage.MAC) as key:
+            return hashes.hmac(hashes.Hash.SM3, key.clear, bytes(data))
 
     def generate_mac(
         self,
