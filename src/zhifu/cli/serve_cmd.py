@@ -30,6 +30,7 @@ from zhifu.cli.checks import (
 )
 from zhifu.cli.common import Outcome, SubParsers
 from zhifu.cli.settings import load_settings
+from zhifu.codec.home import HOME_ENV
 from zhifu.core.errors import UsageError
 
 
@@ -65,7 +66,7 @@ def _settle_args(args: argparse.Namespace) -> dict[str, Any]:
         args.acquirer_port = found.value("acquirer.port")
     args.no_acquirer = args.no_acquirer or not found.value("acquirer.enabled")
     args.no_clearing = args.no_clearing or not found.value("clearing.enabled")
-    for key, env in (("data.home", "ZHIFU_HOME"), ("data.ledger_url", "ZHIFU_LEDGER_URL")):
+    for key, env in (("data.home", HOME_ENV), ("data.ledger_url", "ZHIFU_LEDGER_URL")):
         if found.source(key).startswith("file") and found.value(key):
             os.environ[env] = str(found.value(key))
     return {

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from zhifu.codec.home import HOME_ENV
 from zhifu.core.errors import UsageError
 
 __all__ = ["SETTINGS", "Setting", "Settings", "example_toml", "load_settings"]
@@ -52,7 +53,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("acquirer.issuer_address", str, "", "ZHIFU_ISSUER_ADDRESS",
             "HOST:PORT of an issuer host (empty: the issuer in process)"),
     Setting("clearing.enabled", bool, True, "ZHIFU_CLEARING", "start the BEPS centres"),
-    Setting("data.home", str, "var", "ZHIFU_HOME", "the data directory (SQLite files, keys)"),
+    Setting("data.home", str, "var", HOME_ENV, "the data directory (SQLite files, keys)"),
     Setting("data.ledger_url", str, "", "ZHIFU_LEDGER_URL",
             "the ledger's database URL (empty: a SQLite file in the data directory)"),
 )  # fmt: skip
