@@ -78,7 +78,8 @@ class AcquirerConfig:
     sends authorisations to an issuer host over TCP instead of the in-process issuer.
     ``bank_code`` is the acquiring bank's CNAPS code and ``issuer_bank_code`` that of the bank
     whose cards the issuer serves: settled card batches become interbank obligations between
-    them, for BEPS clearing.
+    them, for BEPS clearing. ``tls_folder`` (a folder made by ``zhifu pki init``) puts TLS 1.3
+    on the port, with client certificates required when ``tls_client_auth``.
     """
 
     host: str = "127.0.0.1"
@@ -94,6 +95,8 @@ class AcquirerConfig:
     max_connections: int = 1024
     max_connections_per_address: int = 32
     workers: int = 4
+    tls_folder: str = ""
+    tls_client_auth: bool = False
     page_size: int = 10
     mak_double_length: bool = False
     card_payments: bool = True

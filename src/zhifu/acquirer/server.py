@@ -55,6 +55,7 @@ from zhifu.acquirer.limits import ConnectionLimits, Refusal, ThrottledLog
 from zhifu.core.clock import Clock
 from zhifu.core.errors import DecodeError, UsageError
 from zhifu.iso8583.framing import read_frame_body
+from zhifu.security.pki import server_context
 
 __all__ = ["AcquirerServer", "event_loop_factory", "run_acquirer", "serve_acquirer"]
 
@@ -146,9 +147,20 @@ class AcquirerServer:
         self._batches = _Batches(
             self.host.handle_many, self._executor, self._max_batch, self._in_flight
         )
-        self._server = await asyncio.start_server(
-            self._on_connection, self.config.host, self.config.port
+        tls = (
+            server_context(self.config.tls_folder, client_auth=self.config.tls_client_auth)
+            if self.config.tls_folder
+            else None
         )
+        if tls is None:
+            self._server = await asyncio.start_server(
+                self._on_connection, self.config.host, self.config.port
+            )
+        else:  # a handshake has 10 s; a peer that never says close_notify, 1 s
+            self._server = await asyncio.start_server(
+                self._on_connection, self.config.host, self.config.port, ssl=tls,
+                ssl_handshake_timeout=10.0, ssl_shutdown_timeout=1.0,
+            )  # fmt: skip
         self._port = int(self._server.sockets[0].getsockname()[1])
         config = self.config
         log.info(
@@ -204,8 +216,8 @@ class AcquirerServer:
             self._connections.discard(task)
             self._limits.release(address)
             writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-                await writer.wait_closed()
+            with contextlib.suppress(ConnectionError, TimeoutError, asyncio.CancelledError):
+                await writer.wait_closed()  # TLS: the peer's close_notify may never come
 
     def _refuse(self, refusal: Refusal, address: str, peer: str) -> None:
         if refusal is Refusal.FULL:

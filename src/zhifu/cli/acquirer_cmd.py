@@ -88,6 +88,10 @@ def register(sub: SubParsers) -> None:
         metavar="HOST:PORT",
         help="ask this issuer host (zhifu issuer run, or your own) instead of the in-process one",
     )
+    p.add_argument("--tls", metavar="DIR", help="TLS 1.3 with the certificates of zhifu pki init")
+    p.add_argument(
+        "--tls-client-auth", action="store_true", help="with --tls: require client certificates"
+    )
     p.set_defaults(handler=_run, leaf_parser=p)
     name_arguments(
         p,
@@ -159,6 +163,8 @@ def _run(args: argparse.Namespace) -> Outcome:
         "max_connections_per_address": args.max_per_address,
         "first_frame_timeout_seconds": args.first_frame_timeout,
         "issuer_address": _address(args.issuer) if args.issuer else None,
+        "tls_folder": args.tls,
+        "tls_client_auth": args.tls_client_auth or None,
     }
     settings = {name: value for name, value in limits.items() if value is not None}
     try:

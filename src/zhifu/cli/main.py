@@ -22,6 +22,7 @@ from zhifu.cli import (
     issuer_cmd,
     ledger_cmd,
     load_cmd,
+    pki_cmd,
     qr_cmd,
     serve_cmd,
     terminal_cmd,
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_command.register(sub)
     config_cmd.register(sub)
     audit_cmd.register(sub)
+    pki_cmd.register(sub)
     return parser
 
 

@@ -48,6 +48,8 @@ def _amount(text: str) -> int:
 
 def _state(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", required=True, metavar="TERM", help="the terminal's state folder")
+    p.add_argument("--tls", metavar="DIR", help="TLS 1.3 to the host (zhifu pki init's folder)")
+    p.add_argument("--tls-client", metavar="NAME", help="with --tls: present client-NAME's cert")
     p.add_argument(
         "--timeout",
         type=float,
@@ -132,7 +134,12 @@ def register(sub: SubParsers) -> None:
 def _open(args: argparse.Namespace) -> Terminal:
     if args.timeout <= 0:
         raise UsageError("must be positive", argument="--timeout")
-    return Terminal(args.state, timeout=args.timeout)
+    terminal = Terminal(args.state, timeout=args.timeout)
+    if getattr(args, "tls", None):
+        from zhifu.security.pki import client_context  # noqa: PLC0415
+
+        terminal.tls = client_context(args.tls, args.tls_client)
+    return terminal
 
 
 def _init(args: argparse.Namespace) -> Outcome:

@@ -24,6 +24,7 @@ zhifu.terminal.link.NoAnswerError: cannot reach the host 127.0.0.1:9 (Connect ca
 from __future__ import annotations
 
 import asyncio
+import ssl
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +49,7 @@ class AsyncTerminal(ManagementFlow):
         self.state = TerminalState.load(folder)
         self.hsm = open_hsm(folder)
         self.timeout = timeout
+        self.tls: ssl.SSLContext | None = None  # TLS to the host (zhifu.security.pki)
         self._link: AsyncHostLink | None = None
         self._lock = asyncio.Lock()
 
@@ -70,7 +72,7 @@ class AsyncTerminal(ManagementFlow):
         if self._link is None or host:
             if self._link is not None:
                 await self._link.close()
-            self._link = AsyncHostLink(parse_address(chosen), self.timeout)
+            self._link = AsyncHostLink(parse_address(chosen), self.timeout, tls=self.tls)
             self.state.host = chosen
         return self._link
 

@@ -21,6 +21,7 @@ zhifu.core.errors.UsageError: --state: sign on first: `zhifu terminal signon`
 from __future__ import annotations
 
 import shutil
+import ssl
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,6 +91,7 @@ class Terminal(ManagementFlow):
         self.state = TerminalState.load(folder)
         self.hsm = open_hsm(folder)
         self.timeout = timeout
+        self.tls: ssl.SSLContext | None = None  # TLS to the host (zhifu.security.pki)
         self._link: HostLink | None = None
         self._lock = threading.RLock()
 
@@ -141,7 +143,7 @@ class Terminal(ManagementFlow):
         if self._link is None or host:
             if self._link is not None:
                 self._link.close()
-            self._link = HostLink(parse_address(chosen), self.timeout)
+            self._link = HostLink(parse_address(chosen), self.timeout, tls=self.tls)
             self.state.host = chosen
         return self._link
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.iso8583 import Header, Message, Tpdu, decode, encode_frame
@@ -60,9 +61,12 @@ def _answer(request: Message, frame_body: bytes) -> tuple[Message, bytes]:
 class HostLink:
     """A connection to the host (opened on first use, reopened after a failure)."""
 
-    def __init__(self, address: tuple[str, int], timeout: float = 10.0) -> None:
+    def __init__(
+        self, address: tuple[str, int], timeout: float = 10.0, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.address = address
         self.timeout = timeout
+        self.tls = tls
         self._sock: socket.socket | None = None
 
     def close(self) -> None:
@@ -74,7 +78,14 @@ class HostLink:
     def _connect(self) -> socket.socket:
         if self._sock is None:
             try:
-                self._sock = socket.create_connection(self.address, timeout=self.timeout)
+                sock = socket.create_connection(self.address, timeout=self.timeout)
+                if self.tls is not None:
+                    try:
+                        sock = self.tls.wrap_socket(sock, server_hostname=self.address[0])
+                    except OSError:
+                        sock.close()  # a failed handshake leaves no half-open connection
+                        raise
+                self._sock = sock
             except OSError as exc:
                 raise NoAnswerError(
                     f"cannot reach the host {self.address[0]}:{self.address[1]} "
@@ -100,9 +111,12 @@ class HostLink:
 class AsyncHostLink:
     """:class:`HostLink` on asyncio streams: many terminals share one event loop."""
 
-    def __init__(self, address: tuple[str, int], timeout: float = 10.0) -> None:
+    def __init__(
+        self, address: tuple[str, int], timeout: float = 10.0, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.address = address
         self.timeout = timeout
+        self.tls = tls
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def close(self) -> None:
@@ -119,7 +133,7 @@ class AsyncHostLink:
             host, port = self.address
             try:
                 self._streams = await asyncio.wait_for(
-                    asyncio.open_connection(host, port), self.timeout
+                    asyncio.open_connection(host, port, ssl=self.tls), self.timeout
                 )
             except (OSError, TimeoutError) as exc:
                 reason = getattr(exc, "strerror", None) or type(exc).__name__
