@@ -42,6 +42,8 @@ __all__ = [
     "private_file",
     "private_folder",
     "private_sqlite",
+    "sync_folder",
+    "write_synced",
 ]
 
 FILE_MODE: Final = 0o600
@@ -97,6 +99,39 @@ def private_file(path: str | Path, content: bytes = b"") -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def write_synced(path: str | Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` (mode 0600, created or truncated) and fsync it.
+
+    The first step of an atomic replacement: write a temporary file with this, then
+    ``os.replace`` it over the real one and :func:`sync_folder` the folder.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_synced(folder / ".new.tmp", b"version 2")
+    >>> os.replace(folder / ".new.tmp", folder / "store"); sync_folder(folder)
+    >>> (folder / "store").read_bytes(), oct(mode_of(folder / "store"))
+    (b'version 2', '0o600')
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_folder(path: str | Path) -> None:
+    """fsync a folder, so that a rename or a new file in it survives a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def private_sqlite(path: str | Path) -> None:
