@@ -24,7 +24,7 @@ from zhifu.security.hsm.base import HandleLike, HsmBase
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyOrigin, KeyUsage, public_key_kcv
 from zhifu.security.secrets import KeyMaterial
 
-__all__ = ["AsymmetricMixin", "new_keypair"]
+__all__ = ["AsymmetricMixin", "new_keypair", "public_key_encoding"]
 
 _PUBLIC_USAGES = (KeyUsage.SIGNING, KeyUsage.VERIFICATION)
 
@@ -44,7 +44,7 @@ def new_keypair(algorithm: KeyAlgorithm, size: int) -> tuple[KeyMaterial, bytes,
     return KeyMaterial(rsa.private_key_to_der(key)), der, public_key_kcv(algorithm, der)
 
 
-def _public_encoding(algorithm: KeyAlgorithm, public_key: bytes) -> tuple[bytes, int]:
+def public_key_encoding(algorithm: KeyAlgorithm, public_key: bytes) -> tuple[bytes, int]:
     """An imported public key checked and normalised to the stored encoding, and its size.
 
     SM2: any point form → ``04‖x‖y`` (size 32); RSA: SPKI or PKCS #1 DER → SPKI DER (size in
@@ -81,7 +81,7 @@ class AsymmetricMixin(HsmBase):
         self, public_key: bytes, algorithm: KeyAlgorithm, *, label: str = ""
     ) -> KeyHandle:
         """Import another party's public key as a VERIFICATION key."""
-        public, size = _public_encoding(algorithm, bytes(public_key))
+        public, size = public_key_encoding(algorithm, bytes(public_key))
         return self._store_key(
             KeyUsage.VERIFICATION, algorithm, KeyMaterial(public),
             kcv=public_key_kcv(algorithm, public), length=size, exportable=False,
