@@ -20,6 +20,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from zhifu.cli import terminal_download
 from zhifu.cli.barcode.support import parse_yuan
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
@@ -129,6 +130,7 @@ def register(sub: SubParsers) -> None:
     _state(p)
     p = leaf(cmds, "reverse", _reverse, "send the pending reversal")
     _state(p)
+    terminal_download.register(cmds)
 
 
 def _open(args: argparse.Namespace) -> Terminal:
