@@ -29,13 +29,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zhifu.cli.common import Outcome, SubParsers, leaf, name_arguments
 from zhifu.core.errors import UsageError
 from zhifu.security.download.errors import ContentError, MalformedPackageError
 from zhifu.security.download.kinds import Kind
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
+
+if TYPE_CHECKING:
+    from zhifu.acquirer.downloads import DownloadBuilder
 
 __all__ = ["register"]
 
@@ -97,7 +100,7 @@ def register(sub: SubParsers) -> None:
 
 
 @contextmanager
-def _builder() -> Iterator[Any]:
+def _builder() -> Iterator[DownloadBuilder]:
     """The platform's builder over the data directory's database and key store."""
     from zhifu.acquirer.config import AcquirerConfig, open_key_store  # noqa: PLC0415
     from zhifu.acquirer.database import Database  # noqa: PLC0415
@@ -156,7 +159,7 @@ def _bad(usage: str) -> KeyUsage:
     )
 
 
-def _wanted(args: argparse.Namespace, builder: Any, kind: Kind) -> dict[str, Any]:
+def _wanted(args: argparse.Namespace, builder: DownloadBuilder, kind: Kind) -> dict[str, Any]:
     """The wanted table of a capk, params or program package."""
     if kind is Kind.PROGRAM:
         if not args.file or not args.program_version:

@@ -1,7 +1,8 @@
-"""Every refused package leaves the terminal's store byte for byte as it was (docs/standards
-security.md R14): tampered, replayed, older, wrong terminal, wrong signer, truncated, built on
-another version, conflicting entries, no platform key — each with its own error, checked
-against a SHA-256 of every store file before and after, and an audit record of the refusal."""
+"""Every refused package leaves the terminal's store byte for byte as it was
+(docs/standards/security.md, R14): tampered, replayed, older, wrong terminal, wrong signer,
+truncated, built on another version, conflicting entries, no platform key — each with its own
+error, checked against a SHA-256 of every store file before and after, and an audit record of
+the refusal."""
 
 from __future__ import annotations
 
