@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from zhifu.clearing.codes import Reason
 from zhifu.clearing.config import parse_yuan
 from zhifu.clearing.engine import ClearingSystem
 from zhifu.clearing.messages.build import build, make_instruction
@@ -116,9 +117,17 @@ def _receipt(world: _World, at: datetime, item_id: str, bank: str, code: str) ->
     if not ack.accepted:
         return {"target": item_id, **_answer(ack)}
     status = ack.lines[0].processing
-    refused = status.status.value == "PR09" and status.reason != "refused_by_bank"
+    # The receipt itself was refused only for these; any other PR09 (the bank's refusal, a
+    # real-time item over its cap) is what happened to the item after the receipt was taken.
+    refused = status.status.value == "PR09" and status.reason in _RECEIPT_REFUSALS
     reason = status.reason if refused else None
     return {"target": item_id, "accepted": not refused, "reason": reason}
+
+
+_RECEIPT_REFUSALS: Final = frozenset(
+    r.value
+    for r in (Reason.UNKNOWN_ITEM, Reason.NOT_AWAITING, Reason.RECEIPT_LATE, Reason.WRONG_BANK)
+)
 
 
 def _receipt_type(world: _World, item_id: str) -> str:
