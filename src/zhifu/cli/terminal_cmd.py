@@ -17,10 +17,9 @@ arguments. ``--json`` output keeps the keys ``response_code``, ``approved``, ``s
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from zhifu.cli import terminal_download
+from zhifu.cli import terminal_download, terminal_shell
 from zhifu.cli.barcode.support import parse_yuan
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
@@ -131,6 +130,7 @@ def register(sub: SubParsers) -> None:
     p = leaf(cmds, "reverse", _reverse, "send the pending reversal")
     _state(p)
     terminal_download.register(cmds)
+    terminal_shell.register(cmds, _state)
 
 
 def _open(args: argparse.Namespace) -> Terminal:
@@ -224,18 +224,11 @@ def _card_command(args: argparse.Namespace) -> Outcome:
 
 
 def _write_receipts(result: TransactionResult, args: argparse.Namespace) -> list[str]:
-    from zhifu.terminal.receipt import receipt_lines, receipt_png  # noqa: PLC0415 - fast start
+    from zhifu.terminal.receipt import write_slips  # noqa: PLC0415 - fast start
 
-    folder = Path(args.receipt)
-    folder.mkdir(parents=True, exist_ok=True)
     state = TerminalState.load(args.state)
-    written = []
-    for copy in ("merchant", "cardholder"):
-        lines = receipt_lines(result, state.merchant_id, state.terminal_id, copy=copy)
-        text = folder / f"{result.batch}-{result.stan}-{copy}.txt"
-        text.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        written += [str(text), str(receipt_png(lines, text.with_suffix(".png")))]
-    return written
+    written = write_slips(result, state.merchant_id, state.terminal_id, args.receipt)
+    return [str(path) for path in written]
 
 
 def _settle(args: argparse.Namespace) -> Outcome:

@@ -221,6 +221,16 @@ class ChipSession:
         assert self._facts is not None
         return self._facts
 
+    def ecash_balance(self) -> int:
+        """The e-cash balance in fen (GET DATA 9F79 after reading the card; no host)."""
+        facts = self.facts()
+        del facts
+        answer = self.terminal.send(0x80, 0xCA, 0x9F, 0x79)
+        found = tlv.find(tlv.decode(answer.data), 0x9F79) if answer.ok else None
+        if found is None:
+            raise CardRefusedError(f"the card has no e-cash balance (SW {answer.sw:04X})")
+        return int(found.value.hex())
+
     # ------------------------------------------------------------------ cryptograms
 
     def first_ac(

@@ -34,7 +34,8 @@ from zhifu.security.errors import KcvMismatchError
 from zhifu.security.hsm.keys import KeyComponent
 from zhifu.security.keys import KeyUsage
 from zhifu.security.secrets import KeyMaterial
-from zhifu.terminal.flow import Card, Steps
+from zhifu.terminal.chip import CardRefusedError, ChipSession
+from zhifu.terminal.flow import Card, PinSource, Steps
 from zhifu.terminal.link import HostLink, NoAnswerError, parse_address
 from zhifu.terminal.management import ALGORITHMS, ManagementFlow
 from zhifu.terminal.result import TransactionResult
@@ -186,7 +187,7 @@ class Terminal(ManagementFlow):
     # ------------------------------------------------------------------ card transactions
 
     def transact(
-        self, kind: str, card: Card, *, pin: str | None = None, amount: int = 0,
+        self, kind: str, card: Card, *, pin: PinSource | None = None, amount: int = 0,
         original: str | None = None, swipe: bool = False, tap: bool = False,
         fallback: bool = False,
     ) -> TransactionResult:  # fmt: skip
@@ -223,6 +224,22 @@ class Terminal(ManagementFlow):
     def ecash_load(self, card: Card, pin: str | None, amount: int) -> TransactionResult:
         """An e-cash load from the card's account (the issuer's script writes the balance)."""
         return self.transact("ecash-load", card, pin=pin, amount=amount)
+
+    def ecash_balance(self, card: Card) -> TransactionResult:
+        """The card's e-cash balance (GET DATA 9F79), read offline: nothing goes to the host."""
+        with self._lock:
+            chip = ChipSession(card)
+            try:
+                balance = chip.ecash_balance()
+                masked = chip.facts().masked_pan
+            except CardRefusedError as exc:
+                return TransactionResult("ecash-balance", message=str(exc))
+            finally:
+                chip.close()
+        return TransactionResult(
+            "ecash-balance", approved=True, masked_pan=masked, balance=balance,
+            entry="chip", message="e-cash balance read from the card",
+        )  # fmt: skip
 
     def void(self, card: Card, original: str, pin: str | None = None) -> TransactionResult:
         """Void the purchase of STAN ``original`` in this batch."""

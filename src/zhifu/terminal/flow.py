@@ -56,10 +56,16 @@ from zhifu.terminal.messages import (
 from zhifu.terminal.result import TransactionResult
 from zhifu.terminal.state import TerminalState
 
-__all__ = ["Card", "Reply", "Steps", "TerminalFlow"]
+__all__ = ["Card", "PinEntry", "PinSource", "Reply", "Steps", "TerminalFlow"]
 
 Card = Path | str | EmulatedCard | CardReader
 Reply = tuple[Message, bytes] | NoAnswerError
+PinEntry = Callable[[str], str]
+"""The PIN pad of the terminal's secure module, asked (with the PAN) when the card's
+verification needs an online PIN: it returns the enciphered PIN block (hex), or raises
+:class:`~zhifu.terminal.chip.CardRefusedError` when the cardholder cancels."""
+PinSource = str | PinEntry
+"""A PIN given in advance (tests, the command line) or the PIN pad that collects it."""
 T = TypeVar("T")
 Steps = Generator[tuple[Message, bytes | None], Reply, T]
 
@@ -116,7 +122,9 @@ class TerminalFlow:
         )
         return fields
 
-    def _pin_block(self, pin: str, pan: str) -> str:
+    def _pin_block(self, pin: PinSource, pan: str) -> str:
+        if callable(pin):  # the PIN pad of the secure module: the block is made there
+            return pin(pan)
         keys = self.state.keys or {}
         return self.hsm.encrypt_pin_block(Pin(pin), keys["pik"], pan).reveal().hex().upper()
 
@@ -155,7 +163,7 @@ class TerminalFlow:
     # ------------------------------------------------------------------ card transactions
 
     def _transaction_steps(
-        self, kind: str, card: Card, *, pin: str | None, amount: int, original: str | None,
+        self, kind: str, card: Card, *, pin: PinSource | None, amount: int, original: str | None,
         swipe: bool, tap: bool = False, fallback: bool = False,
     ) -> Steps[TransactionResult]:  # fmt: skip
         service = SERVICES.get(kind)
@@ -193,7 +201,7 @@ class TerminalFlow:
             self.state.save()
 
     def _card_steps(
-        self, kind: str, service: Service, chip: ChipSession, *, pin: str | None, amount: int,
+        self, kind: str, service: Service, chip: ChipSession, *, pin: PinSource | None, amount: int,
         entry: dict[str, Any] | None, swipe: bool, tap: bool = False, fallback: bool = False,
     ) -> Steps[TransactionResult]:  # fmt: skip
         if entry is not None and not amount:
@@ -262,8 +270,8 @@ class TerminalFlow:
 
     def _read_card(
         self, chip: ChipSession, amount: int, chip_type: int, data: TerminalData,
-        pin: str | None, *, how: tuple[bool, bool],
-    ) -> tuple[dict[int, bytes], str | None]:  # fmt: skip
+        pin: PinSource | None, *, how: tuple[bool, bool],
+    ) -> tuple[dict[int, bytes], PinSource | None]:  # fmt: skip
         """The card's field 55 values (none for a swipe) and the PIN the request carries."""
         use_chip, tap = how
         if tap:

@@ -26,7 +26,7 @@ from typing import Final
 from zhifu.core.errors import UsageError
 from zhifu.terminal.result import TransactionResult, yuan
 
-__all__ = ["COPIES", "KIND_NAMES", "receipt_lines", "receipt_png"]
+__all__ = ["COPIES", "KIND_NAMES", "receipt_lines", "receipt_png", "write_slips"]
 
 KIND_NAMES: Final[dict[str, str]] = {
     "purchase": "消费 SALE",
@@ -118,3 +118,18 @@ def receipt_png(lines: list[str], out: Path | str) -> Path:
     target = Path(out)
     image.save(target, format="PNG")
     return target
+
+
+def write_slips(
+    result: TransactionResult, merchant_id: str, terminal_id: str, folder: Path | str
+) -> list[Path]:
+    """Both copies of an approved transaction's slip in ``folder``, as text and as PNG."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for copy in COPIES:
+        lines = receipt_lines(result, merchant_id, terminal_id, copy=copy)
+        text = out / f"{result.batch}-{result.stan}-{copy}.txt"
+        text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written += [text, receipt_png(lines, text.with_suffix(".png"))]
+    return written

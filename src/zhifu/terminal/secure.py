@@ -37,6 +37,7 @@ from typing import Final
 
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError, ZhifuError
+from zhifu.security.hsm.base import HandleLike
 from zhifu.security.hsm.pin import PinBlockFormat
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
@@ -187,7 +188,7 @@ class SecureModule:
 class PinPad:
     """Keypad digits into the module; ``*`` out; the enciphered PIN block at confirm."""
 
-    def __init__(self, hsm: SoftHsm, pik: KeyHandle, pan: str) -> None:
+    def __init__(self, hsm: SoftHsm, pik: HandleLike, pan: str) -> None:
         self._hsm, self._pik, self._pan = hsm, pik, pan
         self._digits = bytearray()
 
