@@ -129,6 +129,8 @@ def register(sub: SubParsers) -> None:
     _state(p)
     p = leaf(cmds, "reverse", _reverse, "send the pending reversal")
     _state(p)
+    p = leaf(cmds, "upload", _upload, "upload the offline approvals (TC) kept since the last")
+    _state(p)
     terminal_download.register(cmds)
     terminal_shell.register(cmds, _state)
 
@@ -241,6 +243,17 @@ def _settle(args: argparse.Namespace) -> Outcome:
         terminal.close()
     word = "balanced" if data["balanced"] else "not balanced (batch uploaded)"
     return Outcome(data, f"settlement answered {data['response_code']}: {word}")
+
+
+def _upload(args: argparse.Namespace) -> Outcome:
+    terminal = _open(args)
+    try:
+        sent, kept = terminal.upload_offline()
+    finally:
+        terminal.close()
+    data = {"uploaded": sent, "kept": kept}
+    text = f"{sent} offline approvals uploaded, {kept} still kept"
+    return Outcome(data, text, 1 if kept else 0)
 
 
 def _reverse(args: argparse.Namespace) -> Outcome:

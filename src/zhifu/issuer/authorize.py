@@ -62,6 +62,7 @@ class _Case:
     arqc_ok: bool = False
     pin_failures: int | None = None
     scripts: bytes = b""
+    offline_atc: int | None = None
 
 
 class Authorizer:
@@ -73,7 +74,7 @@ class Authorizer:
         self._money: dict[Kind, Callable[[_Case], Decision]] = {
             Kind.BALANCE: lambda case: Decision.APPROVED,
             Kind.PURCHASE: self._purchase,
-            Kind.OFFLINE_SALE: self._purchase,
+            Kind.OFFLINE_SALE: self._offline_sale,
             Kind.PREAUTH: self._preauth,
             Kind.COMPLETION: self._completion,
             Kind.PREAUTH_VOID: self._preauth_void,
@@ -102,7 +103,10 @@ class Authorizer:
                 decision.value, 0,
             )  # fmt: skip
             atc = case.atc if case.arqc_ok else None
-            issuer.store.record(answer, atc=atc, pin_failures=case.pin_failures)
+            offline_atc = case.offline_atc if code == "00" else None
+            issuer.store.record(
+                answer, atc=atc, pin_failures=case.pin_failures, offline_atc=offline_atc
+            )
             return self._response(case, decision)
 
     # ------------------------------------------------------------------ checks
@@ -120,7 +124,9 @@ class Authorizer:
         expiry = self.issuer.expiry_of(card)
         if expiry < today or (request.expiry and request.expiry != expiry):
             return Decision.EXPIRED_CARD
-        if 0x9F26 in request.icc:
+        if request.kind is Kind.OFFLINE_SALE and not self._offline_tc(case, card):
+            return Decision.CRYPTOGRAM_FAILED
+        if 0x9F26 in request.icc and request.kind is not Kind.OFFLINE_SALE:
             check = cryptogram.check_arqc(
                 self.issuer.keys, request.icc, pan=request.pan, psn=card.psn, last_atc=card.last_atc
             )
@@ -138,6 +144,15 @@ class Authorizer:
         if request.kind.refers_to_original:
             return self._original(case)
         return Decision.APPROVED
+
+    def _offline_tc(self, case: _Case, card: CardRecord) -> bool:
+        """An upload's TC verifies and its ATC was not uploaded before (a replayed upload)."""
+        request = case.request
+        check = cryptogram.check_tc(self.issuer.keys, request.icc, pan=request.pan, psn=card.psn)
+        if not check.ok or self.issuer.store.offline_tc(case.pan_key, check.atc) is not None:
+            return False
+        case.atc, case.arqc_ok, case.offline_atc = check.atc, True, check.atc
+        return True
 
     def _pin(self, case: _Case, card: CardRecord) -> Decision:
         pin = case.request.pin
@@ -192,6 +207,17 @@ class Authorizer:
         if not self._credit_room(case):
             return Decision.INSUFFICIENT_FUNDS
         route = (card.account, funds.ISSUER_CLEARING, funds.CODE_PURCHASE)
+        return self._post(funds.movement("purchase", request.transaction_id, route, request.amount))
+
+    def _offline_sale(self, case: _Case) -> Decision:
+        """An offline approval uploaded: from the e-cash pool when the card spent its e-cash
+        (9F74, the e-cash issuer authorisation code), else from the account like a purchase
+        (the floor limit's offline approvals)."""
+        card, request = case.card, case.request
+        assert card is not None
+        if 0x9F74 not in request.icc:
+            return self._purchase(case)
+        route = (card.ecash_account, funds.ISSUER_CLEARING, funds.CODE_PURCHASE)
         return self._post(funds.movement("purchase", request.transaction_id, route, request.amount))
 
     def _preauth(self, case: _Case) -> Decision:

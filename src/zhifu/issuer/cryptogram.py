@@ -20,7 +20,7 @@ from typing import Final
 from zhifu.crypto import emv
 from zhifu.issuer.keys import IssuerKeyring
 
-__all__ = ["ArqcCheck", "check_arqc", "ecash_load_script", "family_of"]
+__all__ = ["ArqcCheck", "check_arqc", "check_tc", "ecash_load_script", "family_of"]
 
 _ALGORITHMS: Final = {0x01: "tdes", 0x04: "sm4"}
 _NEEDED: Final = (0x9F26, 0x9F36, 0x9F10, 0x9F02, 0x9F37)
@@ -78,6 +78,17 @@ def check_arqc(
     if ok and atc <= last_atc:
         return ArqcCheck(False, atc, replayed=True)
     return ArqcCheck(ok, atc)
+
+
+def check_tc(keys: IssuerKeyring, icc: Mapping[int, bytes], *, pan: str, psn: str) -> ArqcCheck:
+    """Verify the TC of an offline approval's upload (9F27 = ``40``).
+
+    The same cryptogram as an ARQC, without the ATC mark: an upload may arrive after later
+    online transactions of the card. The caller refuses a TC whose ATC was uploaded before.
+    """
+    if icc.get(0x9F27, b"")[:1] != b"\x40":
+        return ArqcCheck(False, 0, present=0x9F26 in icc)
+    return check_arqc(keys, icc, pan=pan, psn=psn, last_atc=-1)
 
 
 def arpc(keys: IssuerKeyring, icc: Mapping[int, bytes], *, pan: str, psn: str, arc: str) -> bytes:

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS answers (
     refunded INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reversals (
     original_id TEXT PRIMARY KEY, found INTEGER NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS offline_tcs (
+    pan_key TEXT NOT NULL, atc INTEGER NOT NULL, id TEXT NOT NULL, created TEXT NOT NULL,
+    PRIMARY KEY (pan_key, atc));
 CREATE TABLE IF NOT EXISTS advices (
     id TEXT NOT NULL, script_result TEXT NOT NULL, created TEXT NOT NULL);
 """
@@ -176,10 +179,18 @@ class IssuerStore:
             )
 
     def record(
-        self, answer: Answer, *, atc: int | None = None, pin_failures: int | None = None
-    ) -> None:
-        """Store an answer (first one wins), with the card's new ATC mark and PIN counter."""
+        self, answer: Answer, *, atc: int | None = None, pin_failures: int | None = None,
+        offline_atc: int | None = None,
+    ) -> None:  # fmt: skip
+        """Store an answer (first one wins), with the card's new ATC mark and PIN counter, and
+        the ATC of an offline TC it took (``offline_atc``: never taken twice)."""
         with self.transaction() as cur:
+            if offline_atc is not None:
+                cur.execute(
+                    "INSERT OR IGNORE INTO offline_tcs (pan_key, atc, id, created)"
+                    " VALUES (?,?,?,?)",
+                    (answer.pan_key, offline_atc, answer.id, _now()),
+                )
             cur.execute(
                 "INSERT OR IGNORE INTO answers (id, kind, pan_key, amount, original_id, field_39,"
                 " auth_code, reason, refunded, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -196,6 +207,11 @@ class IssuerStore:
                     "UPDATE cards SET pin_failures = ? WHERE pan_key = ?",
                     (pin_failures, answer.pan_key),
                 )
+
+    def offline_tc(self, pan_key: str, atc: int) -> str | None:
+        """The transaction that took the card's offline TC of ``atc``, or None."""
+        row = self._one("SELECT id FROM offline_tcs WHERE pan_key = ? AND atc = ?", (pan_key, atc))
+        return None if row is None else str(row[0])
 
     def answer(self, transaction_id: str) -> Answer | None:
         """The recorded answer of a transaction id, or None."""

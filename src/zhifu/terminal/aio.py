@@ -31,7 +31,8 @@ from typing import Any, TypeVar
 from zhifu.core.errors import UsageError
 from zhifu.iso8583 import Message
 from zhifu.terminal.core import Terminal
-from zhifu.terminal.flow import Card, Steps
+from zhifu.terminal.download.kernel import kernel_options
+from zhifu.terminal.flow import DEFAULT_KERNEL, Card, Steps
 from zhifu.terminal.link import AsyncHostLink, NoAnswerError, parse_address
 from zhifu.terminal.management import ManagementFlow
 from zhifu.terminal.result import TransactionResult
@@ -48,6 +49,7 @@ class AsyncTerminal(ManagementFlow):
     def __init__(self, folder: Path | str, *, timeout: float = 10.0) -> None:
         self.state = TerminalState.load(folder)
         self.hsm = open_hsm(folder)
+        self.kernel = kernel_options(folder, DEFAULT_KERNEL)  # with what downloads brought
         self.timeout = timeout
         self.tls: ssl.SSLContext | None = None  # TLS to the host (zhifu.security.pki)
         self._link: AsyncHostLink | None = None
@@ -102,6 +104,10 @@ class AsyncTerminal(ManagementFlow):
     async def send_pending_reversal(self) -> bool | None:
         """Send the pending reversal (see :meth:`Terminal.send_pending_reversal`)."""
         return await self._run(self._reversal_steps())
+
+    async def upload_offline(self) -> tuple[int, int]:
+        """Send the offline approvals kept (60.1 = 36): (sent, still kept)."""
+        return await self._run(self._upload_steps())
 
     async def settle(self) -> dict[str, Any]:
         """0500 with the batch's totals."""

@@ -50,8 +50,9 @@ from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.terminal.kernel.action import Decision
 from zhifu.terminal.kernel.config import TerminalConfig
+from zhifu.terminal.kernel.oda import static_data, verify_tap
 from zhifu.terminal.kernel.qpboc import TAP_TAGS, cvm_required, ttq
-from zhifu.terminal.kernel.run import KernelResult, run_kernel
+from zhifu.terminal.kernel.run import KernelResult, card_objects, run_kernel
 
 __all__ = [
     "AIDS",
@@ -87,6 +88,14 @@ class KernelOptions:
 
     config: TerminalConfig = dataclasses.field(default_factory=TerminalConfig)
     capks: tuple[CaKey, ...] = ()
+    by_aid: tuple[tuple[bytes, TerminalConfig], ...] = ()
+    """Per AID (downloaded parameters): the configuration when that application is chosen."""
+
+    def config_for(self, aid: bytes) -> TerminalConfig:
+        """The configuration for the selected ``aid`` (the longest listed prefix), else
+        :attr:`config`."""
+        found = [(len(a), cfg) for a, cfg in self.by_aid if aid.startswith(a)]
+        return max(found, key=lambda item: item[0])[1] if found else self.config
 
 
 class CardRefusedError(ZhifuError):
@@ -149,6 +158,7 @@ class ChipSession:
         self.kernel_result: KernelResult | None = None
         self.contactless = False
         self.online_pin = True
+        self.offline_approved = False  # the card answered TC: approved offline (Y1), upload later
 
     def _transmit(self, apdu: bytes) -> bytes:
         try:
@@ -260,12 +270,17 @@ class ChipSession:
         balance = term.send(0x80, 0xCA, 0x9F, 0x79)
         if balance.ok and (found := tlv.find(tlv.decode(balance.data), 0x9F79)) is not None:
             values[0x9F79] = found.value
-        answer = term.generate_ac(0x80, 0x8C)
+        wants_tc = self.kernel_result is not None and self.kernel_result.decision is Decision.TC
+        answer = term.generate_ac(Decision.TC.value if wants_tc else Decision.ARQC.value, 0x8C)
         trace = term.trace
-        if not answer.ok or trace.cid1 != CID["ARQC"]:
+        cid = trace.cid1 if answer.ok and trace.cid1 is not None else -1
+        if cid == CID["AAC"]:
+            raise OfflineDeclineError("the card declined offline (AAC)")
+        self.offline_approved = wants_tc and cid == CID["TC"]
+        if cid != CID["ARQC"] and not self.offline_approved:
             raise CardRefusedError(f"the card declined offline (SW {answer.sw:04X})")
         icc = {tag: values[tag] for tag in (*ONLINE_TAGS, *_EXTRA_TAGS) if tag in values}
-        icc.update({0x9F26: trace.arqc, 0x9F27: bytes([trace.cid1]), 0x9F36: trace.atc,
+        icc.update({0x9F26: trace.arqc, 0x9F27: bytes([cid]), 0x9F36: trace.atc,
                     0x9F10: trace.iad, 0x82: trace.aip})  # fmt: skip
         return icc
 
@@ -287,7 +302,7 @@ class ChipSession:
 
         return run_kernel(
             term, amount, capks=options.capks, perform_cvm=perform,
-            today=datetime.now(SHANGHAI).date(), config=options.config,
+            today=datetime.now(SHANGHAI).date(), config=options.config_for(self.aid),
             transaction_type=transaction_type,
         )  # fmt: skip
 
@@ -299,20 +314,22 @@ class ChipSession:
         transaction_type: int,
         data: TerminalData | None = None,
         *,
-        config: TerminalConfig | None = None,
+        kernel: KernelOptions | None = None,
     ) -> dict[int, bytes]:
         """One contactless tap (qPBOC, :mod:`zhifu.terminal.kernel.qpboc`): the field 55 values
-        of the card's online cryptogram. ``online_pin`` then says whether the PIN is needed."""
-        cfg = config or TerminalConfig()
-        if amount > cfg.contactless_limit:
-            raise CardRefusedError("above the contactless limit: insert the card")
+        of the card's cryptogram. ``online_pin`` then says whether the PIN is needed, and
+        ``offline_approved`` that the card approved it offline (TC with a good fDDA)."""
+        options = kernel or KernelOptions()
         values = _terminal_values(amount, transaction_type, data)
-        values.update({0x9F66: ttq(amount, cfg), 0x95: bytes(5)})
         term = self._term = Terminal(self._transmit, values)
         fci, sw = term.select(PPSE)
         if sw != 0x9000:
             raise CardRefusedError("the card has no contactless interface: insert it")
         self.aid = self._tap_aid(term, fci)
+        cfg = options.config_for(self.aid)
+        if amount > cfg.contactless_limit:
+            raise CardRefusedError("above the contactless limit: insert the card")
+        values.update({0x9F66: ttq(amount, cfg), 0x95: bytes(5)})
         fci, _ = term.select(self.aid)
         term.values[0x84] = self.aid
         pdol = tlv.find(tlv.decode(fci), 0x9F38)
@@ -325,14 +342,32 @@ class ChipSession:
         cid = (gpo.get(0x9F27) or b"\x00")[0]
         if cid == CID["AAC"]:
             raise OfflineDeclineError("the card declined the tap (AAC)")
-        if cid != CID["ARQC"]:
-            raise CardRefusedError("the card approved offline; this terminal goes online only")
         self.contactless = True
-        self.online_pin = cvm_required(amount, cfg, gpo.get(0x9F6C))
+        if cid == CID["TC"]:
+            self._offline_tap(term, gpo, options)
+        elif cid != CID["ARQC"]:
+            raise CardRefusedError(f"the card answered the tap with CID {cid:02X}")
+        self.online_pin = cvm_required(amount, cfg, gpo.get(0x9F6C)) and not self.offline_approved
         icc = {tag: term.values[tag] for tag in (*ONLINE_TAGS, *_EXTRA_TAGS) if tag in term.values}
         icc.update({tag: gpo[tag] for tag in TAP_TAGS if tag in gpo})
         icc[0x9F34] = bytes.fromhex("020000" if self.online_pin else "1F0002")
+        ecash_code = term.card_object(0x9F74)
+        if self.offline_approved and ecash_code:  # the card spent its e-cash balance
+            icc[0x9F74] = ecash_code
         return icc
+
+    def _offline_tap(
+        self, term: Terminal, gpo: Mapping[int, bytes], options: KernelOptions
+    ) -> None:
+        """A TC from the tap: trusted only with a good fDDA, else declined offline."""
+        facts = self.facts()
+        card = {**card_objects(term), **gpo}
+        static = static_data(term.trace.afl, term.trace.records)
+        today = datetime.now(SHANGHAI).date()
+        if not verify_tap(card, static, facts.pan, capks=options.capks, values=term.values,
+                          today=today):  # fmt: skip
+            raise OfflineDeclineError("the card's fDDA failed: the offline approval is refused")
+        self.offline_approved = True
 
     @staticmethod
     def _tap_aid(term: Terminal, fci: bytes) -> bytes:

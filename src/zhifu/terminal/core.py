@@ -35,7 +35,8 @@ from zhifu.security.hsm.keys import KeyComponent
 from zhifu.security.keys import KeyUsage
 from zhifu.security.secrets import KeyMaterial
 from zhifu.terminal.chip import CardRefusedError, ChipSession
-from zhifu.terminal.flow import Card, PinSource, Steps
+from zhifu.terminal.download.kernel import kernel_options
+from zhifu.terminal.flow import DEFAULT_KERNEL, Card, PinSource, Steps
 from zhifu.terminal.link import HostLink, NoAnswerError, parse_address
 from zhifu.terminal.management import ALGORITHMS, ManagementFlow
 from zhifu.terminal.result import TransactionResult
@@ -91,6 +92,7 @@ class Terminal(ManagementFlow):
     def __init__(self, folder: Path | str, *, timeout: float = 10.0) -> None:
         self.state = TerminalState.load(folder)
         self.hsm = open_hsm(folder)
+        self.kernel = kernel_options(folder, DEFAULT_KERNEL)  # with what downloads brought
         self.timeout = timeout
         self.tls: ssl.SSLContext | None = None  # TLS to the host (zhifu.security.pki)
         self._link: HostLink | None = None
@@ -179,6 +181,10 @@ class Terminal(ManagementFlow):
     def send_pending_reversal(self) -> bool | None:
         """Send the pending reversal; True when the host took it, None when none is pending."""
         return self._run(self._reversal_steps())
+
+    def upload_offline(self) -> tuple[int, int]:
+        """Send the offline approvals kept (60.1 = 36): (sent, still kept)."""
+        return self._run(self._upload_steps())
 
     def settle(self) -> dict[str, Any]:
         """0500 with the batch's totals (see :mod:`~zhifu.terminal.management`)."""

@@ -222,10 +222,9 @@ class TerminalFlow:
             entry="fallback" if fallback else "swipe" if swipe else "tap" if tap else "chip",
             at=datetime.now(SHANGHAI).isoformat(timespec="seconds"),
         )  # fmt: skip
-        if swipe and not fallback and self._refuses_swipe(facts):
-            raise CardRefusedError(
-                "a chip card: insert it (swipe it only when its chip fails: --fallback)"
-            )
+        self._check_swipe(facts, swipe=swipe and not fallback)
+        if chip.offline_approved:
+            return self._approve_offline(result, fields, facts, icc, tap=tap)
         mode = "801" if fallback else "021" if swipe else "072" if tap else "052"
         fields.update({"3": service.processing_code, "22": mode,
                        "25": service.condition, "49": CURRENCY})  # fmt: skip
@@ -260,6 +259,49 @@ class TerminalFlow:
         )
         return (yield from finish)
 
+    def _approve_offline(
+        self, result: TransactionResult, fields: dict[str, str], facts: CardFacts,
+        icc: dict[int, bytes], *, tap: bool,
+    ) -> TransactionResult:  # fmt: skip
+        """Y1: the card approved offline (a TC). The upload (0200, 60.1 = 36, 55 with the TC and
+        8A = Y1) is kept sealed like a reversal and sent before settlement."""
+        reading, mode = ("6", "072") if tap else ("5", "052")
+        upload = {**fields, "2": facts.pan, "14": facts.expiry, "23": facts.psn.zfill(3),
+                  "3": "000000", "4": f"{result.amount:012d}", "22": mode, "25": "00",
+                  "49": CURRENCY}  # fmt: skip
+        upload["60"] = field_60("36", self.state.batch, "000", reading=reading)
+        upload["55"] = build_icc_data(Tlv(t, v) for t, v in {**icc, 0x8A: b"Y1"}.items())
+        self.state.keep_offline(Message("0200", upload))
+        result.response_code, result.approved = "Y1", True
+        result.message = "approved offline by the card (TC); uploaded before settlement"
+        date = datetime.now(SHANGHAI).strftime("%m%d")
+        self.state.log.append({**_log_entry(result, self.state.batch, date), "offline": True})
+        return result
+
+    def _upload_steps(self) -> Steps[tuple[int, int]]:
+        """Send the kept offline approvals, oldest first: (sent, still kept). An upload the host
+        declines leaves the batch's totals; one it does not answer stops the round."""
+        sent = 0
+        for record in list(self.state.offline):
+            fields = {**record["fields"], **self.state.unseal_card_fields(record, offline=True)}
+            reply = yield self._signed(Message("0200", fields))
+            if isinstance(reply, NoAnswerError) or not self._mac_ok(*reply):
+                break
+            if (reply[0].get("39") or "") != "00":
+                for entry in self.state.log:
+                    if entry["stan"] == fields["11"] and entry["batch"] == record["batch"]:
+                        entry["upload_declined"] = reply[0].get("39")
+            self.state.offline.remove(record)
+            self.state.save()
+            sent += 1
+        return sent, len(self.state.offline)
+
+    def _check_swipe(self, facts: CardFacts, *, swipe: bool) -> None:
+        if swipe and self._refuses_swipe(facts):
+            raise CardRefusedError(
+                "a chip card: insert it (swipe it only when its chip fails: --fallback)"
+            )
+
     def _refuses_swipe(self, facts: CardFacts) -> bool:
         """A chip card (service code 2xx or 6xx on the stripe) swiped without fallback."""
         config = self.kernel.config if self.kernel is not None else None
@@ -275,10 +317,9 @@ class TerminalFlow:
         """The card's field 55 values (none for a swipe) and the PIN the request carries."""
         use_chip, tap = how
         if tap:
-            config = self.kernel.config if self.kernel is not None else None
-            icc = chip.tap(amount, chip_type, data, config=config)
+            icc = chip.tap(amount, chip_type, data, kernel=self.kernel)
             if not chip.online_pin:
-                return icc, None  # QuickPass: no PIN up to the contactless CVM limit
+                return icc, None  # QuickPass: no PIN up to the CVM limit, nor offline
             if pin is None:
                 raise CardRefusedError("above the contactless CVM limit: the PIN is needed")
             return icc, pin

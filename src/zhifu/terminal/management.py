@@ -84,7 +84,8 @@ class ManagementFlow(TerminalFlow):
     def totals(self) -> Totals:
         """The batch's debits and credits from the terminal's log (reversed ones left out)."""
         log = self.state.log
-        live = [e for e in log if not e.get("reversed") and e["batch"] == self.state.batch]
+        live = [e for e in log if e["batch"] == self.state.batch
+                and not e.get("reversed") and not e.get("upload_declined")]  # fmt: skip
         debits = [e for e in live if e["kind"] in DEBIT_KINDS]
         credits = [e for e in live if e["kind"] in CREDIT_KINDS]
         return Totals(
@@ -95,6 +96,10 @@ class ManagementFlow(TerminalFlow):
     def _settle_steps(self) -> Steps[dict[str, Any]]:
         if self.state.pending_reversal is not None:
             yield from self._reversal_steps()
+        if self.state.offline:
+            _, kept = yield from self._upload_steps()
+            if kept:
+                raise NoAnswerError(f"{kept} offline approvals could not be uploaded: settle later")
         totals = self.totals()
         reply = yield settlement_request(self._fields("00", "201"), totals), None
         if isinstance(reply, NoAnswerError):

@@ -33,6 +33,7 @@ FORMAT = "zhifu-terminal/1"
 SEALED_FIELDS = ("2", "14")
 """Fields of a pending reversal kept sealed under the LMK (the PAN and the expiry)."""
 _SEAL_LABEL = "terminal pending reversal"
+_OFFLINE_LABEL = "terminal offline upload"
 
 
 @dataclasses.dataclass
@@ -51,6 +52,8 @@ class TerminalState:
     needs_sign_on: bool = True
     pending_reversal: dict[str, Any] | None = None
     log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    offline: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Offline approvals (TC) waiting for their upload, kept like a pending reversal."""
 
     def take_stan(self) -> str:
         """The next STAN (000001 to 999999, then round again); saved before use."""
@@ -59,19 +62,30 @@ class TerminalState:
         self.save()
         return stan
 
+    def _kept(self, message: Message, label: str) -> dict[str, Any]:
+        public = {n: v for n, v in message.fields.items() if n not in SEALED_FIELDS}
+        secret = {n: message.fields[n] for n in SEALED_FIELDS if n in message.fields}
+        sealed = _sealer(str(self.folder)).seal(label, json.dumps(secret).encode())
+        return {"fields": public, "sealed": sealed.hex(), "batch": self.batch}
+
     def arm_reversal(self, reversal: Message) -> None:
         """Make ``reversal`` (a 0400 without its MAC) the pending one, saved at once."""
-        public = {n: v for n, v in reversal.fields.items() if n not in SEALED_FIELDS}
-        secret = {n: reversal.fields[n] for n in SEALED_FIELDS if n in reversal.fields}
-        sealed = _sealer(str(self.folder)).seal(_SEAL_LABEL, json.dumps(secret).encode())
-        self.pending_reversal = {"fields": public, "sealed": sealed.hex(), "batch": self.batch}
+        self.pending_reversal = self._kept(reversal, _SEAL_LABEL)
         self.save()
 
-    def unseal_card_fields(self, pending: Mapping[str, Any]) -> dict[str, str]:
-        """The sealed fields of a pending reversal (none for one saved without them)."""
+    def keep_offline(self, upload: Message) -> None:
+        """Keep an offline approval's upload (a 0200 without its MAC) until it is sent."""
+        self.offline.append(self._kept(upload, _OFFLINE_LABEL))
+        self.save()
+
+    def unseal_card_fields(
+        self, pending: Mapping[str, Any], *, offline: bool = False
+    ) -> dict[str, str]:
+        """The sealed fields of a pending reversal, or of an upload (``offline``)."""
         if not pending.get("sealed"):
             return {}
-        clear = _sealer(str(self.folder)).unseal(_SEAL_LABEL, bytes.fromhex(pending["sealed"]))
+        label = _OFFLINE_LABEL if offline else _SEAL_LABEL
+        clear = _sealer(str(self.folder)).unseal(label, bytes.fromhex(pending["sealed"]))
         fields: dict[str, str] = json.loads(clear)
         return fields
 

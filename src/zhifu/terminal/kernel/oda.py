@@ -25,13 +25,14 @@ from zhifu.card.oda.methods import (
     recover_icc_public_key,
     recover_issuer_public_key,
     verify_dda,
+    verify_fdda,
     verify_sda,
 )
 from zhifu.codec import tlv
 from zhifu.terminal.kernel.bits import TvrBit
 from zhifu.terminal.kernel.config import TerminalConfig
 
-__all__ = ["OdaOutcome", "authenticate", "static_data"]
+__all__ = ["OdaOutcome", "authenticate", "static_data", "verify_tap"]
 
 InternalAuthenticate = Callable[[bytes], bytes | None]
 """Sends INTERNAL AUTHENTICATE with the DDOL data; the SDAD (9F4B) or None."""
@@ -116,3 +117,40 @@ def authenticate(
     except OdaError:
         out.tvr.append(failed)
     return out
+
+
+def verify_tap(
+    card: Mapping[int, bytes],
+    static: bytes,
+    pan: str,
+    *,
+    capks: Iterable[CaKey],
+    values: Mapping[int, bytes],
+    today: date,
+) -> bool:
+    """fDDA of a qPBOC tap approved offline: the CA key, the issuer and ICC certificates from
+    the records, then the card's signature 9F4B over 9F37, 9F02, 5F2A and 9F69 (the card
+    data of the GPO answer). False, never an exception, when anything fails or is missing."""
+    needed = (0x8F, 0x90, 0x9F32, 0x9F46, 0x9F47, 0x9F4B, 0x9F69)
+    if any(tag not in card for tag in needed) or any(
+        tag not in values for tag in (0x9F37, 0x9F02, 0x5F2A)
+    ):
+        return False
+    aip = card.get(0x82, b"\x00\x00")
+    with_aip = aip if card.get(0x9F4A, b"") == b"\x82" else None
+    try:
+        ca = find_capk(capks, card.get(0x4F, card.get(0x84, b"")), card[0x8F][0])
+        issuer = recover_issuer_public_key(
+            ca, card[0x90], card.get(0x92, b""), card[0x9F32], pan, today=today
+        )
+        icc = recover_icc_public_key(
+            issuer, card[0x9F46], card.get(0x9F48, b""), card[0x9F47], static, with_aip, pan,
+            today=today,
+        )  # fmt: skip
+        verify_fdda(
+            icc, card[0x9F4B], terminal_un=values[0x9F37], amount=values[0x9F02],
+            currency=values[0x5F2A], card_auth_data_9f69=card[0x9F69],
+        )  # fmt: skip
+    except OdaError:
+        return False
+    return True

@@ -12,9 +12,10 @@ amount needs:
 
 Limits (:class:`~zhifu.terminal.kernel.config.TerminalConfig`): above the contactless
 transaction limit the tap is refused (insert the card); above the CVM limit the cardholder
-enters the PIN (online); the floor limit would allow an offline e-cash approval, but this
-terminal always asks for an online cryptogram, so the card answers ARQC (or AAC) and the e-cash
-offline path with its later TC upload is not used (``docs/terminal.md``).
+enters the PIN (online); at or above the contactless floor limit the terminal asks for an
+online cryptogram, below it the card may approve offline from its e-cash balance (TC, with
+fDDA): the terminal verifies the fDDA and keeps the TC for its later upload
+(``docs/terminal.md``).
 
 >>> ttq(500_00, TerminalConfig()).hex(), ttq(1_500_00, TerminalConfig()).hex()
 ('36800000', '36c00000')
@@ -41,5 +42,6 @@ def cvm_required(amount: int, term: TerminalConfig, ctq: bytes | None) -> bool:
 def ttq(amount: int, term: TerminalConfig) -> bytes:
     """The terminal transaction qualifiers (9F66) for this amount."""
     first = 0x20 | 0x10 | 0x04 | 0x02
-    second = 0x80 | (0x40 if amount > term.contactless_cvm_limit else 0)
+    online = 0x80 if amount >= term.contactless_floor_limit else 0
+    second = online | (0x40 if amount > term.contactless_cvm_limit else 0)
     return bytes([first, second, 0, 0])
