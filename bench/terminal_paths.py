@@ -4,8 +4,9 @@
 loop send purchases back to back to the acquirer host (acquirer, in-process issuer and ledger
 on SQLite files) started in this process, each with its own card file, for about ``seconds``
 per interface: contact (the kernel's steps, DDA, ARQC and the second GENERATE AC), a contactless
-tap (qPBOC: the cryptogram in the GPO answer, no PIN under the CVM limit) and a fallback swipe
-(the track enciphered under the TDK). The host and the terminals share this process and its
+tap (qPBOC: the cryptogram in the GPO answer, no PIN under the CVM limit), a magnetic-stripe
+card swiped (tracks 2 and 3 enciphered under the TDK, the CVN checked by the issuer) and a chip
+card's fallback swipe. The host and the terminals share this process and its
 interpreter lock, so the figures are the whole path's cost, not a server's capacity
 (``bench.payments`` measures the host alone with the load in another process).
 """
@@ -27,7 +28,12 @@ TERMINALS = 8
 MID = "898100012345678"
 LMK = "6E" * 32
 PIN = "1234"
-KINDS = (("contact", {}), ("contactless", {"tap": True}), ("fallback swipe", {"fallback": True}))
+KINDS = (
+    ("contact", {}),
+    ("contactless", {"tap": True}),
+    ("magstripe swipe", {"swipe": True}),
+    ("fallback swipe", {"fallback": True}),
+)
 
 
 async def _load(term: AsyncTerminal, card: Path, options: dict[str, bool], until: float) -> int:
@@ -41,6 +47,8 @@ async def _load(term: AsyncTerminal, card: Path, options: dict[str, bool], until
 
 async def _phase(folders: list[Path], cards: list[Path], address: str, options: dict[str, bool],
                  seconds: float) -> float:  # fmt: skip
+    if options.get("swipe"):  # a stripe card, swiped
+        cards = [card.with_name(card.stem + "-stripe.json") for card in cards]
     terms = [AsyncTerminal(f) for f in folders]
     try:
         for term in terms:
@@ -74,6 +82,7 @@ def measure(seconds: float = 2.0) -> dict[str, float]:
                 Terminal.init(folder / f"t{n}", MID, tid, parts).close()
                 card = folder / f"card-{n}.json"
                 issuer.issue_card("debit", 100_000_000, PIN, card)
+                issuer.issue_card("magstripe", 100_000_000, PIN, folder / f"card-{n}-stripe.json")
                 folders.append(folder / f"t{n}")
                 cards.append(card)
             address = f"127.0.0.1:{background.port}"

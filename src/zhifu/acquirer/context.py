@@ -69,6 +69,7 @@ class Result(enum.Enum):
     FALLBACK_NOT_ALLOWED = _RC["45"]
     INSUFFICIENT_FUNDS = _RC["51"]
     EXPIRED_CARD = _RC["54"]
+    CVN_FAILED = _RC["59"]
     WRONG_PIN = _RC["55"]
     NOT_PERMITTED_CARDHOLDER = _RC["57"]
     OVER_LIMIT = _RC["61"]

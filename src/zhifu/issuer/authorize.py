@@ -18,6 +18,7 @@ from zhifu.core.clock import SHANGHAI
 from zhifu.issuer import cryptogram, funds
 from zhifu.issuer.decisions import FIELD_39, decision_of
 from zhifu.issuer.link import AuthorizationRequest, AuthorizationResponse, Decision, Kind
+from zhifu.issuer.products import PRODUCTS
 from zhifu.issuer.store import Answer, CardRecord
 from zhifu.ledger import CreateTransferResult, Transfer
 from zhifu.ledger.ids import derive_id
@@ -124,15 +125,10 @@ class Authorizer:
         expiry = self.issuer.expiry_of(card)
         if expiry < today or (request.expiry and request.expiry != expiry):
             return Decision.EXPIRED_CARD
-        if request.kind is Kind.OFFLINE_SALE and not self._offline_tc(case, card):
+        if PRODUCTS[card.product].stripe and not self._cvn_ok(request, card, expiry):
+            return Decision.CVN_FAILED
+        if not self._cryptogram_ok(case, card):
             return Decision.CRYPTOGRAM_FAILED
-        if 0x9F26 in request.icc and request.kind is not Kind.OFFLINE_SALE:
-            check = cryptogram.check_arqc(
-                self.issuer.keys, request.icc, pan=request.pan, psn=card.psn, last_atc=card.last_atc
-            )
-            case.atc, case.arqc_ok = check.atc, check.ok
-            if not check.ok:
-                return Decision.CRYPTOGRAM_FAILED
         if request.pin is not None:
             decision = self._pin(case, card)
             if decision is not Decision.APPROVED:
@@ -144,6 +140,29 @@ class Authorizer:
         if request.kind.refers_to_original:
             return self._original(case)
         return Decision.APPROVED
+
+    def _cryptogram_ok(self, case: _Case, card: CardRecord) -> bool:
+        """An upload's TC, or the ARQC with its ATC rule (nothing to check without 9F26)."""
+        request = case.request
+        if request.kind is Kind.OFFLINE_SALE:
+            return self._offline_tc(case, card)
+        if 0x9F26 not in request.icc:
+            return True
+        check = cryptogram.check_arqc(
+            self.issuer.keys, request.icc, pan=request.pan, psn=card.psn, last_atc=card.last_atc
+        )
+        case.atc, case.arqc_ok = check.atc, check.ok
+        return check.ok
+
+    def _cvn_ok(self, request: AuthorizationRequest, card: CardRecord, expiry: str) -> bool:
+        """A stripe card's CVN (the first three digits of track 2's discretionary data, zhifu's
+        layout) under the issuer's CVK; a request without track 2 has none to check."""
+        if not request.service_code:
+            return False
+        return self.issuer.keys.hsm.verify_cvn(
+            self.issuer.keys.handle("issuer/cvk"), pan=request.pan, expiry=expiry,
+            service_code=request.service_code, cvn=request.discretionary[:3],
+        )  # fmt: skip
 
     def _offline_tc(self, case: _Case, card: CardRecord) -> bool:
         """An upload's TC verifies and its ATC was not uploaded before (a replayed upload)."""

@@ -14,8 +14,9 @@ from pathlib import Path
 from zhifu.card.image.model import CardImage, KeySet
 from zhifu.card.issuer import IssuerKeys
 from zhifu.card.issuing import issue_card as personalise_card
+from zhifu.card.stripe import StripeCard
 from zhifu.codec.pan import luhn_check_digit, mask_pan
-from zhifu.codec.tracks import track2_equivalent_decode
+from zhifu.codec.tracks import Track2, Track3, track2_equivalent_decode
 from zhifu.core.errors import UsageError
 from zhifu.core.rng import RandomSource, SystemRandomSource
 from zhifu.crypto.pinblock import encode_pinblock_iso_2
@@ -79,6 +80,25 @@ def personalise(
             app.pin_block = block
     image.save(out)
     return _chip_data(image)
+
+
+STRIPE_SERVICE_CODE = "120"
+"""Magnetic-stripe cards: international, online authorisation by the issuer, PIN required."""
+
+
+def stripe_card(
+    keyring: IssuerKeyring, pan: str, out: Path | str, *, today: date | None = None
+) -> ChipData:
+    """Write the stripe file ``out``: track 2 with the CVN, track 3 (ISO 4909) beside it."""
+    day = today or date.today()
+    expiry = f"{(day.year + 5) % 100:02d}{day.month:02d}"
+    cvn = keyring.hsm.generate_cvn(
+        keyring.handle("issuer/cvk"), pan=pan, expiry=expiry, service_code=STRIPE_SERVICE_CODE
+    )
+    track2 = Track2(pan, expiry, STRIPE_SERVICE_CODE, cvn + "0000")
+    track3 = Track3("99", pan, country_code="156", currency_code="156", expiry=expiry)
+    StripeCard(track2, track3).save(out)
+    return ChipData(pan, "00", expiry, STRIPE_SERVICE_CODE)
 
 
 def _chip_data(image: CardImage) -> ChipData:

@@ -28,6 +28,7 @@ FIELD_39: Final[dict[Decision, str]] = {
     Decision.STOLEN_CARD: "43",
     Decision.INSUFFICIENT_FUNDS: "51",
     Decision.EXPIRED_CARD: "54",
+    Decision.CVN_FAILED: "59",
     Decision.WRONG_PIN: "55",
     Decision.NOT_PERMITTED_CARDHOLDER: "57",
     Decision.OVER_LIMIT: "61",

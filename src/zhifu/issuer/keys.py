@@ -3,6 +3,7 @@
 * ``issuer/imk-ac|imk-smi|imk-smc/<family>``: the issuer master keys (CARD_MASTER), 3DES and
   SM4 families; a card's keys are derived from them (EMV option A over PAN and PSN);
 * ``issuer/pvk``: the PIN verification key (PVVs, never PINs);
+* ``issuer/cvk``: the card verification key pair (the CVN of a magnetic stripe);
 * ``issuer/pan-index`` (MAC) and ``issuer/pan-data`` (DATA): the keyed look-up hash and the
   encryption of the PAN in the issuer's database;
 * ``zone/zpk``: the zone PIN key the acquirer translates PIN blocks to.
@@ -30,6 +31,7 @@ FAMILIES: Final = {"tdes": KeyAlgorithm.TDES, "sm4": KeyAlgorithm.SM4}
 _ROLES: Final = ("imk-ac", "imk-smi", "imk-smc")
 _SINGLE: Final[dict[str, tuple[KeyUsage, KeyAlgorithm]]] = {
     "issuer/pvk": (KeyUsage.PVK, KeyAlgorithm.TDES),
+    "issuer/cvk": (KeyUsage.CVK, KeyAlgorithm.TDES),
     "issuer/pan-index": (KeyUsage.MAC, KeyAlgorithm.TDES),
     "issuer/pan-data": (KeyUsage.DATA, KeyAlgorithm.TDES),
     "zone/zpk": (KeyUsage.PIN, KeyAlgorithm.TDES),

@@ -104,6 +104,7 @@ class Decision(enum.Enum):
     WRONG_PIN = "incorrect PIN"
     PIN_TRIES_EXCEEDED = "PIN tries exceeded"
     CRYPTOGRAM_FAILED = "ARQC verification failed or ATC replayed"
+    CVN_FAILED = "the stripe's card verification value is wrong"
     ORIGINAL_NOT_FOUND = "original transaction not found"
     AMOUNT_MISMATCH = "amount differs from the original"
     INVALID_AMOUNT = "invalid amount"
@@ -159,6 +160,8 @@ class AuthorizationRequest:
     merchant_id: str = ""
     terminal_id: str = ""
     rrn: str = ""
+    discretionary: str = ""
+    """Track 2's discretionary data (with the stripe's CVN): for this decision only."""
 
     def __repr__(self) -> str:
         return (

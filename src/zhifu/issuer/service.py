@@ -20,7 +20,7 @@ from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError
 from zhifu.issuer import funds
 from zhifu.issuer.authorize import Authorizer
-from zhifu.issuer.cards import choose_pan, personalise
+from zhifu.issuer.cards import choose_pan, personalise, stripe_card
 from zhifu.issuer.home import issuer_home
 from zhifu.issuer.keys import IssuerKeyring
 from zhifu.issuer.link import (
@@ -153,7 +153,10 @@ class Issuer:
             raise UsageError("the opening balance may not be negative", argument="balance")
         secret = Pin(pin)
         pan = choose_pan("622800")
-        chip = personalise(self.keys, chosen, pan, pin, out, profile=profile, today=today)
+        if chosen.stripe:
+            chip = stripe_card(self.keys, pan, out, today=today)
+        else:
+            chip = personalise(self.keys, chosen, pan, pin, out, profile=profile, today=today)
         pan_key = self.pan_key(chip.pan)
         block = self.keys.hsm.encrypt_pin_block(secret, self.keys.zpk, chip.pan)
         pvv = self.keys.hsm.generate_pin_verification_value(

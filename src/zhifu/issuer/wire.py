@@ -81,7 +81,8 @@ def request_message(request: AuthorizationRequest) -> Message:
     if request.psn:
         fields["23"] = request.psn.zfill(3)
     if request.service_code and request.expiry:
-        fields["35"] = f"{request.pan}D{request.expiry}{request.service_code}"
+        track = f"{request.pan}D{request.expiry}{request.service_code}{request.discretionary}"
+        fields["35"] = track
     if request.pin is not None:
         fields["52"] = request.pin.block.hex().upper()
     if request.icc:
@@ -104,7 +105,8 @@ def authorization_request(
     txn_id = transaction_id(terminal, field_60[2:8], stan)
     original = message.get("61")
     track = message.get("35") or ""
-    service = track.split("D", 1)[1][4:7] if "D" in track else None
+    after = track.split("D", 1)[1] if "D" in track else ""
+    service = after[4:7] or None
     pin = None
     if message.get("52") and zone_key is not None:
         pin = PinData(bytes.fromhex(message["52"]), zone_key)
@@ -115,7 +117,7 @@ def authorization_request(
         psn=(message.get("23") or "")[-2:] or None, service_code=service,
         pos_entry_mode=message.get("22") or "", icc=icc, pin=pin,
         original_id=transaction_id(terminal, original[:6], original[6:12]) if original else None,
-        merchant_id=message.get("42") or "", terminal_id=terminal,
+        merchant_id=message.get("42") or "", terminal_id=terminal, discretionary=after[7:],
     )  # fmt: skip
 
 

@@ -61,6 +61,8 @@ class KeyUsage(enum.Enum):
     """A card's own master key (ICC MK / UDK, MK-AC) derived from an IMK: ARQC and ARPC."""
     PVK = "pvk"
     """PIN verification key: keys the PIN verification value kept by the issuer."""
+    CVK = "cvk"
+    """Card verification key pair (CVK A ‖ CVK B): the CVN of a magnetic stripe."""
     SIGNING = "signing"
     """An SM2 or RSA private key (its public half may be read)."""
     VERIFICATION = "verification"

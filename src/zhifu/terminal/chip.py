@@ -123,6 +123,7 @@ class CardFacts:
     psn: str
     expiry: str
     track2: str
+    track3: str = ""  # a swiped stripe's track 3 (ISO 4909 data, no sentinels)
 
     def __repr__(self) -> str:
         return f"CardFacts({mask_pan(self.pan)})"

@@ -22,6 +22,7 @@ from typing import Any, Final, TypeVar
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.oda.ca import builtin_test_ca
 from zhifu.card.readers import CardReader
+from zhifu.card.stripe import is_stripe_file
 from zhifu.codec.tlv import Tlv
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
@@ -55,6 +56,7 @@ from zhifu.terminal.messages import (
 )
 from zhifu.terminal.result import TransactionResult
 from zhifu.terminal.state import TerminalState
+from zhifu.terminal.swipe import StripeSession
 
 __all__ = ["Card", "PinEntry", "PinSource", "Reply", "Steps", "TerminalFlow"]
 
@@ -117,6 +119,13 @@ class TerminalFlow:
             size = 16 if self.state.algorithm == "sm4" else 8
             track = encipher_track(track, size, lambda block: self.hsm.encrypt_data(tdk, block))
         fields["35"] = track
+        if facts.track3:  # a swiped stripe's track 3, enciphered like track 2
+            track3 = facts.track3.replace("=", "D")
+            if tdk is not None:
+                track3 = encipher_track(
+                    track3, size, lambda block: self.hsm.encrypt_data(tdk, block)
+                )
+            fields["36"] = track3
         fields["53"] = security_control(
             pin=pin, algorithm=self.state.algorithm, track_enciphered=tdk is not None
         )
@@ -177,8 +186,9 @@ class TerminalFlow:
         if self.state.pending_reversal is not None and not (yield from self._reversal_steps()):
             message = "the pending reversal could not be sent"
             return TransactionResult(kind, reversal_pending=True, message=message)
-        chip = ChipSession(card)
+        chip: ChipSession | None = None
         try:
+            chip = _session(card, swipe=swipe or fallback)
             return (
                 yield from self._card_steps(
                     kind,
@@ -197,7 +207,8 @@ class TerminalFlow:
         except CardRefusedError as exc:
             return TransactionResult(kind, amount=amount, message=str(exc))
         finally:
-            chip.close()
+            if chip is not None:
+                chip.close()
             self.state.save()
 
     def _card_steps(
@@ -378,6 +389,15 @@ class TerminalFlow:
                 found: dict[str, Any] = entry
                 return found
         raise UsageError(f"no transaction {wanted} in this batch", argument="--original")
+
+
+def _session(card: Card, *, swipe: bool) -> ChipSession:
+    """The card in the reader: a stripe file only in the swipe slot, else the chip."""
+    if is_stripe_file(card):
+        if not swipe:
+            raise CardRefusedError("a magnetic-stripe card: swipe it (--swipe)")
+        return StripeSession(card)
+    return ChipSession(card)
 
 
 def _original_fields(kind: str, entry: dict[str, Any]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from zhifu.acquirer import AcquirerConfig, AcquirerHost, register_terminal, star
 from zhifu.acquirer.background import BackgroundAcquirer
 from zhifu.acquirer.payments.postings import merchant_accounts
 from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.stripe import StripeCard, is_stripe_file
 from zhifu.codec.tlv import Tlv
 from zhifu.iso8583 import Message
 from zhifu.iso8583.fields_55 import build_icc_data
@@ -73,6 +74,8 @@ class Bank:
 
 
 def pan_of(card: Path) -> str:
+    if is_stripe_file(card):
+        return StripeCard.load(card).track2.pan
     pan = EmulatedCard.load(card).image.applications[0].internal(0x5A)
     assert pan is not None
     return pan.hex().upper().rstrip("F")

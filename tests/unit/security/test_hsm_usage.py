@@ -26,6 +26,7 @@ def keys(hsm: SoftHsm) -> Keys:
         "data": hsm.generate_key(KeyUsage.DATA, tdes),
         "kek": hsm.generate_key(KeyUsage.KEK, tdes),
         "pvk": hsm.generate_key(KeyUsage.PVK, tdes),
+        "cvk": hsm.generate_key(KeyUsage.CVK, tdes),
         "imk": hsm.generate_key(KeyUsage.CARD_MASTER, tdes),
         "signing": hsm.generate_key(KeyUsage.SIGNING, KeyAlgorithm.SM2),
     }
@@ -110,6 +111,16 @@ CASES: list[tuple[str, Operation, str]] = [
         ),
         "CARD_MASTER or CARD",
     ),
+    (
+        "generate_cvn",
+        lambda h, k, w: h.generate_cvn(w, pan=PAN, expiry="3012", service_code="120"),
+        "CVK",
+    ),
+    (
+        "verify_cvn",
+        lambda h, k, w: h.verify_cvn(w, pan=PAN, expiry="3012", service_code="120", cvn="123"),
+        "CVK",
+    ),
     ("sign", lambda h, k, w: h.sign(w, b"m"), "SIGNING"),
     ("get_public_key", lambda h, k, w: h.get_public_key(w), "SIGNING or VERIFICATION"),
     (
@@ -127,6 +138,7 @@ def _wrong_keys(keys: Keys, expected: str) -> list[str]:
         "MAC": {"mac"},
         "PIN": {"pin"},
         "PVK": {"pvk"},
+        "CVK": {"cvk"},
         "KEK": {"kek"},
         "CARD_MASTER": {"imk"},
         "CARD_MASTER or CARD": {"imk"},

@@ -34,12 +34,12 @@ class CardDataError(ZhifuError):
 class CardData:
     """PAN, expiry, PSN, service code and ICC data of one request (repr shows nothing)."""
 
-    __slots__ = ("expiry", "icc", "pan", "psn", "service_code")
+    __slots__ = ("discretionary", "expiry", "icc", "pan", "psn", "service_code")
 
     def __init__(self, pan: str, expiry: str | None, psn: str | None, service_code: str | None,
-                 icc: dict[int, bytes]) -> None:  # fmt: skip
+                 icc: dict[int, bytes], *, discretionary: str = "") -> None:  # fmt: skip
         self.pan, self.expiry, self.psn = pan, expiry, psn
-        self.service_code, self.icc = service_code, icc
+        self.service_code, self.icc, self.discretionary = service_code, icc, discretionary
 
     def __repr__(self) -> str:
         return "CardData(<masked>)"
@@ -67,7 +67,7 @@ def _track(request: Message, hsm: SoftHsm, terminal: Terminal) -> str | None:
 def card_data(request: Message, hsm: SoftHsm, terminal: Terminal) -> CardData:
     """The card data of ``request`` (see the module text)."""
     track = _track(request, hsm, terminal)
-    pan, expiry, service = request.get("2"), request.get("14"), None
+    pan, expiry, service, discretionary = request.get("2"), request.get("14"), None, ""
     if track is not None:
         head, sep, rest = track.upper().partition("D")
         if not sep or not head.isdigit() or len(rest) < 7 or not rest[:7].isdigit():
@@ -75,7 +75,7 @@ def card_data(request: Message, hsm: SoftHsm, terminal: Terminal) -> CardData:
         pan = pan or head
         if pan != head:
             raise CardDataError("field 2 and track 2 name different cards", "35")
-        expiry, service = expiry or rest[:4], rest[4:7]
+        expiry, service, discretionary = expiry or rest[:4], rest[4:7], rest[7:]
     if not pan:
         raise CardDataError("neither field 2 nor track 2 gives the card number", "2")
     psn = request.get("23")
@@ -85,7 +85,9 @@ def card_data(request: Message, hsm: SoftHsm, terminal: Terminal) -> CardData:
             icc = {item.tag: item.value for item in parse_icc_data(request["55"])}
         except DecodeError:
             raise CardDataError("field 55 is not BER-TLV", "55") from None
-    return CardData(pan, expiry, psn[-2:] if psn else None, service, icc)
+    return CardData(
+        pan, expiry, psn[-2:] if psn else None, service, icc, discretionary=discretionary
+    )
 
 
 def pin_data(request: Message, hsm: SoftHsm, terminal: Terminal, pan: str,
@@ -121,4 +123,5 @@ def authorization_request(
         pos_entry_mode=request.get("22") or "", icc=card.icc, pin=pin, original_id=original_id,
         original_auth_code=request.get("38"), merchant_id=request.get("42") or "",
         terminal_id=request.get("41") or "", rrn=request.get("37") or "",
+        discretionary=card.discretionary,
     )  # fmt: skip

@@ -50,6 +50,7 @@ _ALLOWED = {
     KeyUsage.DATA: _SYMMETRIC,
     KeyUsage.KEK: _SYMMETRIC,
     KeyUsage.PVK: _SYMMETRIC,
+    KeyUsage.CVK: (KeyAlgorithm.TDES,),
     KeyUsage.CARD_MASTER: _CARD,
     KeyUsage.CARD: _CARD,
     KeyUsage.SIGNING: _ASYMMETRIC,

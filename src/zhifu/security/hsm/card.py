@@ -20,13 +20,15 @@ False
 from __future__ import annotations
 
 import enum
+import hmac
 from typing import NamedTuple
 
 from zhifu.core.errors import UsageError
 from zhifu.crypto import emv
 from zhifu.crypto.cipher import Cipher
+from zhifu.crypto.cvn import card_verification_value
 from zhifu.security.hsm.base import HandleLike, HsmBase, LoadedKey, pan_digits
-from zhifu.security.keys import KeyHandle, KeyOrigin, KeyUsage, compute_kcv
+from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyOrigin, KeyUsage, compute_kcv
 from zhifu.security.secrets import KeyMaterial, Pan
 
 __all__ = ["ArpcResult", "CardMixin", "SessionKeyMethod"]
@@ -169,6 +171,22 @@ class CardMixin(HsmBase):
             if not emv.verify_ac(cipher, sk, bytes(data), bytes(arqc)):
                 return ArpcResult(False, None)
             return ArpcResult(True, emv.generate_arpc_method_1(cipher, sk, bytes(arqc), arc))
+
+    def generate_cvn(
+        self, cvk: HandleLike, *, pan: Pan | str, expiry: str, service_code: str
+    ) -> str:
+        """The stripe's three-digit CVN under the CVK pair (:mod:`zhifu.crypto.cvn`)."""
+        with self._use(cvk, KeyUsage.CVK, (KeyAlgorithm.TDES,)) as key:
+            return card_verification_value(
+                key.material.reveal()[:16], pan_digits(pan), expiry, service_code
+            )
+
+    def verify_cvn(
+        self, cvk: HandleLike, *, pan: Pan | str, expiry: str, service_code: str, cvn: str
+    ) -> bool:
+        """True when ``cvn`` is the stripe's CVN (constant-time comparison)."""
+        expected = self.generate_cvn(cvk, pan=pan, expiry=expiry, service_code=service_code)
+        return hmac.compare_digest(expected.encode(), cvn.encode())
 
     def generate_script_mac(
         self,
