@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -42,6 +42,7 @@ from zhifu.card.icc.base import CID
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.icc.select import PPSE, PSE
 from zhifu.card.oda.ca import CaKey
+from zhifu.card.personalise import encipher_pin
 from zhifu.card.readers import CardReader, InProcessReader, ReaderError, exchange
 from zhifu.card.scripted import ONLINE_TAGS, Terminal, terminal_values
 from zhifu.codec import tlv
@@ -50,17 +51,19 @@ from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.terminal.kernel.action import Decision
 from zhifu.terminal.kernel.config import TerminalConfig
-from zhifu.terminal.kernel.oda import static_data, verify_tap
+from zhifu.terminal.kernel.oda import icc_key, static_data, verify_tap
 from zhifu.terminal.kernel.qpboc import TAP_TAGS, cvm_required, ttq
 from zhifu.terminal.kernel.run import KernelResult, card_objects, run_kernel
 
 __all__ = [
     "AIDS",
+    "OFFLINE_PIN_CODES",
     "CardFacts",
     "CardRefusedError",
     "ChipSession",
     "KernelOptions",
     "OfflineDeclineError",
+    "OfflinePin",
     "TerminalData",
 ]
 
@@ -96,6 +99,11 @@ class KernelOptions:
         :attr:`config`."""
         found = [(len(a), cfg) for a, cfg in self.by_aid if aid.startswith(a)]
         return max(found, key=lambda item: item[0])[1] if found else self.config
+
+
+OfflinePin = Callable[[], bytes]
+"""The PIN pad's answer when the card verifies the PIN itself: the ISO format 2 block."""
+OFFLINE_PIN_CODES: Final = frozenset({0x01, 0x03, 0x04, 0x05})
 
 
 class CardRefusedError(ZhifuError):
@@ -160,6 +168,9 @@ class ChipSession:
         self.contactless = False
         self.online_pin = True
         self.offline_approved = False  # the card answered TC: approved offline (Y1), upload later
+        self._offline_pin: OfflinePin | None = None
+        self.offline_pin_verified = False  # the card said the offline PIN was right
+        self._options = KernelOptions()
 
     def _transmit(self, apdu: bytes) -> bytes:
         try:
@@ -251,9 +262,11 @@ class ChipSession:
         data: TerminalData | None = None,
         *,
         kernel: KernelOptions | None = None,
+        offline_pin: OfflinePin | None = None,
     ) -> dict[int, bytes]:
-        """Read the card for this amount, run the kernel's steps (``kernel``), then first
-        GENERATE AC: the field 55 values of the ARQC.
+        """Read the card for this amount, run the kernel's steps (``kernel``; ``offline_pin``
+        gives the plaintext PIN block when the card's CVM is an offline PIN), then first
+        GENERATE AC: the field 55 values of the ARQC (or of a TC approved offline).
 
         Raises :class:`OfflineDeclineError` when action analysis declines (AAC), and
         :class:`CardRefusedError` when the card does not ask to go online.
@@ -263,6 +276,7 @@ class ChipSession:
         assert term is not None
         values = term.values
         if kernel is not None:
+            self._offline_pin, self._options = offline_pin, kernel
             self.kernel_result = self._run_kernel(term, amount, transaction_type, data, kernel)
             if self.kernel_result.decision is Decision.AAC:
                 term.generate_ac(Decision.AAC.value, 0x8C)
@@ -291,14 +305,16 @@ class ChipSession:
     ) -> KernelResult:  # fmt: skip
         """Restrictions, ODA, CVM, risk management and action analysis (``terminal.kernel``).
 
-        Online PIN is the PIN the cardholder entered (``data.pin_entered``); an offline PIN CVM
-        is not offered (this terminal sends the PIN online), a signature is accepted.
+        Online PIN is the PIN the cardholder entered (``data.pin_entered``); an offline PIN goes
+        to the card in VERIFY (:meth:`_verify_pin`); a signature is accepted.
         """
         entered = data is None or data.pin_entered
 
         def perform(code: int) -> str:
             if code == 0x02:
                 return "ok" if entered else "bypassed"
+            if code in OFFLINE_PIN_CODES:
+                return self._verify_pin(term, code)
             return "ok" if code in (0x1E, 0x1F, 0x20) else "no_pad"
 
         return run_kernel(
@@ -306,6 +322,30 @@ class ChipSession:
             today=datetime.now(SHANGHAI).date(), config=options.config_for(self.aid),
             transaction_type=transaction_type,
         )  # fmt: skip
+
+    def _verify_pin(self, term: Terminal, code: int) -> str:
+        """Offline PIN: VERIFY with the plaintext block (P2 80), or enciphered under the ICC
+        key with the card's challenge (P2 88); the kernel's answer for the card's status."""
+        if self._offline_pin is None:
+            return "no_pad"
+        block = self._offline_pin()
+        if code in (0x01, 0x03):
+            answer = term.send(0x00, 0x20, 0x00, 0x80, block, le=None)
+        else:
+            challenge = term.send(0x00, 0x84, 0x00, 0x00, le=8)
+            card = card_objects(term)
+            facts = self._facts_of(term)
+            static = static_data(term.trace.afl, term.trace.records)
+            key = icc_key(card, static, facts.pan, capks=self._options.capks,
+                          today=datetime.now(SHANGHAI).date())  # fmt: skip
+            if not challenge.ok or key is None:
+                return "no_pad"  # no ICC key to encipher under: this CVM cannot be performed
+            data = encipher_pin(key, block, challenge.data)
+            answer = term.send(0x00, 0x20, 0x00, 0x88, data, le=None)
+        if answer.sw == 0x9000:
+            self.offline_pin_verified = True
+            return "ok"
+        return "blocked" if answer.sw in (0x6983, 0x6984) else "wrong"
 
     # ------------------------------------------------------------------ contactless
 

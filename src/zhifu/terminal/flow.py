@@ -26,6 +26,7 @@ from zhifu.card.stripe import is_stripe_file
 from zhifu.codec.tlv import Tlv
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import UsageError
+from zhifu.crypto.pinblock import encode_pinblock_iso_2
 from zhifu.iso8583 import Message
 from zhifu.iso8583.fields_55 import build_icc_data, parse_icc_data
 from zhifu.iso8583.mac import hsm_mac_fn, sign, verify
@@ -35,11 +36,13 @@ from zhifu.security.hsm.data import MacAlgorithm
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.secrets import Pin
 from zhifu.terminal.chip import (
+    OFFLINE_PIN_CODES,
     CardFacts,
     CardRefusedError,
     ChipSession,
     KernelOptions,
     OfflineDeclineError,
+    OfflinePin,
     TerminalData,
 )
 from zhifu.terminal.link import NoAnswerError
@@ -65,7 +68,8 @@ Reply = tuple[Message, bytes] | NoAnswerError
 PinEntry = Callable[[str], str]
 """The PIN pad of the terminal's secure module, asked (with the PAN) when the card's
 verification needs an online PIN: it returns the enciphered PIN block (hex), or raises
-:class:`~zhifu.terminal.chip.CardRefusedError` when the cardholder cancels."""
+:class:`~zhifu.terminal.chip.CardRefusedError` when the cardholder cancels. An entry that also
+has an ``offline()`` method (returning the ISO format 2 block) serves an offline PIN CVM."""
 PinSource = str | PinEntry
 """A PIN given in advance (tests, the command line) or the PIN pad that collects it."""
 T = TypeVar("T")
@@ -229,7 +233,7 @@ class TerminalFlow:
         facts = chip.facts()
         result = TransactionResult(
             kind, amount=amount, masked_pan=facts.masked_pan, batch=self.state.batch,
-            stan=fields["11"], pin_entered=pin is not None,
+            stan=fields["11"], pin_entered=pin is not None or chip.offline_pin_verified,
             entry="fallback" if fallback else "swipe" if swipe else "tap" if tap else "chip",
             at=datetime.now(SHANGHAI).isoformat(timespec="seconds"),
         )  # fmt: skip
@@ -335,7 +339,13 @@ class TerminalFlow:
                 raise CardRefusedError("above the contactless CVM limit: the PIN is needed")
             return icc, pin
         if use_chip:
-            return chip.first_ac(amount, chip_type, data, kernel=self.kernel), pin
+            icc = chip.first_ac(
+                amount, chip_type, data, kernel=self.kernel, offline_pin=_offline_source(pin)
+            )
+            cvm = chip.kernel_result.cvm if chip.kernel_result is not None else None
+            if cvm is not None and cvm.results[0] & 0x3F in OFFLINE_PIN_CODES and cvm.results[2]:
+                return icc, None  # the card verified the PIN itself: none goes online
+            return icc, pin
         chip.read(amount, chip_type, data)
         return {}, pin
 
@@ -389,6 +399,15 @@ class TerminalFlow:
                 found: dict[str, Any] = entry
                 return found
         raise UsageError(f"no transaction {wanted} in this batch", argument="--original")
+
+
+def _offline_source(pin: PinSource | None) -> OfflinePin | None:
+    """How the card gets the PIN when it verifies it itself: the ISO format 2 block of a PIN
+    given in advance, or the PIN pad's ``offline`` entry."""
+    if isinstance(pin, str):
+        return lambda: encode_pinblock_iso_2(pin)
+    offline = getattr(pin, "offline", None)
+    return offline if callable(offline) else None
 
 
 def _session(card: Card, *, swipe: bool) -> ChipSession:

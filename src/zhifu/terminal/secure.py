@@ -37,6 +37,7 @@ from typing import Final
 
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError, ZhifuError
+from zhifu.crypto.pinblock import encode_pinblock_iso_2
 from zhifu.security.hsm.base import HandleLike
 from zhifu.security.hsm.pin import PinBlockFormat
 from zhifu.security.hsm.soft import SoftHsm
@@ -223,6 +224,16 @@ class PinPad:
                 pin, self._pik, self._pan, format=PinBlockFormat.ISO_0
             )
             return block.reveal().hex().upper()
+        finally:
+            self._wipe()
+
+    def offline_block(self) -> bytes:
+        """The ISO format 2 block the card's VERIFY takes (an offline PIN, which the card checks
+        itself; P2 80 sends it as is, P2 88 enciphered); the digits are forgotten."""
+        if not 4 <= len(self._digits) <= 12:
+            raise UsageError("a PIN is 4 to 12 digits", argument="pin")
+        try:
+            return encode_pinblock_iso_2(self._digits.decode("ascii"))
         finally:
             self._wipe()
 

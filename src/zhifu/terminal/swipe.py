@@ -36,6 +36,7 @@ class StripeSession(ChipSession):
         self.contactless = False
         self.online_pin = True
         self.offline_approved = False
+        self.offline_pin_verified = False
         self._term = None
         self._facts = None
 

@@ -5,15 +5,21 @@ settlement from the menu, and the slips printed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from zhifu.acquirer import AcquirerConfig, register_terminal, start_in_background
 from zhifu.acquirer.background import BackgroundAcquirer
+from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.issuer import Issuer
 from zhifu.terminal import Terminal
+from zhifu.terminal.chip import KernelOptions
+from zhifu.terminal.flow import DEFAULT_KERNEL
+from zhifu.terminal.kernel.config import TerminalConfig
 from zhifu.terminal.ui import Key, Phase, TerminalUI
 
 LMK = "5A" * 32
@@ -183,3 +189,28 @@ def test_settlement_from_the_menu(ui: TerminalUI, host: BackgroundAcquirer, tmp_
     _menu(ui, "Settle")
     assert ui.wait_for(Phase.RESULT) and ui.result is not None and ui.result.approved
     assert ui.terminal.state.log == []
+
+
+def test_an_offline_pin_typed_on_the_pin_pad_goes_to_the_card(
+    ui: TerminalUI, host: BackgroundAcquirer, tmp_path: Path
+) -> None:
+    text = resources.files("zhifu.card").joinpath("profiles/debit.json").read_text("utf-8")
+    contact = "0000000000000000420342035E0343031F00"
+    profile = json.loads(text.replace(contact, "00000000000000000103"))  # plaintext offline PIN
+    profile["name"] = "offline-pin"
+    (tmp_path / "offline.json").write_text(json.dumps(profile), encoding="utf-8")
+    issuer = host.host.services.issuer
+    assert isinstance(issuer, Issuer)
+    card = tmp_path / "card.json"
+    issuer.issue_card("debit", 100_000, "1234", card, profile=str(tmp_path / "offline.json"))
+    capabilities = TerminalConfig(capabilities=bytes.fromhex("E090C8"))
+    ui.terminal.kernel = KernelOptions(capabilities, DEFAULT_KERNEL.capks)
+    _sign_on(ui)
+    _menu(ui, "Purchase")
+    _keys(ui, "2000O")
+    ui.present(card, "insert")
+    assert ui.wait_for(Phase.PIN)  # asked during the card's verification, before the host
+    _keys(ui, "1234O")
+    assert ui.wait_for(Phase.RESULT) and ui.result is not None
+    assert ui.result.approved and ui.result.pin_entered, ui.result.message
+    assert EmulatedCard.load(card).image.applications[0].state.pin_tries == 3

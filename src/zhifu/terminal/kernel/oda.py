@@ -21,6 +21,7 @@ from datetime import date
 
 from zhifu.card.oda.base import OdaError
 from zhifu.card.oda.ca import CaKey, find_capk
+from zhifu.card.oda.keys import PublicKey
 from zhifu.card.oda.methods import (
     recover_icc_public_key,
     recover_issuer_public_key,
@@ -32,7 +33,7 @@ from zhifu.codec import tlv
 from zhifu.terminal.kernel.bits import TvrBit
 from zhifu.terminal.kernel.config import TerminalConfig
 
-__all__ = ["OdaOutcome", "authenticate", "static_data", "verify_tap"]
+__all__ = ["OdaOutcome", "authenticate", "icc_key", "static_data", "verify_tap"]
 
 InternalAuthenticate = Callable[[bytes], bytes | None]
 """Sends INTERNAL AUTHENTICATE with the DDOL data; the SDAD (9F4B) or None."""
@@ -119,6 +120,29 @@ def authenticate(
     return out
 
 
+def icc_key(
+    card: Mapping[int, bytes], static: bytes, pan: str, *, capks: Iterable[CaKey], today: date
+) -> PublicKey | None:
+    """The ICC public key from the card's certificates (the CA key of 8F, the issuer key of 90,
+    the ICC key of 9F46), or None when any of it is missing or does not verify. It is also the
+    key an enciphered offline PIN is enciphered with (this card has no separate 9F2D key)."""
+    if any(tag not in card for tag in (0x8F, 0x90, 0x9F32, 0x9F46, 0x9F47)):
+        return None
+    aip = card.get(0x82, b"\x00\x00")
+    with_aip = aip if card.get(0x9F4A, b"") == b"\x82" else None
+    try:
+        ca = find_capk(capks, card.get(0x4F, card.get(0x84, b"")), card[0x8F][0])
+        issuer = recover_issuer_public_key(
+            ca, card[0x90], card.get(0x92, b""), card[0x9F32], pan, today=today
+        )
+        return recover_icc_public_key(
+            issuer, card[0x9F46], card.get(0x9F48, b""), card[0x9F47], static, with_aip, pan,
+            today=today,
+        )  # fmt: skip
+    except OdaError:
+        return None
+
+
 def verify_tap(
     card: Mapping[int, bytes],
     static: bytes,
@@ -128,25 +152,17 @@ def verify_tap(
     values: Mapping[int, bytes],
     today: date,
 ) -> bool:
-    """fDDA of a qPBOC tap approved offline: the CA key, the issuer and ICC certificates from
-    the records, then the card's signature 9F4B over 9F37, 9F02, 5F2A and 9F69 (the card
-    data of the GPO answer). False, never an exception, when anything fails or is missing."""
-    needed = (0x8F, 0x90, 0x9F32, 0x9F46, 0x9F47, 0x9F4B, 0x9F69)
-    if any(tag not in card for tag in needed) or any(
+    """fDDA of a qPBOC tap approved offline: the ICC key (:func:`icc_key`), then the card's
+    signature 9F4B over 9F37, 9F02, 5F2A and 9F69 (the card data of the GPO answer). False,
+    never an exception, when anything fails or is missing."""
+    if any(tag not in card for tag in (0x9F4B, 0x9F69)) or any(
         tag not in values for tag in (0x9F37, 0x9F02, 0x5F2A)
     ):
         return False
-    aip = card.get(0x82, b"\x00\x00")
-    with_aip = aip if card.get(0x9F4A, b"") == b"\x82" else None
+    icc = icc_key(card, static, pan, capks=capks, today=today)
+    if icc is None:
+        return False
     try:
-        ca = find_capk(capks, card.get(0x4F, card.get(0x84, b"")), card[0x8F][0])
-        issuer = recover_issuer_public_key(
-            ca, card[0x90], card.get(0x92, b""), card[0x9F32], pan, today=today
-        )
-        icc = recover_icc_public_key(
-            issuer, card[0x9F46], card.get(0x9F48, b""), card[0x9F47], static, with_aip, pan,
-            today=today,
-        )  # fmt: skip
         verify_fdda(
             icc, card[0x9F4B], terminal_un=values[0x9F37], amount=values[0x9F02],
             currency=values[0x5F2A], card_auth_data_9f69=card[0x9F69],

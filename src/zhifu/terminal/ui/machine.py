@@ -79,7 +79,8 @@ class TerminalUI:
         self.result: TransactionResult | None = None
         self.slips: list[Path] = []
         self.version = 0
-        self._answers: queue.Queue[str | None] = queue.Queue()
+        self._answers: queue.Queue[str | bytes | None] = queue.Queue()
+        self._offline = False  # the PIN pad is open for the card's own (offline) verification
         self._changed = threading.Condition(threading.RLock())
         self._worker: threading.Thread | None = None
         with self._changed:
@@ -210,9 +211,9 @@ class TerminalUI:
         elif key.digit is not None:
             pad.press(key.digit)
         elif key is Key.CONFIRM and 4 <= len(pad.screen) <= 12:
-            self._answer(pad.confirm())
+            self._answer(pad.offline_block() if self._offline else pad.confirm())
 
-    def _answer(self, block: str | None) -> None:
+    def _answer(self, block: str | bytes | None) -> None:
         self.pad, self.phase = None, Phase.BUSY
         self._answers.put(block)
 
@@ -255,17 +256,17 @@ class TerminalUI:
             return term.ecash_balance(card)
         wants_pin = "pin" in self.menus.actions.get(action, ())
         return term.transact(
-            action, card, pin=self._enter_pin if wants_pin else None, amount=self.amount,
+            action, card, pin=_PinPadEntry(self) if wants_pin else None, amount=self.amount,
             original=self.original or None, swipe=how == "swipe", tap=how == "tap",
             fallback=how == "fallback",
         )  # fmt: skip
 
-    def _enter_pin(self, pan: str) -> str:
+    def _enter_pin(self, pan: str, *, offline: bool = False) -> str | bytes:
         """The flow's PIN entry (worker thread): open the PIN pad, wait for the block."""
         keys = self.terminal.state.keys or {}
         with self._changed:
             self.pad = PinPad(self.terminal.hsm, keys["pik"], pan)
-            self.phase = Phase.PIN
+            self.phase, self._offline = Phase.PIN, offline
             self._redraw()
         try:
             block = self._answers.get(timeout=_PIN_WAIT)
@@ -292,6 +293,24 @@ class TerminalUI:
         draw(self)
         self.version += 1
         self._changed.notify_all()
+
+
+class _PinPadEntry:
+    """The PIN pad as the flow asks for it: online (the block under the PIK) or, when the card
+    verifies the PIN itself, offline (the ISO format 2 block for VERIFY)."""
+
+    def __init__(self, ui: TerminalUI) -> None:
+        self._ui = ui
+
+    def __call__(self, pan: str) -> str:
+        block = self._ui._enter_pin(pan)
+        assert isinstance(block, str)
+        return block
+
+    def offline(self) -> bytes:
+        block = self._ui._enter_pin("", offline=True)
+        assert isinstance(block, bytes)
+        return block
 
 
 _HANDLERS: Final[dict[Phase, Callable[[TerminalUI, Key], None]]] = {
