@@ -39,6 +39,7 @@ __all__ = [
     "icc_public_key",
     "issuer_key",
     "oda_material",
+    "sign_cda",
     "sign_dda",
     "sign_fdda",
     "static_data",
@@ -154,6 +155,15 @@ def sign_dda(app: Application, sm: bool, dynamic_number: bytes, ddol_data: bytes
     if icc is None:
         return None
     return oda.sign_dynamic_data(icc, oda.icc_dynamic_data(dynamic_number), ddol_data)
+
+
+def sign_cda(app: Application, sm: bool, icc_dynamic_data: bytes, un: bytes) -> bytes | None:
+    """Signed dynamic application data (9F4B) of a CDA answer over the terminal's 9F37;
+    None without an ICC key."""
+    icc = _icc(app, sm)
+    if icc is None:
+        return None
+    return oda.sign_dynamic_data(icc, icc_dynamic_data, un)
 
 
 def sign_fdda(

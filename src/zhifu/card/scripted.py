@@ -80,6 +80,9 @@ class Trace:
     arqc: bytes = b""
     iad: bytes = b""
     values: dict[int, bytes] = field(default_factory=dict)
+    exchanged: bytes = b""  # PDOL data and CDOL data as sent (a CDA hash's input)
+    sdad: bytes = b""  # 9F4B of a format 2 (CDA) GENERATE AC answer
+    signed_tlvs: bytes = b""  # that answer's objects but 9F4B, in order
 
 
 class Terminal:
@@ -109,6 +112,7 @@ class Terminal:
     def gpo(self, pdol: bytes) -> ResponseApdu:
         """GET PROCESSING OPTIONS with the PDOL data built from :attr:`values`."""
         data = tlv.build_dol_data(pdol, self.values)
+        self.trace.exchanged = data
         response = self.send(0x80, 0xA8, 0x00, 0x00, tlv.Tlv(0x83, data).encode())
         if response.ok and response.data[:1] == b"\x80":
             body = tlv.decode(response.data)[0].value
@@ -143,15 +147,26 @@ class Terminal:
         """GENERATE AC with the data of CDOL1 (``8C``) or CDOL2 (``8D``)."""
         dol = self.card_object(dol_tag) or b""
         data = tlv.build_dol_data(dol, self.values)
+        self.trace.exchanged += data
         response = self.send(0x80, 0xAE, p1, 0x00, data)
         if response.ok and response.data[:1] == b"\x80":
             body = tlv.decode(response.data)[0].value
             cid, self.trace.atc, ac, self.trace.iad = body[0], body[1:3], body[3:11], body[11:]
-            if dol_tag == 0x8C:
-                self.trace.cid1, self.trace.arqc = cid, ac
-            else:
-                self.trace.cid2 = cid
+            self._note(dol_tag, cid, ac)
+        elif response.ok and response.data[:1] == b"\x77":  # format 2: CDA, the AC signed
+            items = tlv.decode(response.data)[0].children
+            found = {item.tag: item.value for item in items}
+            self.trace.sdad = found.get(0x9F4B, b"")
+            self.trace.signed_tlvs = b"".join(i.encode() for i in items if i.tag != 0x9F4B)
+            self.trace.atc, self.trace.iad = found.get(0x9F36, b""), found.get(0x9F10, b"")
+            self._note(dol_tag, (found.get(0x9F27) or b"\x00")[0], b"")
         return response
+
+    def _note(self, dol_tag: int, cid: int, ac: bytes) -> None:
+        if dol_tag == 0x8C:
+            self.trace.cid1, self.trace.arqc = cid, ac
+        else:
+            self.trace.cid2 = cid
 
 
 def contact_transaction(

@@ -41,7 +41,10 @@ from zhifu.card.apdu import CommandApdu
 from zhifu.card.icc.base import CID
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.icc.select import PPSE, PSE
+from zhifu.card.oda.base import OdaError
 from zhifu.card.oda.ca import CaKey
+from zhifu.card.oda.cda import transaction_hash, verify_cda
+from zhifu.card.oda.keys import PublicKey
 from zhifu.card.personalise import encipher_pin
 from zhifu.card.readers import CardReader, InProcessReader, ReaderError, exchange
 from zhifu.card.scripted import ONLINE_TAGS, Terminal, terminal_values
@@ -49,7 +52,9 @@ from zhifu.codec import tlv
 from zhifu.codec.pan import mask_pan
 from zhifu.core.clock import SHANGHAI
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
+from zhifu.crypto.sm2 import Sm2PublicKey
 from zhifu.terminal.kernel.action import Decision
+from zhifu.terminal.kernel.bits import TvrBit
 from zhifu.terminal.kernel.config import TerminalConfig
 from zhifu.terminal.kernel.oda import icc_key, static_data, verify_tap
 from zhifu.terminal.kernel.qpboc import TAP_TAGS, cvm_required, ttq
@@ -285,9 +290,14 @@ class ChipSession:
         balance = term.send(0x80, 0xCA, 0x9F, 0x79)
         if balance.ok and (found := tlv.find(tlv.decode(balance.data), 0x9F79)) is not None:
             values[0x9F79] = found.value
-        wants_tc = self.kernel_result is not None and self.kernel_result.decision is Decision.TC
-        answer = term.generate_ac(Decision.TC.value if wants_tc else Decision.ARQC.value, 0x8C)
+        result = self.kernel_result
+        wants_tc = result is not None and result.decision is Decision.TC
+        key = result.oda.icc_key if result is not None and result.oda.method == "cda" else None
+        asked = Decision.TC.value if wants_tc else Decision.ARQC.value
+        answer = term.generate_ac(asked | (0x10 if key is not None else 0), 0x8C)
         trace = term.trace
+        if answer.ok and key is not None and trace.sdad:
+            trace.arqc = self._check_cda(term, key)
         cid = trace.cid1 if answer.ok and trace.cid1 is not None else -1
         if cid == CID["AAC"]:
             raise OfflineDeclineError("the card declined offline (AAC)")
@@ -298,6 +308,22 @@ class ChipSession:
         icc.update({0x9F26: trace.arqc, 0x9F27: bytes([cid]), 0x9F36: trace.atc,
                     0x9F10: trace.iad, 0x82: trace.aip})  # fmt: skip
         return icc
+
+    def _check_cda(self, term: Terminal, key: PublicKey) -> bytes:
+        """The cryptogram from a CDA answer, its signature and transaction hash checked; a
+        failure sets *CDA failed* and declines offline (the card's AC is not to be trusted)."""
+        trace = term.trace
+        tx_hash = transaction_hash(trace.exchanged, b"", trace.signed_tlvs,
+                                   sm=isinstance(key, Sm2PublicKey))  # fmt: skip
+        try:
+            return verify_cda(
+                key, trace.sdad, unpredictable_number=term.values.get(0x9F37, b""),
+                cid=bytes([trace.cid1 or 0]), tx_hash=tx_hash,
+            )  # fmt: skip
+        except OdaError as exc:
+            if self.kernel_result is not None:
+                self.kernel_result.tvr.set(TvrBit.CDA_FAILED)
+            raise OfflineDeclineError(f"CDA failed: {exc}") from None
 
     def _run_kernel(
         self, term: Terminal, amount: int, transaction_type: int, data: TerminalData | None,

@@ -6,8 +6,9 @@ computed over the PBOC CVN 01 input assembled by tag from the CDOL (and PDOL) va
 
 Sequencing: GENERATE AC before GPO, after a qPBOC GPO, after a TC/AAC or a third time ->
 ``6985``; P2 other than ``00`` or P1 type ``C0`` -> ``6A86``; P1 ``ARQC`` in the second
-GENERATE AC -> ``6A86``; CDOL data of the wrong length -> ``6700``. The CDA bit (``10``)
-is ignored (the AIP does not offer CDA).
+GENERATE AC -> ``6A86``; CDOL data of the wrong length -> ``6700``. With the CDA bit (``10``)
+and an AIP offering CDA, a TC or ARQC answer is format 2 with the signature 9F4B
+(:mod:`zhifu.card.oda.cda`); an AAC stays format 1.
 
 First GENERATE AC (terminal asks AAC / TC / ARQC; the card may only lower it):
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import hmac
 
+from zhifu.card import personalise
 from zhifu.card.apdu import CommandApdu, StatusWord
 from zhifu.card.icc.base import (
     CID,
@@ -56,6 +58,7 @@ from zhifu.card.icc.base import (
     write_log,
 )
 from zhifu.card.image.model import Application, n12_value
+from zhifu.card.oda import cda as combined
 from zhifu.codec import tlv
 from zhifu.crypto import emv
 
@@ -89,9 +92,10 @@ def generate_ac(ctx: CardContext, cmd: CommandApdu) -> bytes:
     session = ctx.session
     if session.path in (None, "qpboc") or session.done:
         raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
+    cda = bool(cmd.p1 & 0x10)
     if session.ac1 is None:
-        return _first(ctx, app, requested, cmd.data)
-    return _second(ctx, app, requested, cmd.data)
+        return _first(ctx, app, requested, cmd.data, cda=cda)
+    return _second(ctx, app, requested, cmd.data, cda=cda)
 
 
 def _cdol_values(app: Application, tag: int, data: bytes) -> dict[int, bytes]:
@@ -101,9 +105,12 @@ def _cdol_values(app: Application, tag: int, data: bytes) -> dict[int, bytes]:
     return dol_values(cdol, data)
 
 
-def _first(ctx: CardContext, app: Application, requested: AcType, data: bytes) -> bytes:
+def _first(
+    ctx: CardContext, app: Application, requested: AcType, data: bytes, *, cda: bool
+) -> bytes:
     session, state = ctx.session, app.state
     session.values.update(_cdol_values(app, 0x8C, data))
+    session.exchanged += data
     decision = _first_decision(ctx, app, requested)
     if decision == "TC" and session.path == "ec":
         state.ec_balance -= amount_of(session.values)
@@ -112,7 +119,8 @@ def _first(ctx: CardContext, app: Application, requested: AcType, data: bytes) -
     state.online_pending = decision == "ARQC"
     session.ac1 = decision
     session.done = decision != "ARQC"
-    return _answer(ctx, app, decision, cvr_bytes(ac1=decision, ac2=None, flags=cvr_flags(ctx)))
+    cvr = cvr_bytes(ac1=decision, ac2=None, flags=cvr_flags(ctx))
+    return _answer(ctx, app, decision, cvr, cda=cda)
 
 
 def _first_decision(ctx: CardContext, app: Application, requested: AcType) -> AcType:
@@ -140,12 +148,15 @@ def _first_decision(ctx: CardContext, app: Application, requested: AcType) -> Ac
     return "TC"
 
 
-def _second(ctx: CardContext, app: Application, requested: AcType, data: bytes) -> bytes:
+def _second(
+    ctx: CardContext, app: Application, requested: AcType, data: bytes, *, cda: bool
+) -> bytes:
     if requested == "ARQC":
         raise CardStatus(StatusWord.WRONG_P1P2)
     session, state = ctx.session, app.state
     values = _cdol_values(app, 0x8D, data)
     session.values.update(values)
+    session.exchanged += data
     issuer_data = values.get(0x91, b"")
     if session.issuer_auth is None and len(issuer_data) >= 10 and any(issuer_data):
         _check_arpc(ctx, app, issuer_data)
@@ -157,7 +168,7 @@ def _second(ctx: CardContext, app: Application, requested: AcType, data: bytes) 
     session.ac2, session.done = decision, True
     state.online_pending = False
     cvr = cvr_bytes(ac1="ARQC", ac2=decision, flags=cvr_flags(ctx))
-    return _answer(ctx, app, decision, cvr)
+    return _answer(ctx, app, decision, cvr, cda=cda)
 
 
 def _second_decision(ctx: CardContext, app: Application, arc: bytes) -> AcType:
@@ -176,7 +187,9 @@ def _second_decision(ctx: CardContext, app: Application, arc: bytes) -> AcType:
     return "AAC"
 
 
-def _answer(ctx: CardContext, app: Application, decision: AcType, cvr: bytes) -> bytes:
+def _answer(
+    ctx: CardContext, app: Application, decision: AcType, cvr: bytes, *, cda: bool = False
+) -> bytes:
     iad = build_iad(ctx, cvr)
     ac = generate_cryptogram(ctx, ctx.session.values, iad)
     if decision == "ARQC":
@@ -186,8 +199,33 @@ def _answer(ctx: CardContext, app: Application, decision: AcType, cvr: bytes) ->
         values = dict(ctx.session.values)
         values[0x9F27] = cid
         write_log(app, values)
+    atc = app.state.atc.to_bytes(2, "big")
+    signed = None
+    if cda and decision != "AAC":
+        signed = _cda(ctx, app, cid=cid, atc=atc, ac=ac, iad=iad)
     ctx.commit()
-    return format1(cid, app.state.atc.to_bytes(2, "big"), ac, iad)
+    return signed or format1(cid, atc, ac, iad)
+
+
+def _cda(
+    ctx: CardContext, app: Application, *, cid: bytes, atc: bytes, ac: bytes, iad: bytes
+) -> bytes | None:
+    """Format 2 with the cryptogram signed (CDA), when the AIP offers CDA and the card has an
+    ICC key; None otherwise (the answer stays format 1)."""
+    session = ctx.session
+    path = app.paths.get(session.path or "")
+    if path is None or not path.aip[:1] or not path.aip[0] & 0x01:
+        return None
+    tlvs = b"".join(
+        tlv.Tlv(t, v).encode() for t, v in ((0x9F27, cid), (0x9F36, atc), (0x9F10, iad))
+    )
+    tx_hash = combined.transaction_hash(session.exchanged, b"", tlvs, sm=session.sm)
+    dynamic = combined.icc_dynamic_data(ctx.random.bytes(8), cid, ac, tx_hash)
+    sdad = personalise.sign_cda(app, session.sm, dynamic, session.values.get(0x9F37, bytes(4)))
+    if sdad is None:
+        return None
+    body = tlvs[: -len(tlv.Tlv(0x9F10, iad).encode())] + tlv.Tlv(0x9F4B, sdad).encode()
+    return tlv.Tlv(0x77, body + tlv.Tlv(0x9F10, iad).encode()).encode()
 
 
 def _check_arpc(ctx: CardContext, app: Application, data: bytes) -> bool:

@@ -108,6 +108,7 @@ class Session:
     path: PathName | None = None
     sm: bool = False
     values: dict[int, bytes] = field(default_factory=dict)  # PDOL + CDOL data by tag
+    exchanged: bytes = b""  # PDOL data, CDOL1 and CDOL2 data as sent: CDA's hash input
     challenge: bytes | None = None
     pin_performed: bool = False
     pin_failed: bool = False
@@ -126,6 +127,7 @@ class Session:
         self.challenge = None
         self.sm = False
         self.values = {}
+        self.exchanged = b""
         self.pin_performed = self.pin_failed = self.dda_performed = False
         self.ac1 = self.ac2 = None
         self.arqc = None

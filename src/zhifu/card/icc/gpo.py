@@ -112,7 +112,8 @@ def get_processing_options(ctx: CardContext, cmd: CommandApdu) -> bytes:
     if app.state.blocked or session.path is not None:
         raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     pdol = _pdol(ctx, app)
-    values = dol_values(pdol, _command_data(cmd))
+    pdol_data = _command_data(cmd)
+    values = dol_values(pdol, pdol_data)
     amount_of(values)  # a 9F02 that is not BCD answers 6A80 before anything changes
     if app.state.atc >= 0xFFFF:
         raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
@@ -121,7 +122,7 @@ def get_processing_options(ctx: CardContext, cmd: CommandApdu) -> bytes:
     if ("sm4" if sm else "tdes") not in app.keys:
         raise CardStatus(StatusWord.CONDITIONS_NOT_SATISFIED)
     session.path = path
-    session.sm, session.values = sm, values
+    session.sm, session.values, session.exchanged = sm, values, pdol_data
     session.prior_flags = prior_flags(app)
     app.state.atc += 1
     app.state.last_scripts, app.state.last_script_failed = 0, False

@@ -75,6 +75,8 @@ CHECKS = {
     "public_key": "the recovered public key is malformed",
     "dynamic_data": "the ICC dynamic data length is inconsistent",
     "card_un": "the ICC dynamic number differs from the card unpredictable number in 9F69",
+    "cda_cid": "the cryptogram information data differs from the one the card signed",
+    "cda_hash": "the transaction data hash code does not match the exchanged data",
 }
 
 

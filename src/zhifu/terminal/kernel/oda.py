@@ -1,9 +1,11 @@
 """Offline data authentication as the terminal runs it (EMV 4.3 Book 3 §10.3, Book 2).
 
 Selection: the card's AIP (82 byte 1: SDA ``40``, DDA ``20``, CDA ``01``) against the terminal's
-capabilities (9F33 byte 3: SDA ``80``, DDA ``40``, CDA ``08``): DDA when both can, else SDA,
-else none (*ODA not performed*). CDA is not combined with GENERATE AC by this kernel (the
-emulated card does not offer it), so a CDA-only card is treated as DDA when it can do DDA.
+capabilities (9F33 byte 3: SDA ``80``, DDA ``40``, CDA ``08``): CDA when both can, else DDA,
+else SDA, else none (*ODA not performed*). For CDA this step recovers the ICC key from the
+certificates (*CDA failed* when it cannot); the signature comes with the cryptogram of the
+first GENERATE AC and is checked there (:mod:`zhifu.card.oda.cda`,
+:class:`~zhifu.terminal.chip.ChipSession`).
 
 The static data are the records the AFL flags (byte 4 of each entry: how many records of the
 entry, from the first): for SFIs 1–10 the contents of the record template (without 70 and its
@@ -46,6 +48,7 @@ class OdaOutcome:
     method: str = "none"
     tvr: list[TvrBit] = field(default_factory=list)
     performed: bool = False
+    icc_key: PublicKey | None = None  # CDA: the key the GENERATE AC signature is checked with
 
 
 def static_data(afl: bytes, records: Mapping[tuple[int, int], bytes]) -> bytes:
@@ -64,6 +67,8 @@ def static_data(afl: bytes, records: Mapping[tuple[int, int], bytes]) -> bytes:
 
 def _choose(aip: bytes, term: TerminalConfig) -> str:
     card, ours = (aip[:1] or b"\x00")[0], term.capabilities[2]
+    if card & 0x01 and ours & 0x08:
+        return "cda"
     if card & 0x20 and ours & 0x40:
         return "dda"
     if card & 0x40 and ours & 0x80:
@@ -90,6 +95,11 @@ def authenticate(
         out.tvr.append(TvrBit.ODA_NOT_PERFORMED)
         return out
     out.performed = True
+    if method == "cda":  # the certificates now, the signature with the cryptogram
+        out.icc_key = icc_key(card, static, pan, capks=capks, today=today)
+        if out.icc_key is None:
+            out.tvr.append(TvrBit.CDA_FAILED)
+        return out
     failed = TvrBit.SDA_FAILED if method == "sda" else TvrBit.DDA_FAILED
     if method == "sda":
         out.tvr.append(TvrBit.SDA_SELECTED)
