@@ -24,6 +24,7 @@ from zhifu.cli.barcode.support import parse_yuan
 from zhifu.cli.common import Outcome, SubParsers, leaf
 from zhifu.core.errors import UsageError
 from zhifu.terminal import Terminal, TransactionResult
+from zhifu.terminal.chip import Candidate, Chooser
 from zhifu.terminal.link import NoAnswerError
 from zhifu.terminal.state import TerminalState
 
@@ -110,6 +111,10 @@ def register(sub: SubParsers) -> None:
             help="amount in yuan, e.g. 12.34",
         )
         p.add_argument("--original", metavar="STAN", help="the original transaction's STAN")
+        p.add_argument(
+            "--aid", metavar="HEX",
+            help="the application to use when the card lists several (as the cardholder would)",
+        )  # fmt: skip
         how = p.add_mutually_exclusive_group()
         how.add_argument("--swipe", action="store_true", help="read the magnetic stripe")
         how.add_argument(
@@ -204,8 +209,23 @@ def _text(result: TransactionResult) -> list[str]:
     return lines
 
 
+def _chooser(aid: str) -> Chooser:
+    wanted = aid.upper()
+
+    def choose(candidates: list[Candidate]) -> int:
+        for index, candidate in enumerate(candidates):
+            if candidate.aid.hex().upper() == wanted:
+                return index
+        listed = ", ".join(c.aid.hex().upper() for c in candidates)
+        raise UsageError(f"the card lists {listed}, not {wanted}", argument="--aid")
+
+    return choose
+
+
 def _card_command(args: argparse.Namespace) -> Outcome:
     terminal = _open(args)
+    if args.aid:
+        terminal.choose_application = _chooser(args.aid)
     try:
         result = terminal.transact(
             args.kind,

@@ -63,9 +63,11 @@ from zhifu.terminal.kernel.run import KernelResult, card_objects, run_kernel
 __all__ = [
     "AIDS",
     "OFFLINE_PIN_CODES",
+    "Candidate",
     "CardFacts",
     "CardRefusedError",
     "ChipSession",
+    "Chooser",
     "KernelOptions",
     "OfflineDeclineError",
     "OfflinePin",
@@ -162,7 +164,10 @@ def _reader(card: Path | str | EmulatedCard | CardReader) -> CardReader:
 class ChipSession:
     """One card in the reader for one transaction: a card file, an emulated card or a reader."""
 
-    def __init__(self, card: Path | str | EmulatedCard | CardReader) -> None:
+    def __init__(
+        self, card: Path | str | EmulatedCard | CardReader, *, choose: Chooser | None = None
+    ) -> None:
+        self.choose = choose
         self.reader = _reader(card)
         self.reader.connect()
         self.aid = b""
@@ -193,22 +198,31 @@ class ChipSession:
     # ------------------------------------------------------------------ selection and records
 
     def _candidates(self, term: Terminal) -> list[bytes]:
+        """The terminal's AIDs the card's PSE lists, by priority (EMV Book 1 §12.3); the
+        cardholder chooses when several match and a chooser is given; without a PSE, the
+        terminal's own list."""
         fci, sw = term.select(PSE)
         if sw != 0x9000:
             return list(AIDS)
         sfi_item = tlv.find(tlv.decode(fci), 0x88)
         sfi = sfi_item.value[0] if sfi_item is not None and sfi_item.value else 1
-        listed: list[tuple[int, bytes]] = []
+        listed: list[Candidate] = []
         for number in range(1, 17):
             response = term.send(0x00, 0xB2, number, sfi << 3 | 4)
             if not response.ok:
                 break
             for entry in tlv.decode(response.data)[0].children:
-                aid, priority = entry.find(0x4F), entry.find(0x87)
-                if aid is not None and any(aid.value.startswith(a) for a in AIDS):
-                    rank = priority.value[0] & 0x0F if priority and priority.value else 15
-                    listed.append((rank, aid.value))
-        return [aid for _, aid in sorted(listed, key=lambda item: item[0])] or list(AIDS)
+                found = _candidate(entry)
+                if found is not None:
+                    listed.append(found)
+        listed.sort(key=lambda item: item.priority & 0x0F or 15)
+        if len(listed) > 1 and self.choose is not None:
+            chosen = listed[self.choose(listed)]
+            return [chosen.aid] + [c.aid for c in listed if c is not chosen]
+        usable = [c.aid for c in listed if not c.confirm]  # none needs the cardholder's word
+        if listed and not usable:
+            raise CardRefusedError("the cardholder must confirm the application: choose it")
+        return usable or list(AIDS)
 
     def read(self, amount: int, transaction_type: int, data: TerminalData | None = None) -> None:
         """Select the application, GPO with the PDOL data, read the records the AFL names."""
@@ -493,6 +507,33 @@ class ChipSession:
 
 _EXTRA_TAGS: Final = (0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41)
 """The optional field 55 tags of docs/standards/iso8583-cup.md §3 the terminal sends."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """An application the card's directory lists and the terminal supports."""
+
+    aid: bytes
+    label: str
+    priority: int  # 87: b8 = cardholder confirmation required, b4-b1 = priority (1 highest)
+
+    @property
+    def confirm(self) -> bool:
+        """The card asks the cardholder to confirm this application."""
+        return bool(self.priority & 0x80)
+
+
+Chooser = Callable[[list[Candidate]], int]
+"""Asks the cardholder which of the listed applications to use (an index into the list)."""
+
+
+def _candidate(entry: tlv.Tlv) -> Candidate | None:
+    aid, label, priority = entry.find(0x4F), entry.find(0x50), entry.find(0x87)
+    if aid is None or not any(aid.value.startswith(a) for a in AIDS):
+        return None
+    name = label.value.decode("ascii", "replace") if label is not None else aid.value.hex()
+    rank = priority.value[0] if priority is not None and priority.value else 0x0F
+    return Candidate(aid.value, name, rank)
 
 
 def _directory_entries(item: tlv.Tlv) -> list[tlv.Tlv]:

@@ -40,6 +40,7 @@ from zhifu.terminal.chip import (
     CardFacts,
     CardRefusedError,
     ChipSession,
+    Chooser,
     KernelOptions,
     OfflineDeclineError,
     OfflinePin,
@@ -92,6 +93,9 @@ class TerminalFlow:
     state: TerminalState
     hsm: SoftHsm
     kernel: KernelOptions | None = DEFAULT_KERNEL
+    choose_application: Chooser | None = None
+    """Asks the cardholder when the card lists several applications (the UI's list, the
+    command line's ``--aid``); None: the highest priority one."""
 
     # ------------------------------------------------------------------ building blocks
 
@@ -192,7 +196,7 @@ class TerminalFlow:
             return TransactionResult(kind, reversal_pending=True, message=message)
         chip: ChipSession | None = None
         try:
-            chip = _session(card, swipe=swipe or fallback)
+            chip = _session(card, swipe=swipe or fallback, choose=self.choose_application)
             return (
                 yield from self._card_steps(
                     kind,
@@ -410,13 +414,13 @@ def _offline_source(pin: PinSource | None) -> OfflinePin | None:
     return offline if callable(offline) else None
 
 
-def _session(card: Card, *, swipe: bool) -> ChipSession:
+def _session(card: Card, *, swipe: bool, choose: Chooser | None = None) -> ChipSession:
     """The card in the reader: a stripe file only in the swipe slot, else the chip."""
     if is_stripe_file(card):
         if not swipe:
             raise CardRefusedError("a magnetic-stripe card: swipe it (--swipe)")
         return StripeSession(card)
-    return ChipSession(card)
+    return ChipSession(card, choose=choose)
 
 
 def _original_fields(kind: str, entry: dict[str, Any]) -> dict[str, str]:

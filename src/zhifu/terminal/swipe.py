@@ -30,6 +30,7 @@ class StripeSession(ChipSession):
 
     def __init__(self, card: Path | str) -> None:
         self.card = StripeCard.load(card)
+        self.choose = None
         self.aid = b""
         self.script_results = []
         self.kernel_result = None

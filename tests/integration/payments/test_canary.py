@@ -13,8 +13,11 @@ import pytest
 
 import zhifu.card
 from zhifu.acquirer import register_terminal
+from zhifu.card.stripe import StripeCard
 from zhifu.terminal import Terminal
-from zhifu.terminal.chip import ChipSession
+from zhifu.terminal.chip import ChipSession, KernelOptions
+from zhifu.terminal.flow import DEFAULT_KERNEL
+from zhifu.terminal.kernel.config import TerminalConfig
 from zhifu.terminal.receipt import receipt_lines, receipt_png
 
 from .conftest import MID, Bank
@@ -62,6 +65,18 @@ def test_no_secret_is_left_anywhere(bank: Bank, caplog: pytest.LogCaptureFixture
         receipt_png(lines, bank.folder / f"slip-{copy}.png")
     term.transact("void", card, pin=PIN, original=sale.stan)
     term.transact("preauth", card, pin=PIN, amount=300)
+    stripe_file = bank.folder / "card-stripe.json"  # a stripe card swiped
+    bank.issuer.issue_card("magstripe", 100_000, PIN, stripe_file)
+    stripe = StripeCard.load(stripe_file)
+    assert term.transact("purchase", stripe_file, pin=PIN, amount=20, swipe=True).approved
+    offline_kernel = KernelOptions(  # an offline approval kept, then uploaded at settlement
+        TerminalConfig(capabilities=bytes.fromhex("E028C8"), floor_limit=100_00),
+        DEFAULT_KERNEL.capks,
+    )
+    term.kernel = offline_kernel
+    assert term.transact("purchase", card, amount=30).response_code == "Y1"
+    assert term.state.offline  # kept sealed in state.json until the upload
+    term.kernel = DEFAULT_KERNEL
     term.settle()
     term.close()
     bank.background.stop()
@@ -77,6 +92,11 @@ def test_no_secret_is_left_anywhere(bank: Bank, caplog: pytest.LogCaptureFixture
         "TMK component": components,
         "PAN": [facts.pan],
         "expiry (with the service code)": [facts.expiry + "220"],
+        "stripe PAN": [stripe.track2.pan],
+        "stripe track 2 (with its CVN)": [
+            stripe.track2.encode(with_sentinels=False, with_lrc=False)
+        ],
+        "stripe CVN data": [stripe.track2.discretionary],
     }
     by_design = ("lmk.key", "canary-profile.json")
     files = [p for p in bank.folder.rglob("*") if p.is_file()

@@ -214,3 +214,34 @@ def test_an_offline_pin_typed_on_the_pin_pad_goes_to_the_card(
     assert ui.wait_for(Phase.RESULT) and ui.result is not None
     assert ui.result.approved and ui.result.pin_entered, ui.result.message
     assert EmulatedCard.load(card).image.applications[0].state.pin_tries == 3
+
+
+def test_the_cardholder_chooses_between_two_applications(
+    ui: TerminalUI, host: BackgroundAcquirer, tmp_path: Path
+) -> None:
+    text = resources.files("zhifu.card").joinpath("profiles/debit.json").read_text("utf-8")
+    profile = json.loads(text)
+    second = json.loads(json.dumps(profile["applications"][0]))
+    second["aid"] = "A000000333010102"
+    for item in second["fci"]["contact"]:
+        if item[0] == "50":
+            item[1] = "ascii:UnionPay Credit"
+        elif item[0] == "87":
+            item[1] = "02"
+    profile["applications"].append(second)
+    profile["name"] = "two-apps"
+    (tmp_path / "two.json").write_text(json.dumps(profile), encoding="utf-8")
+    issuer = host.host.services.issuer
+    assert isinstance(issuer, Issuer)
+    card = tmp_path / "card.json"
+    issuer.issue_card("debit", 100_000, "1234", card, profile=str(tmp_path / "two.json"))
+    _sign_on(ui)
+    _menu(ui, "Purchase")
+    _keys(ui, "1500O")
+    ui.present(card, "insert")
+    assert ui.wait_for(Phase.SELECT)
+    assert ui.screen.lines[:3] == ["请选择应用", "1.UnionPay Debit", "2.UnionPay Credit"]
+    _keys(ui, "2")
+    assert ui.wait_for(Phase.PIN)
+    _keys(ui, "1234O")
+    assert ui.wait_for(Phase.RESULT) and ui.result is not None and ui.result.approved

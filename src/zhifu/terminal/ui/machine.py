@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from zhifu.core.errors import UsageError, ZhifuError
-from zhifu.terminal.chip import CardRefusedError
+from zhifu.terminal.chip import Candidate, CardRefusedError
 from zhifu.terminal.core import Terminal
 from zhifu.terminal.flow import Card
 from zhifu.terminal.link import NoAnswerError
@@ -50,6 +50,7 @@ class Phase(enum.Enum):
     AMOUNT = "amount"
     CARD = "card"
     PIN = "pin"
+    SELECT = "select"  # the card lists several applications: the cardholder chooses
     BUSY = "busy"
     RESULT = "result"
 
@@ -64,6 +65,7 @@ class TerminalUI:
         if language not in ("zh", "en"):
             raise UsageError("zh or en", argument="--lang")
         self.terminal = terminal
+        terminal.choose_application = self._choose_application
         self.menus = menus if menus is not None else load_menus()
         self.language = language
         self.screen = screen if screen is not None else Screen()
@@ -79,7 +81,8 @@ class TerminalUI:
         self.result: TransactionResult | None = None
         self.slips: list[Path] = []
         self.version = 0
-        self._answers: queue.Queue[str | bytes | None] = queue.Queue()
+        self._answers: queue.Queue[str | bytes | int | None] = queue.Queue()
+        self.candidates: list[Candidate] = []
         self._offline = False  # the PIN pad is open for the card's own (offline) verification
         self._changed = threading.Condition(threading.RLock())
         self._worker: threading.Thread | None = None
@@ -213,6 +216,14 @@ class TerminalUI:
         elif key is Key.CONFIRM and 4 <= len(pad.screen) <= 12:
             self._answer(pad.offline_block() if self._offline else pad.confirm())
 
+    def _select(self, key: Key) -> None:
+        if key is Key.CANCEL:
+            self.candidates, self.phase = [], Phase.BUSY
+            self._answers.put(None)
+        elif key.digit and 1 <= int(key.digit) <= len(self.candidates):
+            self.candidates, self.phase = [], Phase.BUSY
+            self._answers.put(int(key.digit) - 1)
+
     def _answer(self, block: str | bytes | None) -> None:
         self.pad, self.phase = None, Phase.BUSY
         self._answers.put(block)
@@ -261,7 +272,7 @@ class TerminalUI:
             fallback=how == "fallback",
         )  # fmt: skip
 
-    def _enter_pin(self, pan: str, *, offline: bool = False) -> str | bytes:
+    def _enter_pin(self, pan: str, *, offline: bool = False) -> str | bytes | int:
         """The flow's PIN entry (worker thread): open the PIN pad, wait for the block."""
         keys = self.terminal.state.keys or {}
         with self._changed:
@@ -278,6 +289,19 @@ class TerminalUI:
                 self._redraw()
             raise CardRefusedError("cancelled at the PIN pad")
         return block
+
+    def _choose_application(self, candidates: list[Candidate]) -> int:
+        """The flow's application choice (worker thread): the list on the screen, a digit."""
+        with self._changed:
+            self.candidates, self.phase = list(candidates), Phase.SELECT
+            self._redraw()
+        try:
+            chosen = self._answers.get(timeout=_PIN_WAIT)
+        except queue.Empty:
+            chosen = None
+        if not isinstance(chosen, int):
+            raise CardRefusedError("cancelled at the application list")
+        return chosen
 
     def _write_slips(self, result: TransactionResult) -> list[Path]:
         if self.receipts is None or not result.approved or not result.stan:
@@ -320,6 +344,7 @@ _HANDLERS: Final[dict[Phase, Callable[[TerminalUI, Key], None]]] = {
     Phase.AMOUNT: lambda ui, key: ui._digits(key, _MAX_AMOUNT_DIGITS, Phase.AMOUNT),
     Phase.CARD: TerminalUI._card,
     Phase.PIN: TerminalUI._pin,
+    Phase.SELECT: TerminalUI._select,
     Phase.RESULT: TerminalUI._result,
 }
 """What a key does in each phase (busy: nothing)."""

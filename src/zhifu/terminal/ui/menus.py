@@ -44,7 +44,7 @@ ACTIONS: Final = frozenset({*SERVICES, "ecash-balance", "signon", "settle"})
 """The functions a menu item may start."""
 PROMPTS: Final = (
     "idle", "amount", "amount_label", "original", "card", "pin", "processing", "approved",
-    "declined", "failed", "reversed", "balance", "remove", "cancelled",
+    "declined", "failed", "reversed", "balance", "remove", "cancelled", "select",
 )  # fmt: skip
 """The texts a menu file must give, in every language."""
 

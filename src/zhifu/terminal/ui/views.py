@@ -84,6 +84,11 @@ def _pin(ui: TerminalUI) -> list[str]:
     return [_title(ui), second, ui.text("pin"), stars]
 
 
+def _select(ui: TerminalUI) -> list[str]:
+    rows = [f"{n}.{c.label}" for n, c in enumerate(ui.candidates[: LINES - 1], start=1)]
+    return [ui.text("select"), *rows, "", "", ""][:LINES]
+
+
 def _busy(ui: TerminalUI) -> list[str]:
     return [_title(ui), "", ui.text("processing"), ""]
 
@@ -121,6 +126,7 @@ _VIEWS: Final[dict[str, Callable[[TerminalUI], list[str]]]] = {
     "card": _card,
     "pin": _pin,
     "busy": _busy,
+    "select": _select,
     "result": _result,
 }
 
