@@ -81,6 +81,7 @@ class Trace:
     iad: bytes = b""
     values: dict[int, bytes] = field(default_factory=dict)
     exchanged: bytes = b""  # PDOL data and CDOL data as sent (a CDA hash's input)
+    tc: bytes = b""  # the cryptogram of the second GENERATE AC
     sdad: bytes = b""  # 9F4B of a format 2 (CDA) GENERATE AC answer
     signed_tlvs: bytes = b""  # that answer's objects but 9F4B, in order
 
@@ -166,7 +167,7 @@ class Terminal:
         if dol_tag == 0x8C:
             self.trace.cid1, self.trace.arqc = cid, ac
         else:
-            self.trace.cid2 = cid
+            self.trace.cid2, self.trace.tc = cid, ac
 
 
 def contact_transaction(

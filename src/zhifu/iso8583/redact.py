@@ -5,7 +5,8 @@
 * field 14 (expiry date): masked;
 * field 52 (PIN block): never printed, only its size;
 * field 62 of a sign-on response (working keys, even encrypted): never printed;
-* field 55: the TLV objects with the PAN, track 2 and cardholder name tags masked.
+* field 55: the TLV objects with the PAN, track 2 and cardholder name tags masked;
+* field 48 of a magnetic-stripe batch upload (0320, 60.3 ``201``): each record's PAN as above.
 
 Everything else (amounts, STAN, RRN, response code, MAC, field 53) is not secret.
 
@@ -30,6 +31,7 @@ from zhifu.codec.pan import mask_pan
 from zhifu.codec.tlv import decode as decode_tlv
 from zhifu.codec.tlv import describe
 from zhifu.core.errors import DecodeError
+from zhifu.iso8583.batch_records import parse_records
 from zhifu.iso8583.fields_60 import SIGN_ON_CODES
 from zhifu.iso8583.message import Message
 from zhifu.iso8583.views import TlvTree
@@ -83,10 +85,27 @@ _MASKS: dict[str, Callable[[str], str]] = {
 }
 
 
+def _upload_records(value: str) -> str:
+    """Field 48 of a stripe batch upload: each record with its PAN masked."""
+    try:
+        records = parse_records(value)
+    except DecodeError:
+        return f"<{len(value)} digits, not upload records>"
+    shown = [f"{r.txn_type}/{r.stan}/{r.amount}/{mask_pan(r.pan)}" for r in records]
+    return f"{len(records):02d} " + " ".join(shown)
+
+
+def _is_stripe_upload(message: Message) -> bool:
+    """A 0320 of 60.3 ``201``: its field 48 records carry PANs."""
+    return message.mti in ("0320", "0330") and (message.get("60") or "")[8:11] == "201"
+
+
 def redact_field(number: str, value: str, message: Message | None = None) -> str:
     """The printable form of one field value."""
     if number == "62" and message is not None and is_key_block(message):
         return f"<working keys, {len(value) // 2} bytes>"
+    if number == "48" and message is not None and _is_stripe_upload(message):
+        return _upload_records(value)
     mask = _MASKS.get(number)
     return value if mask is None else mask(value)
 

@@ -294,8 +294,27 @@ class TerminalFlow:
         result.response_code, result.approved = "Y1", True
         result.message = "approved offline by the card (TC); uploaded before settlement"
         date = datetime.now(SHANGHAI).strftime("%m%d")
-        self.state.log.append({**_log_entry(result, self.state.batch, date), "offline": True})
+        entry = _log_entry(result, self.state.batch, date)
+        self.state.log.append(
+            {**entry, **self._upload_facts(Message("0200", upload)), "offline": True}
+        )
         return result
+
+    def _upload_facts(self, request: Message, chip: ChipSession | None = None) -> dict[str, Any]:
+        """What a batch upload will need of this transaction: its 60.1, entry mode, PSN, the
+        PAN (sealed under the LMK) and field 55 with the card's last cryptogram (the TC of the
+        second GENERATE AC when there was one)."""
+        facts: dict[str, Any] = {
+            "txn_type": (request.get("60") or "00")[:2], "mode": request.get("22") or "",
+            "psn": request.get("23") or "", "sealed_pan": self.state.seal_pan(request["2"]),
+        }  # fmt: skip
+        if request.get("55"):
+            values = {item.tag: item.value for item in parse_icc_data(request["55"])}
+            trace = chip.terminal.trace if chip is not None and chip.aid else None
+            if trace is not None and trace.cid2 == 0x40 and trace.tc:
+                values.update({0x9F26: trace.tc, 0x9F27: b"\x40", 0x9F10: trace.iad})
+            facts["icc"] = build_icc_data(Tlv(t, v) for t, v in values.items())
+        return facts
 
     def _upload_steps(self) -> Steps[tuple[int, int]]:
         """Send the kept offline approvals, oldest first: (sent, still kept). An upload the host
@@ -393,7 +412,8 @@ class TerminalFlow:
             balance = response["54"]
             result.balance = int(balance[8:20]) * (-1 if balance[7] == "D" else 1)
         if approved:
-            self.state.log.append(_log_entry(result, self.state.batch, response.get("13") or ""))
+            entry = _log_entry(result, self.state.batch, response.get("13") or "")
+            self.state.log.append({**entry, **self._upload_facts(request, chip)})
         return result
 
     def _original(self, stan: str) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Sign-on (0800) brings the working keys under the TMK, each checked against its check value
 inside the terminal's security module, and the new batch. Settlement (0500) sends the batch's
-totals from the terminal's log; a host that finds different totals gets the batch-upload end
-(0320, 60.3 ``207``). After a settlement the log is emptied and the terminal signs on again.
+totals from the terminal's log, then the batch upload (:mod:`zhifu.terminal.upload`: the IC TC
+upload when the host agrees, every record when it does not). After a settlement the log is
+emptied and the terminal signs on again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zhifu.terminal.flow import Steps, TerminalFlow
 from zhifu.terminal.link import NoAnswerError
 from zhifu.terminal.messages import batch_end, settlement_request
 from zhifu.terminal.result import yuan
+from zhifu.terminal.upload import IC_MODES, ic_record, stripe_records
 
 __all__ = ["ALGORITHMS", "CREDIT_KINDS", "DEBIT_KINDS", "ManagementFlow"]
 
@@ -93,6 +95,33 @@ class ManagementFlow(TerminalFlow):
             sum(e["amount"] for e in credits), len(credits),
         )  # fmt: skip
 
+    def _batch_upload_steps(self, balanced: bool) -> Steps[dict[str, Any]]:
+        """Balanced: the IC TC upload (203, end 202). Unbalanced: every record (205 IC, 201
+        stripe), end 207. The records the host does not recognise are listed by STAN."""
+        live = [e for e in self.state.log if e["batch"] == self.state.batch
+                and not e.get("reversed") and not e.get("upload_declined")]  # fmt: skip
+        ic = [e for e in live if str(e.get("mode", "05"))[:2] in IC_MODES and e.get("icc")]
+        stripe = [e for e in live if e not in ic and e.get("sealed_pan")]
+        messages = [ic_record(self._fields("00", "000"), e, self._pan_of(e),
+                              "203" if balanced else "205") for e in ic]  # fmt: skip
+        if not balanced:
+            pairs = [(e, self._pan_of(e)) for e in stripe]
+            messages += list(stripe_records(self._fields("00", "000"), pairs))
+        sent, refused = 0, []
+        for message in messages:
+            reply = yield message, None
+            if isinstance(reply, NoAnswerError):
+                break
+            sent += 1
+            if (reply[0].get("39") or "") != "00":
+                refused.append({"stan": message.get("11") or "", "code": reply[0].get("39")})
+        records = len(ic) + (0 if balanced else len(stripe))
+        yield batch_end(self._fields("00", "202" if balanced else "207"), records), None
+        return {"uploaded": sent, "upload_refused": refused}
+
+    def _pan_of(self, entry: dict[str, Any]) -> str:
+        return self.state.unseal_pan(str(entry["sealed_pan"]))
+
     def _settle_steps(self) -> Steps[dict[str, Any]]:
         if self.state.pending_reversal is not None:
             yield from self._reversal_steps()
@@ -107,12 +136,11 @@ class ManagementFlow(TerminalFlow):
         response = reply[0]
         code = response.get("39") or ""
         balanced = False
+        uploaded: dict[str, Any] = {}
         if code == "00":
             found = parse_settlement(response.get("48") or "0" * 62).domestic.result
             balanced = found == "1"
-            if not balanced:
-                records = sum(1 for e in self.state.log if e["batch"] == self.state.batch)
-                yield batch_end(self._fields("00", "207"), records), None
+            uploaded = yield from self._batch_upload_steps(balanced)
             self.state.log = []
             self.state.needs_sign_on = True
         self.state.save()
@@ -120,5 +148,5 @@ class ManagementFlow(TerminalFlow):
             "response_code": code, "balanced": balanced, "batch": self.state.batch,
             "debits": yuan(totals.debit_amount), "debit_count": totals.debit_count,
             "credits": yuan(totals.credit_amount), "credit_count": totals.credit_count,
-            "answered": True,
+            "answered": True, **uploaded,
         }  # fmt: skip

@@ -34,6 +34,7 @@ SEALED_FIELDS = ("2", "14")
 """Fields of a pending reversal kept sealed under the LMK (the PAN and the expiry)."""
 _SEAL_LABEL = "terminal pending reversal"
 _OFFLINE_LABEL = "terminal offline upload"
+_LOG_LABEL = "terminal batch log"
 
 
 @dataclasses.dataclass
@@ -77,6 +78,14 @@ class TerminalState:
         """Keep an offline approval's upload (a 0200 without its MAC) until it is sent."""
         self.offline.append(self._kept(upload, _OFFLINE_LABEL))
         self.save()
+
+    def seal_pan(self, pan: str) -> str:
+        """The PAN sealed under the LMK for the batch log (its batch upload needs it)."""
+        return _sealer(str(self.folder)).seal(_LOG_LABEL, pan.encode("ascii")).hex()
+
+    def unseal_pan(self, sealed: str) -> str:
+        """A PAN :meth:`seal_pan` sealed."""
+        return _sealer(str(self.folder)).unseal(_LOG_LABEL, bytes.fromhex(sealed)).decode()
 
     def unseal_card_fields(
         self, pending: Mapping[str, Any], *, offline: bool = False

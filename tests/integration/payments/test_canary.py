@@ -65,19 +65,28 @@ def test_no_secret_is_left_anywhere(bank: Bank, caplog: pytest.LogCaptureFixture
         receipt_png(lines, bank.folder / f"slip-{copy}.png")
     term.transact("void", card, pin=PIN, original=sale.stan)
     term.transact("preauth", card, pin=PIN, amount=300)
-    stripe_file = bank.folder / "card-stripe.json"  # a stripe card swiped
+    term.settle()  # balanced: the merchant's CSV, the IC TC upload
+    # a second terminal: a stripe card swiped, an offline approval kept and uploaded, and an
+    # unbalanced batch that uploads every record (PANs in 2 and 48)
+    reg2 = register_terminal(services.registry, services.hsm, MID, "10000078")
+    parts2 = [c.material.reveal().hex().upper() for c in reg2.components]
+    other = Terminal.init(bank.folder / "term-canary-2", MID, "10000078", parts2)
+    assert other.sign_on(bank.address).get("39") == "00"
+    stripe_file = bank.folder / "card-stripe.json"
     bank.issuer.issue_card("magstripe", 100_000, PIN, stripe_file)
     stripe = StripeCard.load(stripe_file)
-    assert term.transact("purchase", stripe_file, pin=PIN, amount=20, swipe=True).approved
-    offline_kernel = KernelOptions(  # an offline approval kept, then uploaded at settlement
+    assert other.transact("purchase", stripe_file, pin=PIN, amount=20, swipe=True).approved
+    other.kernel = KernelOptions(
         TerminalConfig(capabilities=bytes.fromhex("E028C8"), floor_limit=100_00),
         DEFAULT_KERNEL.capks,
     )
-    term.kernel = offline_kernel
-    assert term.transact("purchase", card, amount=30).response_code == "Y1"
-    assert term.state.offline  # kept sealed in state.json until the upload
-    term.kernel = DEFAULT_KERNEL
-    term.settle()
+    assert other.transact("purchase", card, amount=30).response_code == "Y1"
+    assert other.state.offline  # kept sealed in state.json until the upload
+    other.kernel = DEFAULT_KERNEL
+    assert other.transact("purchase", card, pin=PIN, amount=40).approved
+    other.state.log[0]["amount"] += 1
+    assert other.settle()["balanced"] is False
+    other.close()
     term.close()
     bank.background.stop()
 

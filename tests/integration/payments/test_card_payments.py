@@ -176,6 +176,10 @@ def test_settlement_pays_the_merchant_less_the_fee(bank: Bank) -> None:
     term.transact("purchase", card, pin=PIN, amount=5_000)
     settled = term.settle()
     assert settled["balanced"] and settled["debits"] == "150.00"
+    # the IC TC upload (203): both TCs reached the issuer as advices, none refused
+    assert (settled["uploaded"], settled["upload_refused"]) == (2, [])
+    tcs = bank.issuer.store._db.execute("SELECT COUNT(*) FROM advices").fetchone()[0]
+    assert tcs == 2
     fee = (15_000 * 38 + 5_000) // 10_000
     assert bank.merchant_pending() == 0
     files = list((bank.folder / "var" / "settlement").glob("*.csv"))
@@ -210,6 +214,8 @@ def test_the_other_declines_and_an_unbalanced_batch(bank: Bank) -> None:
     term.state.log[-1]["amount"] = 999  # the terminal's totals now differ from the host's
     settled = term.settle()
     assert settled["response_code"] == "00" and settled["balanced"] is False
+    # every record uploaded (205): the host finds the one whose amount differs (64)
+    assert settled["upload_refused"] == [{"stan": sale.stan, "code": "64"}]
     assert bank.merchant_pending() == 1_000  # nothing paid out on a batch that does not agree
     assert balanced(bank)
 

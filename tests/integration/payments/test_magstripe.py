@@ -58,3 +58,22 @@ def test_an_altered_cvn_is_59_and_a_stripe_card_must_be_swiped(bank: Bank, tmp_p
     tapped = term.transact("purchase", card, amount=100, tap=True)
     assert not tapped.answered and "swipe it" in tapped.message
     assert bank.available(card) == 100_000
+
+
+def test_an_unbalanced_batch_uploads_the_stripe_records_in_field_48(bank: Bank) -> None:
+    card, term = _stripe(bank), bank.terminal()
+    first = term.transact("purchase", card, pin=PIN, amount=10_00, swipe=True)
+    second = term.transact("purchase", card, pin=PIN, amount=20_00, swipe=True)
+    assert first.approved and second.approved
+    term.state.log[-1]["amount"] = 19_99  # the terminal's record disagrees with the host's
+    settled = term.settle()
+    assert settled["balanced"] is False and settled["uploaded"] == 1  # one 0320 with both
+    assert settled["upload_refused"] == [{"stan": settled["upload_refused"][0]["stan"],
+                                          "code": "64"}]  # fmt: skip
+    rows = bank.host.database.query(
+        "SELECT fields FROM journal WHERE mti = '0320' AND direction = 'in' ORDER BY seq"
+    )
+    uploads = [json.loads(row[0]) for row in rows]
+    assert [u["60"][-3:] for u in uploads] == ["201", "207"]
+    assert uploads[0]["48"].startswith("02") and uploads[1]["48"] == "0002"
+    assert StripeCard.load(card).track2.pan not in rows[0][0]  # the journal masks the PAN

@@ -54,7 +54,8 @@ def term(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Terminal:
     term.state.log.append({"kind": "purchase", "stan": "000003", "batch": "000007",
                            "amount": 800, "rrn": "123456789012", "auth_code": "A1B2C3",
                            "masked_pan": "622800******1117", "date": "1205",
-                           "reversed": False})  # fmt: skip
+                           "reversed": False, "mode": "021", "txn_type": "22",
+                           "sealed_pan": term.state.seal_pan("6228000100001117")})  # fmt: skip
     return term
 
 
@@ -188,9 +189,13 @@ def test_settlement_sends_the_batch_totals_and_the_upload_end_when_unbalanced(
     assert request.mti == "0500" and body is None and request["60"] == "00000007201"
     assert request["48"] == "000000000800001000000000000000" + "0" + "0" * 31
     answer = Message("0510", {"11": request["11"], "39": "00", "48": "0" * 30 + "2" + "0" * 31})
-    upload, _ = steps.send((answer, encode(answer)))
+    record, _ = steps.send((answer, encode(answer)))  # the stripe purchase, in field 48
+    assert record.mti == "0320" and record["60"] == "00000007201"
+    assert record["48"] == "0122000003000000000800166228000100001117"
+    upload, _ = steps.send((Message("0330", {"11": record["11"], "39": "00"}), b""))
     assert upload.mti == "0320" and upload["60"] == "00000007207" and upload["48"] == "0001"
     with pytest.raises(StopIteration) as done:
         steps.send((Message("0330", {"11": upload["11"], "39": "00"}), b""))
     assert done.value.value["balanced"] is False and term.state.log == []
+    assert done.value.value["uploaded"] == 1 and done.value.value["upload_refused"] == []
     assert term.state.needs_sign_on

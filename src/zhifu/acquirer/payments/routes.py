@@ -14,11 +14,12 @@ from typing import Final
 
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.participants import CheckFields, CheckTerminal, Respond, VerifyMac
+from zhifu.acquirer.payments.batch_upload import BatchUpload
 from zhifu.acquirer.payments.kinds import KIND_OF
 from zhifu.acquirer.payments.pay import Pay, recover_in_doubt
 from zhifu.acquirer.payments.postings import Books
 from zhifu.acquirer.payments.reversal import Reverse
-from zhifu.acquirer.payments.settlement import BatchUpload, ScriptAdvice, Settle
+from zhifu.acquirer.payments.settlement import ScriptAdvice, Settle
 from zhifu.acquirer.payments.store import PaymentStore
 from zhifu.acquirer.pipeline import Participant, Pipeline, Route
 from zhifu.acquirer.services import Services
@@ -70,7 +71,7 @@ def add_payment_groups(
     others = {
         "reversal": group(Reverse(services, store, books)),
         "settlement": group(CheckFields(("48",)), Settle(store, books, fee, settlement)),
-        "batch-upload": group(BatchUpload()),
+        "batch-upload": group(BatchUpload(store, services.issuer)),
         "script-advice": group(ScriptAdvice(services.issuer)),
     }
     for name, steps in others.items():

@@ -29,7 +29,7 @@ from zhifu.iso8583.fields_48 import Settlement, Totals, build_settlement, parse_
 from zhifu.iso8583.fields_55 import parse_icc_data
 from zhifu.issuer.link import IssuerLink, Kind
 
-__all__ = ["BatchUpload", "ScriptAdvice", "Settle", "batch_totals", "fee_of"]
+__all__ = ["ScriptAdvice", "Settle", "batch_totals", "fee_of"]
 
 CSV_HEADER = ("date", "merchant", "terminal", "batch", "debits", "debit_count", "credits",
               "credit_count", "net", "fee", "paid")  # fmt: skip
@@ -121,15 +121,6 @@ def _write_csv(
 def _yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
-class BatchUpload(BaseParticipant):
-    """Answer a 0320 (batch upload records and its end): acknowledged."""
-
-    def prepare(self, ctx: TxnContext) -> Verdict:
-        """PREPARED."""
-        ctx.note(f"batch upload {ctx.network_code}")
-        return Verdict.PREPARED
 
 
 class ScriptAdvice(BaseParticipant):
