@@ -23,6 +23,7 @@ from bench import (
     iso8583,
     kernel,
     ledger,
+    modem,
     payments,
     qr,
     terminal_paths,
@@ -42,6 +43,7 @@ SECTIONS = (
     "clearing",
     "clearing_xml",
     "gridlock",
+    "modem",
     "http",
 )
 
@@ -64,6 +66,7 @@ RUNNERS: dict[str, Callable[[], None]] = {
     "clearing": clearing.run,
     "clearing_xml": clearing_xml.run,
     "gridlock": gridlock.run,
+    "modem": modem.run,
     "http": _http,
 }
 

@@ -1,0 +1,65 @@
+"""The commands of the phone link, as a table: code, name, who sends it, what it carries.
+
+The host is the phone or PC app, the terminal is the
+mini mPOS. Codes below ``0x80`` are requests or events, their answers have the high bit set
+(request | ``0x80``); ``ACK``/``NAK`` are link-level and carry the sequence number they answer.
+
+>>> COMMANDS[0x10].name, COMMANDS[0x10].sender
+('START_TRANSACTION', 'host')
+>>> by_name("RESULT").code
+32
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ["ACK", "COMMANDS", "NAK", "Command", "by_name"]
+
+Sender = Literal["host", "terminal", "both"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of the protocol."""
+
+    code: int
+    name: str
+    sender: Sender
+    payload: str
+
+
+_TABLE: Final = (
+    Command(0x01, "ACK", "both", "empty: the frame of this sequence number arrived whole"),
+    Command(0x02, "NAK", "both", "n1 reason: 01 bad CRC, 02 bad length, 03 unknown command"),
+    Command(0x03, "ERROR", "both", "n2 error code, then UTF-8 text"),
+    Command(0x04, "DEVICE_INFO", "host", "empty"),
+    Command(0x84, "DEVICE_INFO_ANSWER", "terminal", "JSON: model, serial, versions, screen"),
+    Command(0x05, "HELLO", "both", "secure channel: certificate and ephemeral key (JSON)"),
+    Command(0x06, "SECURE", "both", "secure channel: sealed inner frame (nonce ‖ ciphertext)"),
+    Command(0x10, "START_TRANSACTION", "host", "JSON: kind, amount (fen), currency, original"),
+    Command(0x11, "DISPLAY", "terminal", "JSON: the four screen lines, phase"),
+    Command(0x12, "CARD_EVENT", "terminal", "JSON: inserted | tapped | swiped | removed"),
+    Command(0x13, "PIN_PROGRESS", "terminal", "n1: digits entered (never the digits)"),
+    Command(0x14, "RELAY", "both", "sealed data for the platform: PIN block, track, field 55"),
+    Command(0x20, "RESULT", "terminal", "JSON: response code, approved, masked PAN, receipt"),
+    Command(0x21, "SIGN_ON", "host", "empty"),
+    Command(0x22, "SETTLE", "host", "empty"),
+    Command(0x23, "DOWNLOAD", "host", "a signed download package (zhifu-download/1)"),
+    Command(0x24, "CANCEL", "host", "empty"),
+    Command(0x25, "RESUME", "host", "n1: the last sequence number the host received"),
+)
+
+COMMANDS: Final[dict[int, Command]] = {command.code: command for command in _TABLE}
+"""Code -> command."""
+ACK: Final = 0x01
+NAK: Final = 0x02
+
+
+def by_name(name: str) -> Command:
+    """The command named ``name``."""
+    for command in _TABLE:
+        if command.name == name:
+            return command
+    raise KeyError(name)
