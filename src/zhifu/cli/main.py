@@ -18,6 +18,7 @@ from zhifu.cli import (
     acquirer_cmd,
     audit_cmd,
     config_cmd,
+    device_cmd,
     iso8583_cmd,
     issuer_cmd,
     ledger_cmd,
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     issuer_cmd.register(sub)
     terminal_cmd.register(sub)
     load_cmd.register(sub)
+    device_cmd.register(sub)
     demo_command.register(sub)
     config_cmd.register(sub)
     audit_cmd.register(sub)

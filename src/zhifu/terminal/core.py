@@ -37,7 +37,7 @@ from zhifu.security.secrets import KeyMaterial
 from zhifu.terminal.chip import CardRefusedError, ChipSession
 from zhifu.terminal.download.kernel import kernel_options
 from zhifu.terminal.flow import DEFAULT_KERNEL, Card, PinSource, Steps
-from zhifu.terminal.link import HostLink, NoAnswerError, parse_address
+from zhifu.terminal.link import Exchanger, HostLink, NoAnswerError, parse_address
 from zhifu.terminal.management import ALGORITHMS, ManagementFlow
 from zhifu.terminal.result import TransactionResult
 from zhifu.terminal.state import TerminalState, open_hsm
@@ -96,6 +96,7 @@ class Terminal(ManagementFlow):
         self.timeout = timeout
         self.tls: ssl.SSLContext | None = None  # TLS to the host (zhifu.security.pki)
         self._link: HostLink | None = None
+        self.relay: Exchanger | None = None  # set: the frames go through it (a phone)
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -138,8 +139,11 @@ class Terminal(ManagementFlow):
 
     # ------------------------------------------------------------------ the carrier
 
-    def link(self, host: str | None = None) -> HostLink:
-        """The connection to ``host`` (``HOST:PORT``; default: the one saved at sign-on)."""
+    def link(self, host: str | None = None) -> Exchanger:
+        """The connection to ``host`` (``HOST:PORT``; default: the one saved at sign-on), or
+        the relay when one is set (a phone carries the frames)."""
+        if self.relay is not None:
+            return self.relay
         chosen = host or self.state.host
         if not chosen:
             raise UsageError("no host yet: give --host HOST:PORT", argument="--host")

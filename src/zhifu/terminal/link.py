@@ -16,12 +16,22 @@ import asyncio
 import contextlib
 import socket
 import ssl
+from collections.abc import Callable
+from typing import Protocol
 
 from zhifu.core.errors import DecodeError, UsageError, ZhifuError
 from zhifu.iso8583 import Header, Message, Tpdu, decode, encode_frame
 from zhifu.iso8583.framing import read_frame_body, receive_frame_body, unframe_body
 
-__all__ = ["AsyncHostLink", "HostLink", "NoAnswerError", "parse_address", "response_mti"]
+__all__ = [
+    "AsyncHostLink",
+    "Exchanger",
+    "HostLink",
+    "NoAnswerError",
+    "RelayLink",
+    "parse_address",
+    "response_mti",
+]
 
 TPDU = Tpdu("6000030000")
 HEADER = Header("613100311108")
@@ -56,6 +66,35 @@ def _answer(request: Message, frame_body: bytes) -> tuple[Message, bytes]:
     if response.mti != response_mti(request.mti) or response.get("11") != request.get("11"):
         raise NoAnswerError(f"asked {request.mti}, the host answered another message")
     return response, received.message
+
+
+class Exchanger(Protocol):
+    """What the flow needs of a way to the host: one exchange at a time."""
+
+    def exchange(self, request: Message, body: bytes | None = None) -> tuple[Message, bytes]:
+        """Send ``request`` and return the response and its message bytes."""
+
+    def close(self) -> None:
+        """Let go of the connection."""
+
+
+class RelayLink:
+    """The host reached through another party that carries the frames (the phone driving a
+    mini mPOS: ``zhifu.terminal.phone``). ``carry`` takes the whole frame to send and returns
+    the host's answer frame without its length, or raises :class:`NoAnswerError`."""
+
+    def __init__(self, carry: Callable[[bytes], bytes]) -> None:
+        self._carry = carry
+
+    def exchange(self, request: Message, body: bytes | None = None) -> tuple[Message, bytes]:
+        """Send ``request`` through the carrier."""
+        try:
+            return _answer(request, self._carry(_frame(request, body)))
+        except DecodeError as exc:
+            raise NoAnswerError(str(exc)) from None
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class HostLink:

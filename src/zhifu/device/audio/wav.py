@@ -45,6 +45,7 @@ def read_wav(path: Path | str) -> tuple[Samples, int]:
             rate = handle.getframerate()
             data = handle.readframes(handle.getnframes())
     except (wave.Error, EOFError) as exc:
-        raise DecodeError(f"not a WAV file ({exc})", field="RIFF", offset=0) from None
+        reason = str(exc) or "no RIFF header"
+        raise DecodeError(f"not a WAV file ({reason})", field="RIFF", offset=0) from None
     samples: Samples = np.frombuffer(data, dtype="<i2").astype(np.float64) / _FULL
     return samples, rate

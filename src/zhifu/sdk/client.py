@@ -1,0 +1,170 @@
+"""The app's side of the link: commands to the terminal, its events, and the relay of the
+terminal's host messages to the acquirer over the phone's network.
+
+:class:`PhoneSdk` sends a command and waits for its ``RESULT`` (or answer), keeping every event
+the terminal sends on the way in :attr:`PhoneSdk.events` (and giving it to ``on_event``); a
+``RELAY`` frame is a host message: the SDK writes it to the acquirer's TCP port as it came
+(length-prefixed ISO 8583 frame, opaque to the app) and relays the answer frame back. Over an
+:class:`~zhifu.device.endpoint.Endpoint` with several transports, a failed one is replaced by
+the next and the exchange goes on. :class:`AsyncPhoneSdk` runs the same calls off the event
+loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Callable
+from typing import Any, Final
+
+from zhifu.core.errors import ZhifuError
+from zhifu.device.commands import by_name
+from zhifu.device.endpoint import Endpoint
+
+__all__ = ["AsyncPhoneSdk", "PhoneSdk", "SdkError"]
+
+_CODE: Final = {name: by_name(name).code for name in (
+    "DEVICE_INFO", "DEVICE_INFO_ANSWER", "START_TRANSACTION", "RELAY", "RESULT", "SIGN_ON",
+    "SETTLE", "CANCEL", "ERROR",
+)}  # fmt: skip
+_EVENTS: Final = {by_name(n).code: n for n in ("DISPLAY", "CARD_EVENT", "PIN_PROGRESS")}
+
+
+class SdkError(ZhifuError):
+    """The terminal or the host could not be reached, or answered an error."""
+
+
+class PhoneSdk:
+    """Drive one terminal; ``host`` is the acquirer's ``(address, port)``."""
+
+    def __init__(
+        self, endpoint: Endpoint, host: tuple[str, int], *, timeout: float = 30.0,
+        on_event: Callable[[str, Any], None] | None = None,
+    ) -> None:  # fmt: skip
+        self.endpoint, self.host, self.timeout = endpoint, host, timeout
+        self.on_event = on_event
+        self.events: list[tuple[str, Any]] = []
+        self._host: socket.socket | None = None
+
+    def close(self) -> None:
+        """Close the host connection and the link."""
+        if self._host is not None:
+            self._host.close()
+        self.endpoint.close()
+
+    # ------------------------------------------------------------------ the calls
+
+    def connect(self) -> dict[str, Any]:
+        """The terminal's device information."""
+        return self._call(_CODE["DEVICE_INFO"], b"", _CODE["DEVICE_INFO_ANSWER"])
+
+    def sign_on(self) -> dict[str, Any]:
+        """Sign the terminal on at the host."""
+        return self._call(_CODE["SIGN_ON"])
+
+    def purchase(self, amount: int) -> dict[str, Any]:
+        """A purchase of ``amount`` fen."""
+        return self._start("purchase", amount)
+
+    def balance(self) -> dict[str, Any]:
+        """A balance inquiry."""
+        return self._start("balance", 0)
+
+    def ecash_load(self, amount: int) -> dict[str, Any]:
+        """An e-cash load of ``amount`` fen."""
+        return self._start("ecash-load", amount)
+
+    def settle(self) -> dict[str, Any]:
+        """Settle the terminal's batch."""
+        return self._call(_CODE["SETTLE"])
+
+    def cancel(self) -> None:
+        """Ask the terminal to stop what it is doing."""
+        self.endpoint.send(_CODE["CANCEL"])
+
+    # ------------------------------------------------------------------ the exchange
+
+    def _start(self, kind: str, amount: int) -> dict[str, Any]:
+        asked = {"kind": kind, "amount": amount, "currency": "156"}
+        return self._call(_CODE["START_TRANSACTION"], json.dumps(asked).encode())
+
+    def _call(self, cmd: int, payload: bytes = b"", answer: int | None = None) -> dict[str, Any]:
+        wanted = answer if answer is not None else _CODE["RESULT"]
+        self.endpoint.send(cmd, payload)
+        deadline = self.endpoint.clock() + self.timeout
+        while (left := deadline - self.endpoint.clock()) > 0:
+            frame = self.endpoint.receive(left)
+            if frame is None:
+                break
+            if frame.cmd == _CODE["RELAY"]:
+                self.endpoint.send(_CODE["RELAY"], self._to_host(frame.payload))
+            elif frame.cmd in _EVENTS:
+                self._event(_EVENTS[frame.cmd], frame.payload)
+            elif frame.cmd == _CODE["ERROR"]:
+                raise SdkError(f"the terminal answered an error: {frame.payload[:2].decode()}")
+            elif frame.cmd == wanted:
+                result: dict[str, Any] = json.loads(frame.payload)
+                return result
+        raise SdkError(f"no answer from the terminal within {self.timeout:g} s")
+
+    def _event(self, name: str, payload: bytes) -> None:
+        value: Any = payload[0] if name == "PIN_PROGRESS" else json.loads(payload)
+        self.events.append((name, value))
+        if self.on_event is not None:
+            self.on_event(name, value)
+
+    def _to_host(self, frame: bytes) -> bytes:
+        """One host message out over the network; the answer frame's body back."""
+        try:
+            if self._host is None:
+                self._host = socket.create_connection(self.host, timeout=self.timeout)
+            self._host.sendall(frame)
+            size = int.from_bytes(self._recv(2), "big")
+            return self._recv(size)
+        except OSError as exc:
+            if self._host is not None:
+                self._host.close()
+                self._host = None
+            raise SdkError(f"cannot reach the host ({exc})") from None
+
+    def _recv(self, size: int) -> bytes:
+        assert self._host is not None
+        data = b""
+        while len(data) < size:
+            chunk = self._host.recv(size - len(data))
+            if not chunk:
+                raise OSError("the host closed the connection")
+            data += chunk
+        return data
+
+
+class AsyncPhoneSdk:
+    """:class:`PhoneSdk` for asyncio apps: each call runs in a worker thread."""
+
+    def __init__(self, sdk: PhoneSdk) -> None:
+        self.sdk = sdk
+
+    async def connect(self) -> dict[str, Any]:
+        """The terminal's device information."""
+        return await asyncio.to_thread(self.sdk.connect)
+
+    async def sign_on(self) -> dict[str, Any]:
+        """Sign the terminal on."""
+        return await asyncio.to_thread(self.sdk.sign_on)
+
+    async def purchase(self, amount: int) -> dict[str, Any]:
+        """A purchase of ``amount`` fen."""
+        return await asyncio.to_thread(self.sdk.purchase, amount)
+
+    async def balance(self) -> dict[str, Any]:
+        """A balance inquiry."""
+        return await asyncio.to_thread(self.sdk.balance)
+
+    async def ecash_load(self, amount: int) -> dict[str, Any]:
+        """An e-cash load."""
+        return await asyncio.to_thread(self.sdk.ecash_load, amount)
+
+    async def cancel(self) -> None:
+        """Ask the terminal to stop."""
+        await asyncio.to_thread(self.sdk.cancel)
