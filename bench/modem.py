@@ -2,8 +2,9 @@
 signal-to-noise ratio, and frames per second and round-trip time over the USB stand-in.
 
 ``python -m bench modem`` (``--frames N`` for the 20 dB row, default 10,000; the other rows use
-a tenth). Each frame carries 64 random bytes through the modem with a random gain (0.2–1.5),
-DC offset (±0.3) and clock difference (±0.5 %) and white noise at the SNR; a frame counts as
+a tenth). Each frame carries 64 random bytes through the modem and a 16-bit WAV file, with a
+random gain (0.2–1.5), DC offset (±0.3) and clock difference (±0.5 %) and white noise at the
+SNR; a frame counts as
 lost when the link layer does not get it whole, as *undetected* when it gets a frame that is not
 the one sent (the CRC's failure: must be 0). The curve is saved as ``var/bench/modem-fer.png``.
 The USB stand-in is a socket pair carrying CCID messages; one end sends a frame, the other ACKs.
@@ -11,6 +12,7 @@ The USB stand-in is a socket pair carrying CCID messages; one end sends a frame,
 
 from __future__ import annotations
 
+import io
 import socket
 import sys
 import time
@@ -20,6 +22,7 @@ import numpy as np
 
 from zhifu.device.audio.channel import impair
 from zhifu.device.audio.modem import ModemConfig, demodulate, modulate
+from zhifu.device.audio.wav import read_wav, write_wav
 from zhifu.device.ccid import data_block, parse_messages, xfr_block
 from zhifu.device.frame import Frame, find_frames
 from zhifu.device.link import LinkState
@@ -37,8 +40,11 @@ def modem_row(snr: float, frames: int, rng: np.random.Generator) -> dict[str, fl
         frame = Frame(n % 256, 0x10, rng.bytes(PAYLOAD))
         signal = modulate(frame.encode(), config)
         airtime += len(signal) / config.sample_rate
+        sound = io.BytesIO()  # through a 16-bit WAV file, as the tests and the CLI write them
+        write_wav(sound, signal, config.sample_rate)
+        sound.seek(0)
         heard = impair(
-            signal, rng, snr_db=snr, gain=float(rng.uniform(0.2, 1.5)),
+            read_wav(sound)[0], rng, snr_db=snr, gain=float(rng.uniform(0.2, 1.5)),
             dc=float(rng.uniform(-0.3, 0.3)), clock_ratio=float(rng.uniform(0.995, 1.005)),
         )  # fmt: skip
         got, _, _ = find_frames(demodulate(heard, config))

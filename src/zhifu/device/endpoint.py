@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from zhifu.device.frame import Frame
+from zhifu.device.frame import FLAG_MORE, MAX_PAYLOAD, Frame
 from zhifu.device.link import LinkError, LinkState
 from zhifu.device.transport import LinkDownError, Transport
 
@@ -41,10 +41,13 @@ class Endpoint:
         self.clock = clock
         self.inbox: list[Frame] = []
         self.switched: list[str] = []
+        self._partial: dict[int, bytes] = {}
 
     @property
     def transport(self) -> Transport:
         """The transport in use."""
+        if not self.transports:
+            raise LinkDownError("no transport is left")
         return self.transports[0]
 
     def _switch(self) -> None:
@@ -71,16 +74,25 @@ class Endpoint:
             return
         now = self.clock()
         delivered, back = self.state.feed(data, now=now)
-        self.inbox += delivered
+        for frame in delivered:  # a long message comes in pieces flagged 02 but the last
+            whole = self._partial.pop(frame.cmd, b"") + frame.payload
+            if frame.flags & FLAG_MORE:
+                self._partial[frame.cmd] = whole
+            else:
+                self.inbox.append(Frame(frame.seq, frame.cmd, whole, frame.flags))
         self._write(back + self.state.tick(now=now))
 
     def send(self, cmd: int, payload: bytes = b"") -> None:
-        """Send one frame and wait for its ACK (LinkTimeoutError, LinkDownError)."""
-        while self.state.busy:
-            self._pump(_POLL)
-        self._write(self.state.send(cmd, payload, now=self.clock()))
-        while self.state.busy:
-            self._pump(_POLL)
+        """Send one message — in pieces of at most 1,024 bytes, flagged ``02`` but the last —
+        and wait for each ACK (LinkTimeoutError, LinkDownError)."""
+        pieces = [payload[at : at + MAX_PAYLOAD] for at in range(0, len(payload), MAX_PAYLOAD)]
+        for number, piece in enumerate(pieces or [b""], start=1):
+            while self.state.busy:
+                self._pump(_POLL)
+            flags = FLAG_MORE if number < len(pieces) else 0
+            self._write(self.state.send(cmd, piece, now=self.clock(), flags=flags))
+            while self.state.busy:
+                self._pump(_POLL)
 
     def receive(self, timeout: float) -> Frame | None:
         """The next frame delivered within ``timeout`` (None when none came)."""

@@ -66,11 +66,11 @@ class LinkState:
         """A frame waits for its ACK (send nothing new until it is acknowledged)."""
         return self.pending is not None
 
-    def send(self, cmd: int, payload: bytes, *, now: float) -> bytes:
+    def send(self, cmd: int, payload: bytes, *, now: float, flags: int = 0) -> bytes:
         """The bytes of a new message frame."""
         if self.pending is not None:
             raise LinkError("a frame is in flight: wait for its ACK")
-        self.pending = Frame(self.next_tx, cmd, payload)
+        self.pending = Frame(self.next_tx, cmd, payload, flags)
         self.next_tx = (self.next_tx + 1) % 256
         self.deadline, self.tries, self.naks = now + self.timeout, 0, 0
         return self.pending.encode()

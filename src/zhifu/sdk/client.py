@@ -4,7 +4,9 @@ terminal's host messages to the acquirer over the phone's network.
 :class:`PhoneSdk` sends a command and waits for its ``RESULT`` (or answer), keeping every event
 the terminal sends on the way in :attr:`PhoneSdk.events` (and giving it to ``on_event``); a
 ``RELAY`` frame is a host message: the SDK writes it to the acquirer's TCP port as it came
-(length-prefixed ISO 8583 frame, opaque to the app) and relays the answer frame back. Over an
+(length-prefixed ISO 8583 frame) and relays the answer frame back — or, when the terminal
+tunnels TLS (its device information says ``"relay": "tls"``), relays TLS records both ways,
+which the app cannot read. Over an
 :class:`~zhifu.device.endpoint.Endpoint` with several transports, a failed one is replaced by
 the next and the exchange goes on. :class:`AsyncPhoneSdk` runs the same calls off the event
 loop.
@@ -13,6 +15,7 @@ loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import Callable
@@ -46,6 +49,7 @@ class PhoneSdk:
         self.on_event = on_event
         self.events: list[tuple[str, Any]] = []
         self._host: socket.socket | None = None
+        self.relay = "frames"  # or "tls": the terminal tunnels TLS records (device info says)
 
     def close(self) -> None:
         """Close the host connection and the link."""
@@ -56,8 +60,10 @@ class PhoneSdk:
     # ------------------------------------------------------------------ the calls
 
     def connect(self) -> dict[str, Any]:
-        """The terminal's device information."""
-        return self._call(_CODE["DEVICE_INFO"], b"", _CODE["DEVICE_INFO_ANSWER"])
+        """The terminal's device information (and how it relays its host messages)."""
+        info = self._call(_CODE["DEVICE_INFO"], b"", _CODE["DEVICE_INFO_ANSWER"])
+        self.relay = str(info.get("relay", "frames"))
+        return info
 
     def sign_on(self) -> dict[str, Any]:
         """Sign the terminal on at the host."""
@@ -98,7 +104,7 @@ class PhoneSdk:
             if frame is None:
                 break
             if frame.cmd == _CODE["RELAY"]:
-                self.endpoint.send(_CODE["RELAY"], self._to_host(frame.payload))
+                self._relay(frame.payload)
             elif frame.cmd in _EVENTS:
                 self._event(_EVENTS[frame.cmd], frame.payload)
             elif frame.cmd == _CODE["ERROR"]:
@@ -114,12 +120,45 @@ class PhoneSdk:
         if self.on_event is not None:
             self.on_event(name, value)
 
+    def _relay(self, payload: bytes) -> None:
+        if self.relay != "tls":
+            self.endpoint.send(_CODE["RELAY"], self._to_host(payload))
+            return
+        answer = self._stream(payload[1:], wait=payload[:1] == b"\x01")  # TLS records, opaque
+        if payload[:1] == b"\x01":
+            self.endpoint.send(_CODE["RELAY"], answer)
+
+    def _connection(self) -> socket.socket:
+        if self._host is None:
+            self._host = socket.create_connection(self.host, timeout=self.timeout)
+        return self._host
+
+    def _stream(self, data: bytes, *, wait: bool) -> bytes:
+        """Bytes to the host; with ``wait``, what it sends back (at least one byte, then
+        whatever follows at once)."""
+        try:
+            sock = self._connection()
+            if data:
+                sock.sendall(data)
+            if not wait:
+                return b""
+            sock.settimeout(self.timeout)
+            answer = sock.recv(65536)
+            sock.settimeout(0.05)
+            with contextlib.suppress(TimeoutError, BlockingIOError):
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            return answer
+        except OSError as exc:
+            raise SdkError(f"cannot reach the host ({exc})") from None
+        finally:
+            if self._host is not None:
+                self._host.settimeout(self.timeout)
+
     def _to_host(self, frame: bytes) -> bytes:
         """One host message out over the network; the answer frame's body back."""
         try:
-            if self._host is None:
-                self._host = socket.create_connection(self.host, timeout=self.timeout)
-            self._host.sendall(frame)
+            self._connection().sendall(frame)
             size = int.from_bytes(self._recv(2), "big")
             return self._recv(size)
         except OSError as exc:

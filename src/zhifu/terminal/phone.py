@@ -5,9 +5,12 @@
 ``SETTLE``; while a transaction runs it tells the app what happens (``DISPLAY``,
 ``CARD_EVENT``, ``PIN_PROGRESS`` with the count of digits only), and its messages to the host
 go through the phone as ``RELAY`` frames (the terminal has no network of its own): the app
-forwards each to the acquirer and relays the answer back. What the phone sees of a message is
-what the ISO 8583 dialect carries on any network: the PIN block enciphered under the PIK, the
-track under the TDK, the MAC; never a clear PIN or track. The result (``RESULT``) has the masked
+forwards each to the acquirer and relays the answer back. Without ``tls`` the phone sees what
+the ISO 8583 dialect carries on any network (the PIN block enciphered under the PIK, the track
+under the TDK, the MAC; never a clear PIN or track; the PAN in field 2); with ``tls`` the
+terminal speaks TLS 1.3 to the acquirer through the phone (:mod:`zhifu.terminal.tunnel`) and
+the phone relays records it cannot read (``RELAY`` payload: a flag byte, ``01`` when the
+host's answer is wanted now, then the bytes). The result (``RESULT``) has the masked
 PAN only. In this emulation the card in the slot and the digits typed on the keypad are given
 to the server (``card``, ``pin``).
 """
@@ -15,6 +18,7 @@ to the server (``card``, ``pin``).
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -25,6 +29,7 @@ from zhifu.device.frame import Frame
 from zhifu.terminal.core import Terminal
 from zhifu.terminal.flow import Card
 from zhifu.terminal.link import NoAnswerError, RelayLink
+from zhifu.terminal.tunnel import TlsTunnelLink
 
 __all__ = ["MODEL", "PhoneServer"]
 
@@ -45,13 +50,21 @@ class PhoneServer:
 
     def __init__(
         self, terminal: Terminal, endpoint: Endpoint, *, card: Card, pin: str | None = None,
-        how: str = "insert", relay_timeout: float = 15.0,
+        how: str = "insert", relay_timeout: float = 15.0, tls: ssl.SSLContext | None = None,
     ) -> None:  # fmt: skip
         self.terminal, self.endpoint = terminal, endpoint
         self.card, self.pin, self.how = card, pin, how
         self.relay_timeout = relay_timeout
         self.held: list[Frame] = []
-        terminal.relay = RelayLink(self._carry)
+        self.tunnel = tls is not None
+        terminal.relay = TlsTunnelLink(self._stream, tls) if tls else RelayLink(self._carry)
+
+    def _stream(self, data: bytes, wait: bool) -> bytes:
+        """TLS records out through the phone (flag byte 01: answer with the host's bytes)."""
+        if not wait:
+            self.endpoint.send(_CODE["RELAY"], b"\x00" + data)
+            return b""
+        return self._carry(b"\x01" + data)
 
     def _carry(self, frame: bytes) -> bytes:
         """A host message out through the phone, its answer back."""
@@ -79,7 +92,8 @@ class PhoneServer:
         """Answer one command."""
         code = frame.cmd
         if code == _CODE["DEVICE_INFO"]:
-            info = {**MODEL, "terminal_id": self.terminal.state.terminal_id}
+            info = {**MODEL, "terminal_id": self.terminal.state.terminal_id,
+                    "relay": "tls" if self.tunnel else "frames"}  # fmt: skip
             self.endpoint.send(_CODE["DEVICE_INFO_ANSWER"], _json(info))
         elif code == _CODE["SIGN_ON"]:
             self._result("signon", lambda: _management(self.terminal.sign_on().get("39")))

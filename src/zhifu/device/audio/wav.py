@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import wave
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +25,13 @@ Samples = npt.NDArray[np.float64]
 _FULL = 32767
 
 
-def write_wav(path: Path | str, signal: Samples, sample_rate: int) -> Path:
-    """Write ``signal`` (floats, clipped to -1..1) as 16-bit mono PCM."""
+def write_wav(path: Path | str | BinaryIO, signal: Samples, sample_rate: int) -> Path | None:
+    """Write ``signal`` (floats, clipped to -1..1) as 16-bit mono PCM to a file (its path is
+    returned) or a binary stream."""
     pcm = (np.clip(signal, -1.0, 1.0) * _FULL).round().astype("<i2")
-    out = Path(path)
-    with wave.open(str(out), "wb") as handle:
+    out = Path(path) if isinstance(path, str | Path) else None
+    target: str | BinaryIO = str(out) if out is not None else cast("BinaryIO", path)
+    with wave.open(target, "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
         handle.setframerate(sample_rate)
@@ -36,10 +39,12 @@ def write_wav(path: Path | str, signal: Samples, sample_rate: int) -> Path:
     return out
 
 
-def read_wav(path: Path | str) -> tuple[Samples, int]:
-    """The samples (floats) and the rate of a 16-bit mono WAV file (DecodeError otherwise)."""
+def read_wav(path: Path | str | BinaryIO) -> tuple[Samples, int]:
+    """The samples (floats) and the rate of a 16-bit mono WAV file or stream (DecodeError
+    otherwise)."""
+    source: str | BinaryIO = str(path) if isinstance(path, str | Path) else path
     try:
-        with wave.open(str(path), "rb") as handle:
+        with wave.open(source, "rb") as handle:
             if handle.getnchannels() != 1 or handle.getsampwidth() != 2:
                 raise DecodeError("16-bit mono PCM expected", field="fmt", offset=20)
             rate = handle.getframerate()
