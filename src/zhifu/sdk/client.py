@@ -25,11 +25,12 @@ from zhifu.core.errors import ZhifuError
 from zhifu.device.commands import by_name
 from zhifu.device.endpoint import Endpoint
 
-__all__ = ["AsyncPhoneSdk", "PhoneSdk", "SdkError"]
+__all__ = ["AsyncPhoneSdk", "LinkedCard", "PhoneSdk", "SdkError"]
 
 _CODE: Final = {name: by_name(name).code for name in (
     "DEVICE_INFO", "DEVICE_INFO_ANSWER", "START_TRANSACTION", "RELAY", "RESULT", "SIGN_ON",
-    "SETTLE", "CANCEL", "ERROR",
+    "SETTLE", "CANCEL", "ERROR", "CARD_APDU", "CARD_APDU_ANSWER", "CARD_POWER",
+    "CARD_POWER_ANSWER",
 )}  # fmt: skip
 _EVENTS: Final = {by_name(n).code: n for n in ("DISPLAY", "CARD_EVENT", "PIN_PROGRESS")}
 
@@ -88,6 +89,28 @@ class PhoneSdk:
     def cancel(self) -> None:
         """Ask the terminal to stop what it is doing."""
         self.endpoint.send(_CODE["CANCEL"])
+
+    def card_power(self, on: bool = True) -> bytes:
+        """Power the card in the terminal's slot on (its ATR) or off."""
+        return self._raw(_CODE["CARD_POWER"], b"\x01" if on else b"\x00",
+                         _CODE["CARD_POWER_ANSWER"])  # fmt: skip
+
+    def card_apdu(self, apdu: bytes) -> bytes:
+        """One command APDU to the card in the terminal's slot; its response APDU."""
+        return self._raw(_CODE["CARD_APDU"], apdu, _CODE["CARD_APDU_ANSWER"])
+
+    def _raw(self, cmd: int, payload: bytes, answer: int) -> bytes:
+        self.endpoint.send(cmd, payload)
+        deadline = self.endpoint.clock() + self.timeout
+        while (left := deadline - self.endpoint.clock()) > 0:
+            frame = self.endpoint.receive(left)
+            if frame is None:
+                break
+            if frame.cmd == answer:
+                return frame.payload
+            if frame.cmd == _CODE["ERROR"]:
+                raise SdkError(f"the terminal answered an error: {frame.payload[2:].decode()}")
+        raise SdkError(f"no answer from the terminal within {self.timeout:g} s")
 
     # ------------------------------------------------------------------ the exchange
 
@@ -176,6 +199,36 @@ class PhoneSdk:
                 raise OSError("the host closed the connection")
             data += chunk
         return data
+
+
+class LinkedCard:
+    """The card in the terminal's slot as a PC/SC client sees it, through the phone link:
+    serve it to pcscd with :class:`~zhifu.card.readers.vpcd.VpcdCardServer` and any PC/SC
+    tool (``opensc-tool``) talks to it."""
+
+    def __init__(self, sdk: PhoneSdk) -> None:
+        self.sdk = sdk
+        self._atr = b""
+
+    @property
+    def atr(self) -> bytes:
+        """The ATR of the last power-on (asked for when there was none)."""
+        if not self._atr:
+            self._atr = self.sdk.card_power(True)
+        return self._atr
+
+    def power_on(self) -> bytes:
+        """Power the card on."""
+        self._atr = self.sdk.card_power(True)
+        return self._atr
+
+    def power_off(self) -> None:
+        """Power the card off."""
+        self.sdk.card_power(False)
+
+    def transmit(self, apdu: bytes) -> bytes:
+        """One APDU through the link."""
+        return self.sdk.card_apdu(apdu)
 
 
 class AsyncPhoneSdk:

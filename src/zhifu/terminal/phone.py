@@ -22,6 +22,8 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Final
 
+from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.card.readers import CardReader, InProcessReader
 from zhifu.core.errors import ZhifuError
 from zhifu.device.commands import by_name
 from zhifu.device.endpoint import Endpoint
@@ -37,7 +39,8 @@ MODEL: Final = {"model": "zhifu mini mPOS", "screen": [128, 64],
                 "interfaces": ["contact", "contactless", "magstripe"]}  # fmt: skip
 _CODE = {name: by_name(name).code for name in (
     "DEVICE_INFO", "DEVICE_INFO_ANSWER", "START_TRANSACTION", "DISPLAY", "CARD_EVENT",
-    "PIN_PROGRESS", "RELAY", "RESULT", "SIGN_ON", "SETTLE", "CANCEL", "ERROR",
+    "PIN_PROGRESS", "RELAY", "RESULT", "SIGN_ON", "SETTLE", "CANCEL", "ERROR", "CARD_APDU",
+    "CARD_APDU_ANSWER", "CARD_POWER", "CARD_POWER_ANSWER",
 )}  # fmt: skip
 
 
@@ -56,6 +59,7 @@ class PhoneServer:
         self.card, self.pin, self.how = card, pin, how
         self.relay_timeout = relay_timeout
         self.held: list[Frame] = []
+        self.reader: CardReader | None = None  # the slot, opened for CARD_POWER / CARD_APDU
         self.tunnel = tls is not None
         terminal.relay = TlsTunnelLink(self._stream, tls) if tls else RelayLink(self._carry)
 
@@ -101,8 +105,37 @@ class PhoneServer:
             self._result("settle", lambda: dict(self.terminal.settle()))
         elif code == _CODE["START_TRANSACTION"]:
             self._transaction(json.loads(frame.payload or b"{}"))
+        elif code in (_CODE["CARD_POWER"], _CODE["CARD_APDU"]):
+            self._card_command(code, frame.payload)
         elif code != _CODE["CANCEL"]:
             self.endpoint.send(_CODE["ERROR"], b"40" + b"not supported")
+
+    def _card_command(self, code: int, payload: bytes) -> None:
+        """The card in the slot, straight to the app (a PC/SC reader through the phone)."""
+        try:
+            if code == _CODE["CARD_POWER"]:
+                atr = self._power(payload[:1] == b"\x01")
+                self.endpoint.send(_CODE["CARD_POWER_ANSWER"], atr)
+                return
+            if self.reader is None:
+                self._power(on=True)
+            assert self.reader is not None
+            self.endpoint.send(_CODE["CARD_APDU_ANSWER"], self.reader.transmit(payload))
+        except ZhifuError as exc:
+            self.endpoint.send(_CODE["ERROR"], b"45" + str(exc).encode()[:200])
+
+    def _power(self, on: bool) -> bytes:
+        if self.reader is not None:
+            self.reader.disconnect()
+            self.reader = None
+        if not on:
+            return b""
+        card = self.card
+        reader = card if isinstance(card, CardReader) else InProcessReader(
+            card if isinstance(card, EmulatedCard) else EmulatedCard.load(card)
+        )  # fmt: skip
+        self.reader = reader
+        return reader.connect()
 
     def _result(self, kind: str, work: Callable[[], dict[str, Any]]) -> None:
         try:

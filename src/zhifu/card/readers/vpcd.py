@@ -39,7 +39,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final, Protocol, Self
 
 from zhifu.card.apdu import StatusWord
 from zhifu.card.readers.base import ReaderError
@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_HOST",
     "MAX_FRAME",
     "VPCD_PORT",
+    "ServedCard",
     "VpcdCardServer",
     "answer",
     "describe",
@@ -96,7 +97,25 @@ def describe(payload: bytes) -> str:
     return f"APDU {ins}{len(payload)} bytes"
 
 
-def answer(card: EmulatedCard, payload: bytes) -> bytes | None:
+class ServedCard(Protocol):
+    """What vpcd needs of a card: an emulated card, or one reached another way (a card in a
+    terminal at the other end of a phone link, ``zhifu.sdk``)."""
+
+    def transmit(self, apdu: bytes) -> bytes:
+        """One command APDU; the response APDU."""
+
+    def power_on(self) -> bytes:
+        """Power up; the ATR."""
+
+    def power_off(self) -> None:
+        """Power down."""
+
+    @property
+    def atr(self) -> bytes:
+        """The answer to reset."""
+
+
+def answer(card: EmulatedCard | ServedCard, payload: bytes) -> bytes | None:
     """The card's answer to one message from vpcd; None when none is due.
 
     Raises DecodeError for an empty message or an unknown control byte.
@@ -106,8 +125,8 @@ def answer(card: EmulatedCard, payload: bytes) -> bytes | None:
     if len(payload) > 1:
         return card.transmit(bytes(payload))
     control = payload[0]
-    if control == CTRL_GET_ATR:
-        return card.image.atr  # no reset: the driver polls the ATR to see the card present
+    if control == CTRL_GET_ATR:  # no reset: the driver polls the ATR to see the card present
+        return card.image.atr if hasattr(card, "image") else card.atr
     if control == CTRL_POWER_OFF:
         card.power_off()
     elif control in (CTRL_POWER_ON, CTRL_RESET):
@@ -134,7 +153,7 @@ class VpcdCardServer:
 
     def __init__(
         self,
-        card: EmulatedCard,
+        card: EmulatedCard | ServedCard,
         host: str = DEFAULT_HOST,
         port: int = VPCD_PORT,
         *,
