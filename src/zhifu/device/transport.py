@@ -16,7 +16,7 @@ import numpy as np
 
 from zhifu.device.audio.channel import impair
 from zhifu.device.audio.modem import ModemConfig, demodulate, modulate
-from zhifu.device.ccid import data_block, parse_messages, xfr_block
+from zhifu.device.ccid import CcidError, data_block, parse_messages, xfr_block
 from zhifu.device.link import LinkError
 
 __all__ = ["AudioTransport", "LinkDownError", "Transport", "UsbTransport"]
@@ -74,6 +74,7 @@ class UsbTransport:
 
     def __init__(self, sock: socket.socket, *, host: bool) -> None:
         self._pipe, self._host, self._seq = _SocketPipe(sock), host, 0
+        self.errors: list[CcidError] = []
 
     def write(self, data: bytes) -> None:
         """One CCID message with ``data``."""
@@ -86,7 +87,12 @@ class UsbTransport:
     def read(self, timeout: float) -> bytes:
         """The data of the whole CCID messages that arrived."""
         self._pipe.fill(timeout)
-        found = parse_messages(self._pipe.buffer)
+        try:
+            found = parse_messages(self._pipe.buffer)
+        except CcidError as exc:  # a broken message: dropped (the link resends what it lost)
+            self.errors.append(exc)
+            self._pipe.buffer = b""
+            return b""
         if not found:
             return b""
         self._pipe.buffer = found[-1][1]

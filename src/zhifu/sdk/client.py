@@ -131,14 +131,14 @@ class PhoneSdk:
             elif frame.cmd in _EVENTS:
                 self._event(_EVENTS[frame.cmd], frame.payload)
             elif frame.cmd == _CODE["ERROR"]:
-                raise SdkError(f"the terminal answered an error: {frame.payload[:2].decode()}")
+                text = frame.payload.decode("utf-8", "replace")
+                raise SdkError(f"the terminal answered error {text[:2]}: {text[2:]}")
             elif frame.cmd == wanted:
-                result: dict[str, Any] = json.loads(frame.payload)
-                return result
+                return _object(frame.payload)
         raise SdkError(f"no answer from the terminal within {self.timeout:g} s")
 
     def _event(self, name: str, payload: bytes) -> None:
-        value: Any = payload[0] if name == "PIN_PROGRESS" else json.loads(payload)
+        value: Any = (payload[:1] or b"\x00")[0] if name == "PIN_PROGRESS" else _object(payload)
         self.events.append((name, value))
         if self.on_event is not None:
             self.on_event(name, value)
@@ -199,6 +199,17 @@ class PhoneSdk:
                 raise OSError("the host closed the connection")
             data += chunk
         return data
+
+
+def _object(payload: bytes) -> dict[str, Any]:
+    """A JSON object from the terminal (SdkError when it is not one)."""
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        raise SdkError("the terminal sent something that is not JSON") from None
+    if not isinstance(value, dict):
+        raise SdkError("the terminal sent JSON that is not an object")
+    return value
 
 
 class LinkedCard:

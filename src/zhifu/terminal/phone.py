@@ -104,7 +104,14 @@ class PhoneServer:
         elif code == _CODE["SETTLE"]:
             self._result("settle", lambda: dict(self.terminal.settle()))
         elif code == _CODE["START_TRANSACTION"]:
-            self._transaction(json.loads(frame.payload or b"{}"))
+            try:
+                asked = json.loads(frame.payload or b"{}")
+                if not isinstance(asked, dict) or not str(asked.get("amount", 0)).isdigit():
+                    raise ValueError("an object with an amount in fen")
+            except ValueError as exc:  # JSON errors too: the app's request, not the terminal's
+                self.endpoint.send(_CODE["ERROR"], b"30" + f"bad request: {exc}".encode()[:200])
+                return
+            self._transaction(asked)
         elif code in (_CODE["CARD_POWER"], _CODE["CARD_APDU"]):
             self._card_command(code, frame.payload)
         elif code != _CODE["CANCEL"]:

@@ -18,6 +18,7 @@ from zhifu.device.endpoint import Endpoint
 from zhifu.device.transport import AudioTransport, Transport, UsbTransport
 from zhifu.issuer import Issuer
 from zhifu.sdk import PhoneSdk
+from zhifu.sdk.client import SdkError
 from zhifu.terminal import Terminal
 from zhifu.terminal.chip import ChipSession
 from zhifu.terminal.phone import PhoneServer
@@ -143,3 +144,23 @@ def test_pulling_the_usb_cable_mid_transaction_switches_to_audio(
         term.close()
     assert pulled and phone_end.switched == ["usb->audio"]
     assert terminal_end.switched == ["usb->audio"]
+
+
+def test_a_malformed_request_is_answered_with_an_error_and_the_terminal_goes_on(
+    host: BackgroundAcquirer, tmp_path: Path
+) -> None:
+    term, card = _setup(host, tmp_path)
+    phone_sock, term_sock = socket.socketpair()
+    server = PhoneServer(term, Endpoint([UsbTransport(term_sock, host=False)]), card=card, pin=PIN)
+    thread, stop = _run_terminal(server)
+    sdk = PhoneSdk(Endpoint([UsbTransport(phone_sock, host=True)]), ("127.0.0.1", host.port))
+    try:
+        for bad in (b"{not json", b"[1, 2]", b'{"amount": "-5"}'):
+            with pytest.raises(SdkError, match="error 30: bad request"):
+                sdk._call(0x10, bad)
+        assert sdk.connect()["terminal_id"] == "10000099"  # still serving
+    finally:
+        stop()
+        thread.join(10)
+        sdk.close()
+        term.close()

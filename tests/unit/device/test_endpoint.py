@@ -42,3 +42,16 @@ def test_the_next_transport_takes_over_and_the_last_one_fails_loudly() -> None:
     audio_a.close()
     with pytest.raises(LinkDownError):
         b.send(0x04, b"")
+
+
+def test_a_broken_ccid_message_is_dropped_with_a_typed_error_and_the_link_goes_on() -> None:
+    a, b = socket.socketpair()
+    receiver = UsbTransport(b, host=False)
+    a.sendall(b"\x62" + bytes(9))  # not a CCID bulk message
+    assert receiver.read(1.0) == b"" and receiver.errors[0].field == "bMessageType"
+    sender = Endpoint([UsbTransport(a, host=True)])
+    thread = threading.Thread(target=sender.send, args=(0x04, b""))
+    thread.start()
+    got = Endpoint([receiver]).receive(5.0)
+    thread.join(5)
+    assert got is not None and got.cmd == 0x04
