@@ -16,6 +16,8 @@ def register(sub: SubParsers) -> None:
     cmds = group.add_subparsers(title="pki commands", metavar="COMMAND")
     p = leaf(cmds, "init", _init, "make the CA, the server certificate and client certificates")
     p.add_argument("--folder", default="var/pki", help="where (default var/pki; must be new)")
+    p.add_argument("--key-type", default="ec", choices=("ec", "rsa"),
+                   help="ECDSA P-256 (default) or RSA-2048 keys")  # fmt: skip
     p.add_argument("--client", action="append", default=[], metavar="NAME",
                    help="a client certificate (repeat), for mutual TLS")  # fmt: skip
 
@@ -23,6 +25,6 @@ def register(sub: SubParsers) -> None:
 def _init(args: argparse.Namespace) -> Outcome:
     from zhifu.security.pki import init_local_pki  # noqa: PLC0415 - fast start
 
-    written = init_local_pki(args.folder, clients=args.client)
+    written = init_local_pki(args.folder, clients=args.client, key_type=args.key_type)
     names = [str(p) for p in written]
     return Outcome({"files": names}, [f"wrote {n}" for n in names])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from zhifu.core.errors import UsageError
@@ -41,7 +41,18 @@ def _name(common: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, common)])  # fmt: skip
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+KEY_TYPES = ("ec", "rsa")
+"""ECDSA P-256 (the default) or RSA-2048 keys and certificates."""
+
+
+def _new_key(key_type: str) -> PrivateKey:
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write_key(path: Path, key: PrivateKey) -> None:
     data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())  # fmt: skip
     path.write_bytes(b"")
@@ -50,8 +61,8 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 
 def _cert(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
-    issuer_key: ec.EllipticCurvePrivateKey, *, ca: bool, usage: x509.ObjectIdentifier | None,
+    subject: str, key: PrivateKey, issuer: x509.Name,
+    issuer_key: PrivateKey, *, ca: bool, usage: x509.ObjectIdentifier | None,
     sans: list[x509.GeneralName] | None = None,
 ) -> x509.Certificate:  # fmt: skip
     now = dt.datetime.now(dt.UTC)
@@ -73,13 +84,18 @@ def _cert(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def init_local_pki(folder: Path | str, *, clients: Iterable[str] = ()) -> list[Path]:
-    """Make the CA, the server certificate and one client certificate per name in ``folder``."""
+def init_local_pki(
+    folder: Path | str, *, clients: Iterable[str] = (), key_type: str = "ec"
+) -> list[Path]:
+    """Make the CA, the server certificate and one client certificate per name in ``folder``
+    (``key_type``: ``ec`` for ECDSA P-256, ``rsa`` for RSA-2048)."""
+    if key_type not in KEY_TYPES:
+        raise UsageError("ec or rsa", argument="--key-type")
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
     if (root / "ca.pem").exists():
         raise UsageError(f"{root} already holds a CA: choose an empty folder", argument="--folder")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = _new_key(key_type)
     ca = _cert("zhifu local CA", ca_key, _name("zhifu local CA"), ca_key, ca=True, usage=None)
     written = [root / "ca.pem", root / "ca.key"]
     written[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
@@ -97,7 +113,7 @@ def init_local_pki(folder: Path | str, *, clients: Iterable[str] = ()) -> list[P
         leaves.append((f"client-{name}", f"zhifu client {name}", ExtendedKeyUsageOID.CLIENT_AUTH,
                        None))  # fmt: skip
     for stem, subject, usage, names in leaves:
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = _new_key(key_type)
         cert = _cert(subject, key, ca.subject, ca_key, ca=False, usage=usage, sans=names)
         (root / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         _write_key(root / f"{stem}.key", key)

@@ -28,9 +28,10 @@ LMK = "5A" * 32
 MID = "898100012345678"
 
 
-@pytest.fixture
-def pki(tmp_path: Path) -> Path:
-    init_local_pki(tmp_path / "pki", clients=["term"])
+@pytest.fixture(params=["ec", "rsa"])
+def pki(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """The platform's CA with ECDSA P-256 or RSA-2048 certificates."""
+    init_local_pki(tmp_path / "pki", clients=["term"], key_type=request.param)
     return tmp_path / "pki"
 
 
