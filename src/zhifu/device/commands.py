@@ -8,6 +8,8 @@ mini mPOS. Codes below ``0x80`` are requests or events, their answers have the h
 ('START_TRANSACTION', 'host')
 >>> by_name("RESULT").code
 32
+>>> NAK_REASONS[NAK_UNKNOWN_COMMAND]
+'unknown command: a whole frame whose command is not in this table'
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["ACK", "COMMANDS", "NAK", "Command", "by_name"]
+__all__ = [
+    "ACK",
+    "COMMANDS",
+    "NAK",
+    "NAK_BAD_CRC",
+    "NAK_BAD_LENGTH",
+    "NAK_BAD_VERSION",
+    "NAK_REASONS",
+    "NAK_UNKNOWN_COMMAND",
+    "Command",
+    "by_name",
+]
 
 Sender = Literal["host", "terminal", "both"]
 
@@ -32,7 +45,12 @@ class Command:
 
 _TABLE: Final = (
     Command(0x01, "ACK", "both", "empty: the frame of this sequence number arrived whole"),
-    Command(0x02, "NAK", "both", "n1 reason: 01 bad CRC, 02 bad length, 03 unknown command"),
+    Command(
+        0x02,
+        "NAK",
+        "both",
+        "n1 reason: 01 bad CRC, 02 bad length, 03 unknown command, 04 bad version",
+    ),
     Command(0x03, "ERROR", "both", "n2 error code, then UTF-8 text"),
     Command(0x04, "DEVICE_INFO", "host", "empty"),
     Command(0x84, "DEVICE_INFO_ANSWER", "terminal", "JSON: model, serial, versions, screen"),
@@ -59,6 +77,18 @@ COMMANDS: Final[dict[int, Command]] = {command.code: command for command in _TAB
 """Code -> command."""
 ACK: Final = 0x01
 NAK: Final = 0x02
+
+NAK_BAD_CRC: Final = 0x01
+NAK_BAD_LENGTH: Final = 0x02
+NAK_UNKNOWN_COMMAND: Final = 0x03
+NAK_BAD_VERSION: Final = 0x04
+NAK_REASONS: Final[dict[int, str]] = {
+    NAK_BAD_CRC: "bad CRC: the frame was damaged on the way (the sender resends it)",
+    NAK_BAD_LENGTH: "bad length: above 1,024, or a frame that does not end where it says",
+    NAK_UNKNOWN_COMMAND: "unknown command: a whole frame whose command is not in this table",
+    NAK_BAD_VERSION: "bad version: a protocol version this end does not speak",
+}
+"""The reason byte of a NAK -> what it means."""
 
 
 def by_name(name: str) -> Command:

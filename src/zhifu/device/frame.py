@@ -17,16 +17,32 @@ Flags: ``01`` retransmission, ``02`` more frames follow (a long message split), 
 True
 >>> crc16(b"123456789") == 0x29B1
 True
+
+Each way a frame can be broken has its error class (a :class:`FrameError`, itself a
+:class:`~zhifu.core.errors.DecodeError`), with the reason byte a NAK of it carries:
+
+>>> Frame.decode(raw[:-1] + bytes([raw[-1] ^ 1]))
+Traceback (most recent call last):
+...
+zhifu.device.frame.BadCrcError: field crc at offset 41: CRC does not match
+>>> BadCrcError.nak_reason, UnknownCommandError.nak_reason
+(1, 3)
 """
 
 from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 from zhifu.core.errors import DecodeError, EncodeError
-from zhifu.device.commands import COMMANDS
+from zhifu.device.commands import (
+    COMMANDS,
+    NAK_BAD_CRC,
+    NAK_BAD_LENGTH,
+    NAK_BAD_VERSION,
+    NAK_UNKNOWN_COMMAND,
+)
 
 __all__ = [
     "FLAG_MORE",
@@ -36,8 +52,14 @@ __all__ = [
     "MAX_PAYLOAD",
     "SOF",
     "VERSION",
+    "BadCrcError",
+    "BadLengthError",
+    "BadSofError",
+    "BadVersionError",
     "Frame",
     "FrameError",
+    "TruncatedFrameError",
+    "UnknownCommandError",
     "crc16",
     "find_frames",
 ]
@@ -50,7 +72,43 @@ FLAG_RETRY, FLAG_MORE, FLAG_SECURE = 0x01, 0x02, 0x04
 
 
 class FrameError(DecodeError):
-    """A frame that cannot be taken: its field and the offset say where."""
+    """A frame that cannot be taken: its field and the offset say where; ``nak_reason`` is the
+    reason byte of the NAK that answers it (:data:`~zhifu.device.commands.NAK_REASONS`)."""
+
+    nak_reason: ClassVar[int] = NAK_BAD_LENGTH
+
+
+class BadSofError(FrameError):
+    """The bytes do not start with ``A5 5A``."""
+
+
+class TruncatedFrameError(FrameError):
+    """Fewer bytes than a header, or than the header's length announces (in a stream: the rest
+    has not come yet)."""
+
+
+class BadVersionError(FrameError):
+    """A protocol version this end does not speak."""
+
+    nak_reason = NAK_BAD_VERSION
+
+
+class BadLengthError(FrameError):
+    """A length above :data:`MAX_PAYLOAD`, or bytes after the frame."""
+
+    nak_reason = NAK_BAD_LENGTH
+
+
+class BadCrcError(FrameError):
+    """The CRC does not match: the frame was damaged on the way."""
+
+    nak_reason = NAK_BAD_CRC
+
+
+class UnknownCommandError(FrameError):
+    """A whole frame (its CRC matches) whose command is not in the table."""
+
+    nak_reason = NAK_UNKNOWN_COMMAND
 
 
 def crc16(data: bytes) -> int:
@@ -89,30 +147,32 @@ class Frame:
         """Exactly one frame (FrameError naming the field and offset otherwise)."""
         frame, used = cls.take(raw)
         if used != len(raw):
-            raise FrameError("bytes after the frame", field="frame", offset=used)
+            raise BadLengthError("bytes after the frame", field="frame", offset=used)
         return frame
 
     @classmethod
     def take(cls, raw: bytes, start: int = 0) -> tuple[Frame, int]:
         """The frame at ``start`` and the offset just after it."""
         if raw[start : start + 2] != SOF:
-            raise FrameError("no start of frame (A5 5A)", field="sof", offset=start)
+            raise BadSofError("no start of frame (A5 5A)", field="sof", offset=start)
         if len(raw) < start + HEADER:
-            raise FrameError("truncated header", field="header", offset=len(raw))
+            raise TruncatedFrameError("truncated header", field="header", offset=len(raw))
         version, seq, cmd, flags = raw[start + 2 : start + 6]
         if version != VERSION:
-            raise FrameError(f"version {version:02X}", field="ver", offset=start + 2)
+            raise BadVersionError(f"version {version:02X}", field="ver", offset=start + 2)
         size = int.from_bytes(raw[start + 6 : start + 8], "big")
         if size > MAX_PAYLOAD:
-            raise FrameError(f"length {size} above {MAX_PAYLOAD}", field="len", offset=start + 6)
+            raise BadLengthError(
+                f"length {size} above {MAX_PAYLOAD}", field="len", offset=start + 6
+            )
         end = start + HEADER + size + 2
         if len(raw) < end:
-            raise FrameError("truncated frame", field="payload", offset=len(raw))
+            raise TruncatedFrameError("truncated frame", field="payload", offset=len(raw))
         body = raw[start + 2 : end - 2]
         if crc16(body) != int.from_bytes(raw[end - 2 : end], "big"):
-            raise FrameError("CRC does not match", field="crc", offset=end - 2)
+            raise BadCrcError("CRC does not match", field="crc", offset=end - 2)
         if cmd not in COMMANDS:
-            raise FrameError(f"unknown command {cmd:02X}", field="cmd", offset=start + 4)
+            raise UnknownCommandError(f"unknown command {cmd:02X}", field="cmd", offset=start + 4)
         return cls(seq, cmd, bytes(raw[start + HEADER : end - 2]), flags), end
 
 
@@ -125,9 +185,9 @@ def find_frames(stream: bytes) -> tuple[list[Frame], list[FrameError], bytes]:
     while at >= 0:
         try:
             frame, end = Frame.take(stream, at)
+        except TruncatedFrameError:  # not all here yet
+            return frames, errors, stream[at:]
         except FrameError as exc:
-            if exc.field in ("header", "payload"):  # not all here yet
-                return frames, errors, stream[at:]
             errors.append(exc)
             at = stream.find(SOF, at + 1)
             continue

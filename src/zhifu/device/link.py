@@ -7,9 +7,11 @@ bytes to write back (ACKs, NAKs, retransmissions), :meth:`~LinkState.tick` retra
 unacknowledged frame when its time is up. One frame is in flight per direction.
 
 Receiving: a whole frame with the next sequence number is delivered and ACKed; the previous
-one again (its ACK was lost) is ACKed again and not delivered (a duplicate); any other number
-is refused (:class:`ReplayedFrameError`: an old frame played back, or a peer that restarted
-without ``RESUME``); a frame whose CRC or length is wrong gets a NAK. Sending: a silent
+one again (its ACK was lost) is ACKed again and not delivered (:class:`DuplicateFrameError`,
+counted in :attr:`~LinkState.duplicates`); any other number is refused
+(:class:`ReplayedFrameError`: an old frame played back, or a peer that restarted without
+``RESUME``); a frame that fails its checks gets a NAK with the reason of its error class
+(:data:`~zhifu.device.commands.NAK_REASONS`). Sending: a silent
 ``timeout`` resends the frame (flag ``01``), at most ``retries`` times, then
 :class:`LinkTimeoutError`; a NAK resends it at once (up to ``retries`` NAKs too). After a
 reconnect, :meth:`~LinkState.resume` resends the frame in flight, so a half-finished exchange
@@ -30,7 +32,15 @@ from zhifu.core.errors import ZhifuError
 from zhifu.device.commands import ACK, NAK
 from zhifu.device.frame import FLAG_RETRY, Frame, FrameError, find_frames
 
-__all__ = ["LinkError", "LinkState", "LinkTimeoutError", "ReplayedFrameError"]
+__all__ = [
+    "DuplicateFrameError",
+    "LinkError",
+    "LinkState",
+    "LinkTimeoutError",
+    "ReplayedFrameError",
+    "SequenceError",
+    "check_sequence",
+]
 
 
 class LinkError(ZhifuError):
@@ -41,8 +51,36 @@ class LinkTimeoutError(LinkError):
     """A frame was not acknowledged after every retransmission."""
 
 
-class ReplayedFrameError(FrameError):
+class SequenceError(FrameError):
+    """A whole frame whose sequence number is not the next one expected."""
+
+
+class DuplicateFrameError(SequenceError):
+    """The last frame delivered, again: its ACK was lost (ACK it again, do not deliver it)."""
+
+
+class ReplayedFrameError(SequenceError):
     """A frame whose sequence number is neither the next nor the last one."""
+
+
+def check_sequence(seq: int, expected: int) -> None:
+    """Nothing when ``seq`` is the ``expected`` one; a :class:`SequenceError` otherwise.
+
+    >>> check_sequence(0, 0)
+    >>> check_sequence(255, 0)
+    Traceback (most recent call last):
+    ...
+    zhifu.device.link.DuplicateFrameError: field seq at offset 3: sequence 255 again
+    >>> check_sequence(7, 9)
+    Traceback (most recent call last):
+    ...
+    zhifu.device.link.ReplayedFrameError: field seq at offset 3: sequence 7, expected 9
+    """
+    if seq == expected:
+        return
+    if seq == (expected - 1) % 256:
+        raise DuplicateFrameError(f"sequence {seq} again", field="seq", offset=3)
+    raise ReplayedFrameError(f"sequence {seq}, expected {expected}", field="seq", offset=3)
 
 
 @dataclass
@@ -60,6 +98,7 @@ class LinkState:
     errors: list[FrameError] = field(default_factory=list)
     resent: int = 0
     naks: int = 0
+    duplicates: int = 0
 
     @property
     def busy(self) -> bool:
@@ -107,7 +146,7 @@ class LinkState:
         out = bytearray()
         for error in errors:
             self.errors.append(error)
-            out += Frame(0, NAK, b"\x01" if error.field == "crc" else b"\x02").encode()
+            out += Frame(0, NAK, bytes([error.nak_reason])).encode()
         delivered: list[Frame] = []
         for frame in frames:
             if frame.cmd == ACK:
@@ -118,14 +157,20 @@ class LinkState:
                     self.naks += 1  # resend now; the timeout's tries are not spent on it
                     self.resent += 1
                     out += self._frame_again()
-            elif frame.seq == self.next_rx:
-                delivered.append(frame)
-                self.next_rx = (self.next_rx + 1) % 256
-                out += Frame(frame.seq, ACK).encode()
-            elif frame.seq == (self.next_rx - 1) % 256:
-                out += Frame(frame.seq, ACK).encode()  # a duplicate: its ACK was lost
             else:
-                self.errors.append(ReplayedFrameError(
-                    f"sequence {frame.seq}, expected {self.next_rx}", field="seq", offset=3
-                ))  # fmt: skip
+                out += self._receive(frame, delivered)
         return delivered, bytes(out)
+
+    def _receive(self, frame: Frame, delivered: list[Frame]) -> bytes:
+        """Deliver a message frame if it is the next one; the ACK to write back (if any)."""
+        try:
+            check_sequence(frame.seq, self.next_rx)
+        except DuplicateFrameError:
+            self.duplicates += 1
+            return Frame(frame.seq, ACK).encode()  # its ACK was lost: acknowledge it again
+        except ReplayedFrameError as error:
+            self.errors.append(error)
+            return b""
+        delivered.append(frame)
+        self.next_rx = (self.next_rx + 1) % 256
+        return Frame(frame.seq, ACK).encode()

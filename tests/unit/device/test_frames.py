@@ -9,8 +9,20 @@ from hypothesis import strategies as st
 
 from zhifu.core.errors import DecodeError, EncodeError
 from zhifu.device.ccid import CcidError, data_block, parse_messages, xfr_block
-from zhifu.device.commands import COMMANDS, by_name
-from zhifu.device.frame import MAX_PAYLOAD, Frame, FrameError, crc16, find_frames
+from zhifu.device.commands import COMMANDS, NAK_REASONS, by_name
+from zhifu.device.frame import (
+    MAX_PAYLOAD,
+    BadCrcError,
+    BadLengthError,
+    BadSofError,
+    BadVersionError,
+    Frame,
+    FrameError,
+    TruncatedFrameError,
+    UnknownCommandError,
+    crc16,
+    find_frames,
+)
 
 
 def test_the_command_table() -> None:
@@ -33,30 +45,42 @@ def test_any_frame_round_trips(seq: int, cmd: int, payload: bytes, flags: int) -
 
 
 @pytest.mark.parametrize(
-    ("change", "field", "offset"),
+    ("change", "error", "field", "offset"),
     [
-        (lambda raw: b"\x00" + raw[1:], "sof", 0),
-        (lambda raw: raw[:5], "header", 5),
-        (lambda raw: raw[:2] + b"\x02" + raw[3:], "ver", 2),
-        (lambda raw: raw[:-1], "payload", 14),
-        (lambda raw: raw[:9] + bytes([raw[9] ^ 1]) + raw[10:], "crc", 13),
-        (lambda raw: raw[:6] + b"\x04\x01" + raw[8:], "len", 6),
-        (lambda raw: raw + b"\x00", "frame", 15),
+        (lambda raw: b"\x00" + raw[1:], BadSofError, "sof", 0),
+        (lambda raw: raw[:5], TruncatedFrameError, "header", 5),
+        (lambda raw: raw[:2] + b"\x02" + raw[3:], BadVersionError, "ver", 2),
+        (lambda raw: raw[:-1], TruncatedFrameError, "payload", 14),
+        (lambda raw: raw[:9] + bytes([raw[9] ^ 1]) + raw[10:], BadCrcError, "crc", 13),
+        (lambda raw: raw[:6] + b"\x04\x01" + raw[8:], BadLengthError, "len", 6),
+        (lambda raw: raw + b"\x00", BadLengthError, "frame", 15),
     ],
 )
-def test_broken_frames_are_refused_naming_the_field(change, field: str, offset: int) -> None:  # type: ignore[no-untyped-def]
+def test_broken_frames_are_refused_naming_the_field(  # type: ignore[no-untyped-def]
+    change, error: type[FrameError], field: str, offset: int
+) -> None:
     raw = Frame(1, 0x10, b"hello").encode()
-    with pytest.raises(FrameError) as caught:
+    with pytest.raises(error) as caught:
         Frame.decode(change(raw))
     assert (caught.value.field, caught.value.offset) == (field, offset)
-    assert isinstance(caught.value, DecodeError)
+    assert isinstance(caught.value, DecodeError) and caught.value.nak_reason in NAK_REASONS
+
+
+def test_every_error_class_has_its_own_nak_reason_where_a_nak_is_sent() -> None:
+    reasons = {
+        BadCrcError: 0x01, BadLengthError: 0x02, UnknownCommandError: 0x03, BadVersionError: 0x04,
+    }  # fmt: skip
+    assert {cls: cls.nak_reason for cls in reasons} == reasons
+    assert sorted(NAK_REASONS) == [1, 2, 3, 4] and all(NAK_REASONS.values())
+    assert all(issubclass(cls, FrameError) for cls in (BadSofError, TruncatedFrameError))
 
 
 def test_unknown_commands_and_oversized_payloads() -> None:
     body = bytes([1, 0, 0x7F, 0]) + (0).to_bytes(2, "big")
     raw = b"\xa5\x5a" + body + crc16(body).to_bytes(2, "big")
-    with pytest.raises(FrameError, match="unknown command"):
+    with pytest.raises(UnknownCommandError, match="unknown command") as caught:
         Frame.decode(raw)
+    assert (caught.value.field, caught.value.offset) == ("cmd", 4)
     with pytest.raises(EncodeError):
         Frame(0, 0x10, bytes(MAX_PAYLOAD + 1)).encode()
     with pytest.raises(EncodeError):

@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from zhifu.device.frame import Frame
+from zhifu.device.commands import NAK, NAK_BAD_CRC, NAK_UNKNOWN_COMMAND
+from zhifu.device.frame import Frame, crc16
 from zhifu.device.link import LinkState, LinkTimeoutError, ReplayedFrameError
 
 
@@ -64,6 +65,7 @@ def test_a_replayed_frame_is_refused_and_a_duplicate_is_acknowledged_again() -> 
     assert b.feed(first, now=0)[0][0].payload == b"one"
     delivered, back = b.feed(first, now=1)  # its ACK was lost: the same frame again
     assert delivered == [] and Frame.decode(back).cmd == 0x01
+    assert b.duplicates == 1 and b.errors == []
     a.feed(back, now=1)
     b.feed(a.send(0x10, b"two", now=2), now=2)
     a.pending = None
@@ -81,3 +83,14 @@ def test_resume_after_reconnect_and_give_up_after_the_retries() -> None:
     assert lonely.tick(now=1) and lonely.tick(now=2)
     with pytest.raises(LinkTimeoutError):
         lonely.tick(now=3)
+
+
+def test_a_nak_names_what_was_wrong() -> None:
+    b = LinkState()
+    broken = bytearray(Frame(0, 0x10, b"x").encode())
+    broken[-1] ^= 0xFF
+    body = bytes([1, 0, 0x7F, 0]) + (0).to_bytes(2, "big")  # a whole frame, command 7F unknown
+    unknown = b"\xa5\x5a" + body + crc16(body).to_bytes(2, "big")
+    _, back = b.feed(bytes(broken) + unknown, now=0)
+    naks = [Frame.decode(back[at : at + 11]) for at in (0, 11)]
+    assert [(f.cmd, f.payload[0]) for f in naks] == [(NAK, NAK_BAD_CRC), (NAK, NAK_UNKNOWN_COMMAND)]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from zhifu.device import frame as frame_module
 from zhifu.device.ccid import parse_messages
-from zhifu.device.commands import COMMANDS
+from zhifu.device.commands import COMMANDS, NAK_REASONS
 from zhifu.device.frame import Frame, crc16
 
 DOC = Path(__file__).parents[3] / "docs" / "device-protocol.md"
@@ -41,3 +42,11 @@ def test_the_documented_table_and_check_value_are_the_codes() -> None:
         code: command.name for code, command in COMMANDS.items()
     }
     assert "`29B1`" in text and crc16(b"123456789") == 0x29B1
+
+
+def test_the_documented_nak_reasons_are_the_codes() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([0-9A-F]{2})` \| `([A-Za-z]+Error)` \|", text, re.M)
+    assert sorted(int(reason, 16) for reason, _ in rows) == sorted(NAK_REASONS)
+    for reason, name in rows:
+        assert getattr(frame_module, name).nak_reason == int(reason, 16)
