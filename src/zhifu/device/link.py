@@ -11,7 +11,10 @@ one again (its ACK was lost) is ACKed again and not delivered (:class:`Duplicate
 counted in :attr:`~LinkState.duplicates`); any other number is refused
 (:class:`ReplayedFrameError`: an old frame played back, or a peer that restarted without
 ``RESUME``); a frame that fails its checks gets a NAK with the reason of its error class
-(:data:`~zhifu.device.commands.NAK_REASONS`). Sending: a silent
+(:data:`~zhifu.device.commands.NAK_REASONS`). A partial frame still waiting for the rest its
+length announced after a whole ``timeout`` had its length damaged: it is dropped
+(:class:`~zhifu.device.frame.TruncatedFrameError`, NAK ``02``) and the bytes behind its start
+are searched again, so the retransmissions queued behind it are found. Sending: a silent
 ``timeout`` resends the frame (flag ``01``), at most ``retries`` times, then
 :class:`LinkTimeoutError`; a NAK resends it at once (up to ``retries`` NAKs too). After a
 reconnect, :meth:`~LinkState.resume` resends the frame in flight, so a half-finished exchange
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 
 from zhifu.core.errors import ZhifuError
 from zhifu.device.commands import ACK, NAK
-from zhifu.device.frame import FLAG_RETRY, Frame, FrameError, find_frames
+from zhifu.device.frame import FLAG_RETRY, Frame, FrameError, TruncatedFrameError, find_frames
 
 __all__ = [
     "DuplicateFrameError",
@@ -99,6 +102,7 @@ class LinkState:
     resent: int = 0
     naks: int = 0
     duplicates: int = 0
+    partial_since: float | None = None
 
     @property
     def busy(self) -> bool:
@@ -143,6 +147,10 @@ class LinkState:
     def feed(self, data: bytes, *, now: float) -> tuple[list[Frame], bytes]:
         """The messages delivered by ``data`` and the bytes to write back."""
         frames, errors, self.buffer = find_frames(self.buffer + data)
+        if self._stale(now):  # the partial frame's length lied: look past its start
+            more, more_errors, self.buffer = find_frames(self.buffer[1:])
+            frames, errors = frames + more, [*errors, self._stale_error(), *more_errors]
+            self.partial_since = now if self.buffer else None
         out = bytearray()
         for error in errors:
             self.errors.append(error)
@@ -160,6 +168,21 @@ class LinkState:
             else:
                 out += self._receive(frame, delivered)
         return delivered, bytes(out)
+
+    def _stale(self, now: float) -> bool:
+        """A partial frame has waited a whole timeout for the rest that its header announced."""
+        if not self.buffer:
+            self.partial_since = None
+            return False
+        if self.partial_since is None:
+            self.partial_since = now
+        return now - self.partial_since >= self.timeout
+
+    def _stale_error(self) -> TruncatedFrameError:
+        return TruncatedFrameError(
+            f"{len(self.buffer)} bytes of a frame, then nothing for {self.timeout:g} s",
+            field="payload", offset=len(self.buffer),
+        )  # fmt: skip
 
     def _receive(self, frame: Frame, delivered: list[Frame]) -> bytes:
         """Deliver a message frame if it is the next one; the ACK to write back (if any)."""

@@ -27,7 +27,7 @@ class LossyPipe:
             return  # dropped
         if roll < 2 * self.loss:
             at = self.rng.randrange(len(data))
-            data = data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1 :]  # one byte hit
+            data = data[:at] + bytes([data[at] ^ 1 << self.rng.randrange(8)]) + data[at + 1 :]
         self.queue.append(data)
         if self.rng.random() < self.loss:
             self.queue.append(data)  # doubled
@@ -94,3 +94,20 @@ def test_a_nak_names_what_was_wrong() -> None:
     _, back = b.feed(bytes(broken) + unknown, now=0)
     naks = [Frame.decode(back[at : at + 11]) for at in (0, 11)]
     assert [(f.cmd, f.payload[0]) for f in naks] == [(NAK, NAK_BAD_CRC), (NAK, NAK_UNKNOWN_COMMAND)]
+
+
+@pytest.mark.parametrize("payload", [b"", b"short", bytes(300)])
+def test_a_damaged_length_does_not_stall_the_receiver(payload: bytes) -> None:
+    """A bit flipped in the length's high byte announces 512 bytes more than come: the
+    receiver drops the partial frame after a timeout and finds the retransmission behind it."""
+    a, b = LinkState(timeout=0.25, retries=3), LinkState(timeout=0.25)
+    wire = bytearray(a.send(0x10, payload, now=0.0))
+    wire[6] ^= 0x02
+    got, now = b.feed(bytes(wire), now=0.0)[0], 0.0
+    while a.busy:
+        now += 0.05
+        delivered, back = b.feed(a.tick(now=now), now=now)
+        got += delivered
+        a.feed(back, now=now)
+    assert [f.payload for f in got] == [payload] and now < 1.0
+    assert any(e.field == "payload" for e in b.errors)
