@@ -4,6 +4,8 @@ rest); a WAV file that is not 16-bit mono PCM is refused."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import wave
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from zhifu.core.errors import DecodeError
 from zhifu.device.audio.channel import impair
 from zhifu.device.audio.modem import ModemConfig, demodulate, modulate
-from zhifu.device.audio.wav import read_wav, write_wav
+from zhifu.device.audio.wav import WavFormatError, read_wav, write_wav
 from zhifu.device.frame import Frame, find_frames
 
 
@@ -67,6 +69,55 @@ def test_bad_wav_files_are_refused(tmp_path: Path) -> None:
         handle.writeframes(bytes(8))
     with pytest.raises(DecodeError, match="mono"):
         read_wav(tmp_path / "stereo.wav")
+
+
+def _sound() -> bytes:
+    out = io.BytesIO()
+    write_wav(out, modulate(Frame(1, 0x04).encode()), 48_000)
+    return out.getvalue()
+
+
+SIZE = len(_sound())  # a canonical 44-byte header, then the samples
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "offset"),
+    [
+        (lambda raw: raw[:-1], "data", SIZE - 1),
+        (lambda raw: raw[:100], "data", 100),
+        (lambda raw: raw[:8] + b"WAVX" + raw[12:], "WAVE", 8),
+        (lambda raw: raw[:16] + b"\xff\xff\x00\x00" + raw[20:], "data", SIZE),  # fmt hides it
+        (lambda raw: raw[:20] + b"\x03\x00" + raw[22:], "fmt", 20),  # IEEE float, not PCM
+        (lambda raw: raw[:34] + b"\x08\x00" + raw[36:], "fmt", 34),  # 8-bit samples
+        (lambda raw: raw[:36] + b"LIST" + raw[40:], "data", SIZE),  # no data chunk
+        (lambda raw: raw[:40] + (SIZE - 45).to_bytes(4, "little") + raw[44:-1], "data", 40),  # odd
+    ],
+)
+def test_a_broken_header_or_a_cut_file_is_refused_naming_chunk_and_offset(  # type: ignore[no-untyped-def]
+    change, field: str, offset: int
+) -> None:
+    with pytest.raises(WavFormatError) as caught:
+        read_wav(io.BytesIO(change(_sound())))
+    assert (caught.value.field, caught.value.offset) == (field, offset)
+
+
+def test_any_damage_to_the_header_gives_a_typed_error_or_samples() -> None:
+    raw = _sound()
+    for at in range(44):
+        for value in (0x00, 0x01, 0x7F, 0x80, 0xFF):
+            damaged = raw[:at] + bytes([value]) + raw[at + 1 :]
+            with contextlib.suppress(WavFormatError):  # or it reads, as samples
+                read_wav(io.BytesIO(damaged))
+    for cut in range(len(raw)):
+        with pytest.raises(WavFormatError):
+            read_wav(io.BytesIO(raw[:cut]))
+    with pytest.raises(WavFormatError, match="44100 expected"):
+        read_wav(io.BytesIO(raw), rate=44_100)
+
+
+def test_a_signal_shorter_than_a_byte_carries_nothing() -> None:
+    for size in (0, 1, 10, 99):
+        assert demodulate(np.zeros(size)) == b""
 
 
 def test_sox_reads_the_files(tmp_path: Path) -> None:

@@ -94,6 +94,8 @@ def demodulate(signal: Samples, config: ModemConfig | None = None) -> bytes:
     """The bytes a signal carries (bytes whose framing fails are skipped)."""
     cfg = config or ModemConfig()
     x = np.asarray(signal, dtype=np.float64)
+    if len(x) < 10 * cfg.samples_per_bit:  # shorter than one byte: nothing to hear
+        return b""
     x = x - x.mean()
     mark = _energy(x, cfg.mark_hz, cfg) - _energy(x, cfg.space_hz, cfg) > 0
     period = cfg.samples_per_bit
