@@ -2,12 +2,16 @@
 signal-to-noise ratio, and frames per second and round-trip time over the USB stand-in.
 
 ``python -m bench modem`` (``--frames N`` for the 20 dB row, default 10,000; the other rows use
-a tenth). Each frame carries 64 random bytes through the modem and a 16-bit WAV file, with a
-random gain (0.2–1.5), DC offset (±0.3) and clock difference (±0.5 %) and white noise at the
-SNR; a frame counts as
-lost when the link layer does not get it whole, as *undetected* when it gets a frame that is not
-the one sent (the CRC's failure: must be 0). The curve is saved as ``var/bench/modem-fer.png``.
-The USB stand-in is a socket pair carrying CCID messages; one end sends a frame, the other ACKs.
+a tenth, at least 50). Each frame carries 64 random bytes through the modem and a 16-bit WAV
+file, with a random gain (0.2–1.5), DC offset (±0.3) and clock difference (±0.5 %) and white
+noise at the SNR; a frame counts as lost when the link layer does not get it whole, as
+*undetected* when it gets a frame that is not the one sent (the CRC's failure: must be 0). The
+curve is saved as ``var/bench/modem-fer.png``.
+
+The USB stand-in is a socket pair carrying CCID messages, measured twice: the protocol alone
+(``LinkState`` at both ends in one thread, in lock step: frame, ACK) and the way the SDK and the
+terminal use it (``Endpoint.send``, which returns once the ACK is in, to an ``Endpoint`` receiving
+in another thread), with the round trip's p50 and p99.
 """
 
 from __future__ import annotations
@@ -15,20 +19,25 @@ from __future__ import annotations
 import io
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.harness import Latency, latency_of
 from zhifu.device.audio.channel import impair
 from zhifu.device.audio.modem import ModemConfig, demodulate, modulate
 from zhifu.device.audio.wav import read_wav, write_wav
 from zhifu.device.ccid import data_block, parse_messages, xfr_block
+from zhifu.device.endpoint import Endpoint
 from zhifu.device.frame import Frame, find_frames
 from zhifu.device.link import LinkState
+from zhifu.device.transport import UsbTransport
 
-SNRS = (30.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0, 4.0, 2.0)
+SNRS = (30.0, 25.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0, 4.0, 2.0)
 PAYLOAD = 64
+FRAMES = 10_000
 
 
 def modem_row(snr: float, frames: int, rng: np.random.Generator) -> dict[str, float]:
@@ -79,6 +88,38 @@ def usb_row(seconds: float = 2.0) -> tuple[float, float]:
     return count / elapsed, 1000 * elapsed / count
 
 
+def endpoint_row(seconds: float = 2.0) -> tuple[float, Latency]:
+    """Frames per second and the round trip's p50/p99: ``Endpoint.send`` (returns on the ACK)
+    over CCID on a socket pair to an ``Endpoint`` receiving in another thread."""
+    host_sock, term_sock = socket.socketpair()
+    host = Endpoint([UsbTransport(host_sock, host=True)])
+    terminal = Endpoint([UsbTransport(term_sock, host=False)])
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            terminal.receive(0.05)
+            terminal.inbox.clear()
+
+    peer = threading.Thread(target=serve, daemon=True)
+    peer.start()
+    times: list[float] = []
+    start = time.perf_counter()
+    try:
+        while time.perf_counter() - start < seconds:
+            sent = time.perf_counter()
+            host.send(0x10, bytes(PAYLOAD))
+            times.append(time.perf_counter() - sent)
+    finally:
+        stop.set()
+        peer.join(5)
+        host.close()
+        terminal.close()
+    latency = latency_of(times)
+    assert latency is not None
+    return len(times) / (time.perf_counter() - start), latency
+
+
 def _plot(rows: list[dict[str, float]], out: Path) -> None:
     from PIL import Image, ImageDraw  # noqa: PLC0415
 
@@ -100,7 +141,7 @@ def _plot(rows: list[dict[str, float]], out: Path) -> None:
     image.save(out, format="PNG")
 
 
-def run(frames: int = 10_000) -> None:
+def run(frames: int = FRAMES) -> None:
     """Measure and print both tables; save the curve."""
     rng = np.random.default_rng(2026)
     rows = [modem_row(s, frames if s == 20.0 else max(frames // 10, 50), rng) for s in SNRS]
@@ -118,12 +159,16 @@ def run(frames: int = 10_000) -> None:
     _plot(rows, out)
     print(f"\nThe curve: {out}")
     rate, rtt = usb_row()
+    sent, latency = endpoint_row()
     print("\n### Phone link over the USB stand-in (CCID on a socket pair, frame and ACK)\n")
-    print("| operation | frames/s | round trip ms |")
-    print("|---|---:|---:|")
-    print(f"| 64-byte frame, ACKed | {rate:,.0f} | {rtt:.3f} |")
+    print("| operation | frames/s | round trip ms (mean or p50) | p99 ms |")
+    print("|---|---:|---:|---:|")
+    print(f"| 64-byte frame, ACKed: LinkState both ends, one thread | {rate:,.0f} | "
+          f"{rtt:.3f} | - |")  # fmt: skip
+    print(f"| 64-byte frame, ACKed: Endpoint.send to an Endpoint in a thread | {sent:,.0f} | "
+          f"{latency.p50_ms:.3f} | {latency.p99_ms:.3f} |")  # fmt: skip
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[sys.argv.index("--frames") + 1]) if "--frames" in sys.argv else 10_000
+    count = int(sys.argv[sys.argv.index("--frames") + 1]) if "--frames" in sys.argv else FRAMES
     run(count)
