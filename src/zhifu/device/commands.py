@@ -8,6 +8,8 @@ mini mPOS. Codes below ``0x80`` are requests or events, their answers have the h
 ('START_TRANSACTION', 'host')
 >>> by_name("RESULT").code
 32
+>>> error_payload(ERROR_NOT_SUPPORTED, "not supported")
+b'40not supported'
 >>> NAK_REASONS[NAK_UNKNOWN_COMMAND]
 'unknown command: a whole frame whose command is not in this table'
 """
@@ -19,7 +21,12 @@ from typing import Final, Literal
 
 __all__ = [
     "ACK",
+    "CARD_EVENTS",
     "COMMANDS",
+    "ERROR_BAD_REQUEST",
+    "ERROR_CARD",
+    "ERROR_CODES",
+    "ERROR_NOT_SUPPORTED",
     "NAK",
     "NAK_BAD_CRC",
     "NAK_BAD_LENGTH",
@@ -28,6 +35,7 @@ __all__ = [
     "NAK_UNKNOWN_COMMAND",
     "Command",
     "by_name",
+    "error_payload",
 ]
 
 Sender = Literal["host", "terminal", "both"]
@@ -51,14 +59,14 @@ _TABLE: Final = (
         "both",
         "n1 reason: 01 bad CRC, 02 bad length, 03 unknown command, 04 bad version",
     ),
-    Command(0x03, "ERROR", "both", "n2 error code, then UTF-8 text"),
+    Command(0x03, "ERROR", "both", "2 ASCII digits of ERROR_CODES, then UTF-8 text"),
     Command(0x04, "DEVICE_INFO", "host", "empty"),
     Command(0x84, "DEVICE_INFO_ANSWER", "terminal", "JSON: model, serial, versions, screen"),
     Command(0x05, "HELLO", "both", "reserved (the secure channel is TLS inside RELAY)"),
     Command(0x06, "SECURE", "both", "reserved (the secure channel is TLS inside RELAY)"),
     Command(0x10, "START_TRANSACTION", "host", "JSON: kind, amount (fen), currency, original"),
     Command(0x11, "DISPLAY", "terminal", "JSON: the four screen lines, phase"),
-    Command(0x12, "CARD_EVENT", "terminal", "JSON: inserted | tapped | swiped | removed"),
+    Command(0x12, "CARD_EVENT", "terminal", "JSON: event, one of CARD_EVENTS"),
     Command(0x13, "PIN_PROGRESS", "terminal", "n1: digits entered (never the digits)"),
     Command(0x14, "RELAY", "both", "a host message, or TLS records: flag byte ‖ bytes"),
     Command(0x20, "RESULT", "terminal", "JSON: response code, approved, masked PAN, receipt"),
@@ -89,6 +97,26 @@ NAK_REASONS: Final[dict[int, str]] = {
     NAK_BAD_VERSION: "bad version: a protocol version this end does not speak",
 }
 """The reason byte of a NAK -> what it means."""
+
+ERROR_BAD_REQUEST: Final = "30"
+ERROR_NOT_SUPPORTED: Final = "40"
+ERROR_CARD: Final = "45"
+ERROR_CODES: Final[dict[str, str]] = {
+    ERROR_BAD_REQUEST: "bad request: the payload is not what the command takes",
+    ERROR_NOT_SUPPORTED: "not supported: this end does not take that command",
+    ERROR_CARD: "card: the card in the slot could not be powered or did not answer",
+}
+"""The code an ``ERROR`` payload starts with (two ASCII digits) -> what it means."""
+
+CARD_EVENTS: Final = ("inserted", "tapped", "swiped", "removed")
+"""The values of ``event`` in a ``CARD_EVENT`` payload (``{"event": "inserted"}``)."""
+
+
+def error_payload(code: str, text: str) -> bytes:
+    """An ``ERROR`` payload: the code of :data:`ERROR_CODES`, then at most 200 bytes of text."""
+    if code not in ERROR_CODES:
+        raise KeyError(code)
+    return code.encode("ascii") + text.encode()[:200]
 
 
 def by_name(name: str) -> Command:

@@ -24,8 +24,14 @@ from typing import Any, Final
 
 from zhifu.card.icc.emulated import EmulatedCard
 from zhifu.card.readers import CardReader, InProcessReader
-from zhifu.core.errors import ZhifuError
-from zhifu.device.commands import by_name
+from zhifu.core.errors import UsageError, ZhifuError
+from zhifu.device.commands import (
+    ERROR_BAD_REQUEST,
+    ERROR_CARD,
+    ERROR_NOT_SUPPORTED,
+    by_name,
+    error_payload,
+)
 from zhifu.device.endpoint import Endpoint
 from zhifu.device.frame import Frame
 from zhifu.terminal.core import Terminal
@@ -44,6 +50,10 @@ _CODE = {name: by_name(name).code for name in (
 )}  # fmt: skip
 
 
+_CARD_EVENT: Final = {"insert": "inserted", "tap": "tapped", "swipe": "swiped"}
+"""How the card is presented -> the CARD_EVENT it makes (a value of CARD_EVENTS)."""
+
+
 def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -56,6 +66,8 @@ class PhoneServer:
         how: str = "insert", relay_timeout: float = 15.0, tls: ssl.SSLContext | None = None,
     ) -> None:  # fmt: skip
         self.terminal, self.endpoint = terminal, endpoint
+        if how not in _CARD_EVENT:
+            raise UsageError(f"one of {', '.join(_CARD_EVENT)}", argument="how")
         self.card, self.pin, self.how = card, pin, how
         self.relay_timeout = relay_timeout
         self.held: list[Frame] = []
@@ -109,13 +121,15 @@ class PhoneServer:
                 if not isinstance(asked, dict) or not str(asked.get("amount", 0)).isdigit():
                     raise ValueError("an object with an amount in fen")
             except ValueError as exc:  # JSON errors too: the app's request, not the terminal's
-                self.endpoint.send(_CODE["ERROR"], b"30" + f"bad request: {exc}".encode()[:200])
+                self.endpoint.send(
+                    _CODE["ERROR"], error_payload(ERROR_BAD_REQUEST, f"bad request: {exc}")
+                )
                 return
             self._transaction(asked)
         elif code in (_CODE["CARD_POWER"], _CODE["CARD_APDU"]):
             self._card_command(code, frame.payload)
         elif code != _CODE["CANCEL"]:
-            self.endpoint.send(_CODE["ERROR"], b"40" + b"not supported")
+            self.endpoint.send(_CODE["ERROR"], error_payload(ERROR_NOT_SUPPORTED, "not supported"))
 
     def _card_command(self, code: int, payload: bytes) -> None:
         """The card in the slot, straight to the app (a PC/SC reader through the phone)."""
@@ -129,7 +143,7 @@ class PhoneServer:
             assert self.reader is not None
             self.endpoint.send(_CODE["CARD_APDU_ANSWER"], self.reader.transmit(payload))
         except ZhifuError as exc:
-            self.endpoint.send(_CODE["ERROR"], b"45" + str(exc).encode()[:200])
+            self.endpoint.send(_CODE["ERROR"], error_payload(ERROR_CARD, str(exc)))
 
     def _power(self, on: bool) -> bytes:
         if self.reader is not None:
@@ -154,7 +168,7 @@ class PhoneServer:
     def _transaction(self, asked: dict[str, Any]) -> None:
         kind, amount = str(asked.get("kind", "purchase")), int(asked.get("amount", 0))
         self.endpoint.send(_CODE["DISPLAY"], _json({"lines": [kind, str(amount)], "phase": "card"}))
-        self.endpoint.send(_CODE["CARD_EVENT"], _json({"event": self.how}))
+        self.endpoint.send(_CODE["CARD_EVENT"], _json({"event": _CARD_EVENT[self.how]}))
         if self.pin is not None:
             for count in range(1, len(self.pin) + 1):
                 self.endpoint.send(_CODE["PIN_PROGRESS"], bytes([count]))

@@ -99,6 +99,7 @@ def test_a_purchase_from_the_phone_over_each_transport(
         assert result["masked_pan"].startswith("622800") and "*" in result["masked_pan"]
         names = [name for name, _ in sdk.events]
         assert names[:2] == ["DISPLAY", "CARD_EVENT"] and names.count("PIN_PROGRESS") == len(PIN)
+        assert dict(sdk.events)["CARD_EVENT"] == {"event": "inserted"}  # a value of CARD_EVENTS
         assert [v for n, v in sdk.events if n == "PIN_PROGRESS"] == list(range(1, len(PIN) + 1))
     finally:
         stop()

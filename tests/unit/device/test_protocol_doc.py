@@ -8,7 +8,7 @@ from pathlib import Path
 
 from zhifu.device import frame as frame_module
 from zhifu.device.ccid import parse_messages
-from zhifu.device.commands import COMMANDS, NAK_REASONS
+from zhifu.device.commands import CARD_EVENTS, COMMANDS, ERROR_CODES, NAK_REASONS
 from zhifu.device.frame import Frame, crc16
 
 DOC = Path(__file__).parents[3] / "docs" / "device-protocol.md"
@@ -50,3 +50,12 @@ def test_the_documented_nak_reasons_are_the_codes() -> None:
     assert sorted(int(reason, 16) for reason, _ in rows) == sorted(NAK_REASONS)
     for reason, name in rows:
         assert getattr(frame_module, name).nak_reason == int(reason, 16)
+
+
+def test_the_documented_error_codes_and_card_events_are_the_codes() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\d\d)` \| ([^|`]+?) \|$", text, re.M))
+    assert sorted(rows) == sorted(ERROR_CODES)
+    for code, meaning in rows.items():
+        assert meaning.startswith(ERROR_CODES[code].split(":")[0] + ":"), code
+    assert all(f"`{event}`" in text for event in CARD_EVENTS)
