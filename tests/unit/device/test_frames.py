@@ -8,7 +8,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zhifu.core.errors import DecodeError, EncodeError
-from zhifu.device.ccid import CcidError, data_block, parse_messages, xfr_block
+from zhifu.device.ccid import (
+    COMMAND_FAILED,
+    TIME_EXTENSION,
+    CcidError,
+    CcidLengthError,
+    CcidMessageTypeError,
+    CcidSlotError,
+    CcidStatusError,
+    data_block,
+    parse_messages,
+    xfr_block,
+)
 from zhifu.device.commands import COMMANDS, NAK_REASONS, by_name
 from zhifu.device.frame import (
     MAX_PAYLOAD,
@@ -106,3 +117,34 @@ def test_ccid_messages_carry_frames() -> None:
     assert caught.value.field == "bMessageType"
     with pytest.raises(CcidError):
         parse_messages(b"\x6f" + bytes(4) + b"\x01" + bytes(4))  # slot 1
+
+
+@pytest.mark.parametrize(
+    ("broken", "error", "field", "offset"),
+    [
+        (bytes([0x62]) + bytes(9), CcidMessageTypeError, "bMessageType", 0),
+        (b"\x6f" + (65_539).to_bytes(4, "little") + bytes(5), CcidLengthError, "dwLength", 1),
+        (b"\x6f" + bytes(4) + b"\x01" + bytes(4), CcidSlotError, "bSlot", 5),
+        (
+            data_block(2, b"", status=COMMAND_FAILED | 0x02, error=0xFE),
+            CcidStatusError,
+            "bStatus",
+            7,
+        ),
+    ],
+)
+def test_each_broken_ccid_message_has_its_error_at_its_offset_in_the_stream(
+    broken: bytes, error: type[CcidError], field: str, offset: int
+) -> None:
+    good = xfr_block(1, Frame(3, 0x10, b"x").encode())
+    with pytest.raises(error) as caught:
+        parse_messages(good + broken)
+    assert (caught.value.field, caught.value.offset) == (field, len(good) + offset)
+
+
+def test_a_time_extension_carries_no_data_and_is_not_an_error() -> None:
+    waiting = data_block(4, b"", status=TIME_EXTENSION, error=0x01)
+    answer = data_block(4, Frame(3, 0x01).encode())
+    (first, _), (second, rest) = parse_messages(waiting + answer)
+    assert first.time_extension and first.data == b"" and first.seq == second.seq == 4
+    assert not second.time_extension and Frame.decode(second.data).cmd == 0x01 and rest == b""
