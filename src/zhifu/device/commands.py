@@ -74,7 +74,7 @@ _TABLE: Final = (
     Command(0x22, "SETTLE", "host", "empty"),
     Command(0x23, "DOWNLOAD", "host", "a signed download package (zhifu-download/1)"),
     Command(0x24, "CANCEL", "host", "empty"),
-    Command(0x25, "RESUME", "host", "n1: the last sequence number the host received"),
+    Command(0x25, "RESUME", "host", "reserved: n1, the last sequence number received (not sent)"),
     Command(0x26, "CARD_APDU", "host", "a command APDU for the card in the terminal's slot"),
     Command(0xA6, "CARD_APDU_ANSWER", "terminal", "the card's response APDU (data ‖ SW1 SW2)"),
     Command(0x27, "CARD_POWER", "host", "n1: 01 power the card on, 00 off"),

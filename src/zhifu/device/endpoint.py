@@ -1,6 +1,9 @@
 """One end of the link on real pipes: :class:`~zhifu.device.link.LinkState` driven by a
 clock, over a list of transports — when one goes down, the next takes over and the frame in
-flight is resent on it (adaptive switching: USB first, then audio).
+flight is resent on it (adaptive switching: USB first, then audio). When the last one goes
+down, ``reconnect`` (if given) is asked for a new pipe — the cable plugged in again — and the
+link resumes on it where it stopped: the frame in flight is resent, the sequence numbers of
+both ends are kept, so a frame that had arrived is acknowledged again and not delivered twice.
 
 >>> import socket
 >>> from zhifu.device.transport import UsbTransport
@@ -33,12 +36,14 @@ class Endpoint:
     def __init__(
         self, transports: Sequence[Transport], *, timeout: float = 0.25, retries: int = 8,
         clock: Callable[[], float] = time.monotonic,
+        reconnect: Callable[[], Transport | None] | None = None,
     ) -> None:  # fmt: skip
         if not transports:
             raise LinkError("an endpoint needs a transport")
         self.transports = list(transports)
         self.state = LinkState(timeout=timeout, retries=retries)
         self.clock = clock
+        self.reconnect = reconnect
         self.inbox: list[Frame] = []
         self.switched: list[str] = []
         self._partial: dict[int, bytes] = {}
@@ -53,6 +58,10 @@ class Endpoint:
     def _switch(self) -> None:
         gone = self.transports.pop(0)
         gone.close()
+        if not self.transports and self.reconnect is not None:
+            fresh = self.reconnect()  # the cable again, or None: give up
+            if fresh is not None:
+                self.transports.append(fresh)
         if not self.transports:
             raise LinkDownError(f"{gone.name} is down and no other transport is left")
         self.switched.append(f"{gone.name}->{self.transport.name}")

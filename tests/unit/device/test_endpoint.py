@@ -55,3 +55,36 @@ def test_a_broken_ccid_message_is_dropped_with_a_typed_error_and_the_link_goes_o
     got = Endpoint([receiver]).receive(5.0)
     thread.join(5)
     assert got is not None and got.cmd == 0x04
+
+
+class _CutBeforeTheAck(UsbTransport):
+    """The cable is pulled as the terminal answers its first frame: the ACK is lost."""
+
+    def write(self, data: bytes) -> None:
+        self.close()
+        raise LinkDownError("cable pulled")
+
+
+def test_a_replugged_cable_resumes_the_frame_in_flight_and_it_is_delivered_once() -> None:
+    first_a, first_b = socket.socketpair()
+    second_a, second_b = socket.socketpair()
+    host = Endpoint([UsbTransport(first_a, host=True)],
+                    reconnect=lambda: UsbTransport(second_a, host=True))  # fmt: skip
+    terminal = Endpoint([_CutBeforeTheAck(first_b, host=False)],
+                        reconnect=lambda: UsbTransport(second_b, host=False))  # fmt: skip
+    thread = threading.Thread(target=host.send, args=(0x10, b"half"))
+    thread.start()
+    got = [terminal.receive(5.0), terminal.receive(0.5)]
+    thread.join(5)
+    assert not thread.is_alive() and not host.state.busy
+    assert [f.payload for f in got if f is not None] == [b"half"]  # once, though sent twice
+    assert host.switched == ["usb->usb"] and terminal.switched == ["usb->usb"]
+    assert host.state.resent >= 1
+
+
+def test_without_a_new_pipe_the_last_failure_is_loud() -> None:
+    a, b = socket.socketpair()
+    lonely = Endpoint([UsbTransport(a, host=True)], reconnect=lambda: None)
+    b.close()
+    with pytest.raises(LinkDownError, match="no other transport"):
+        lonely.send(0x04)
