@@ -20,7 +20,7 @@ help:  ## list the targets
 # unifont is the terminal screen's dot-matrix font (GB 2312 at 16x16); sox's soxi reads the
 # audio modem's WAV files.
 SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev swig gcc libc6-dev espeak-ng \
-                   chromium fonts-noto-cjk opensc unifont sox
+                   chromium fonts-noto-cjk opensc unifont sox openssl
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 # Test tools whose own pins conflict with ours (emv pins pyscard==2.0.0 and click==7.1.2):
 # installed without their requirements; pyproject's dev extra lists the ones they import.
