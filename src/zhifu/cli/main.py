@@ -23,6 +23,7 @@ from zhifu.cli import (
     issuer_cmd,
     ledger_cmd,
     load_cmd,
+    people_cmd,
     pki_cmd,
     qr_cmd,
     serve_cmd,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd.register(sub)
     audit_cmd.register(sub)
     pki_cmd.register(sub)
+    people_cmd.register(sub)
     return parser
 
 

@@ -27,6 +27,8 @@ from litestar.response import Redirect
 from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
+from zhifu.web.access import STATE_KEY as SITE_KEY
+from zhifu.web.access import close_owned_site, permission_guard
 from zhifu.web.errors import EXCEPTION_HANDLERS
 from zhifu.web.openapi import (
     SCHEMA_PATH,
@@ -35,7 +37,7 @@ from zhifu.web.openapi import (
     openapi_config,
     static_router,
 )
-from zhifu.web.routes import clearing_centre, error_docs, health, landing
+from zhifu.web.routes import clearing_centre, error_docs, health, landing, people
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
@@ -74,8 +76,9 @@ class AllowHeaders:
 
 
 def create_app(
-    *, barcode: Any = None, clearing: Any = None, acquirer: tuple[str, int] | None = None
-) -> Litestar:
+    *, barcode: Any = None, clearing: Any = None, acquirer: tuple[str, int] | None = None,
+    site: Any = None,
+) -> Litestar:  # fmt: skip
     """Build the zhifu web app (no debug mode: tracebacks never reach a client).
 
     ``barcode`` is a :class:`zhifu.barcode.platform.system.BarcodeSystem` to serve under ``/v1/``;
@@ -83,7 +86,9 @@ def create_app(
     ``clearing`` is a :class:`zhifu.clearing.transport.ClearingCentre` to serve under
     ``/clearing/`` (the BEPS message transport); without one those routes are not mounted.
     ``acquirer`` is the ``(host, port)`` of an acquirer host running beside the app, which the
-    landing page shows (None: there is none).
+    landing page shows (None: there is none). ``site`` is the
+    :class:`zhifu.acquirer.site.Site` (audit trail, users) whose route table guards every
+    route (:mod:`zhifu.web.access`); without one, the data directory's is opened when needed.
     """
     centre = clearing_centre.ROUTES if clearing is not None else []
     routes = [
@@ -91,6 +96,7 @@ def create_app(
         *health.ROUTES,
         docs,
         *error_docs.ROUTES,
+        *people.ROUTES,
         *barcode_merchant.ROUTES,
         *barcode_wallet.ROUTES,
         *centre,
@@ -100,12 +106,17 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         plugins=[ClosedStructSchemaPlugin()],
-        on_shutdown=[lambda app: barcode_http.close_owned(app.state)],
+        guards=[permission_guard],
+        on_shutdown=[
+            lambda app: barcode_http.close_owned(app.state),
+            lambda app: close_owned_site(app.state),
+        ],
         debug=False,
     )
     app.state[barcode_http.STATE_KEY] = barcode
     app.state[clearing_centre.STATE_KEY] = clearing
     app.state[landing.ACQUIRER_KEY] = acquirer
+    app.state[SITE_KEY] = site
     document_headers(app)
     app.before_send.append(AllowHeaders(app))
     return app

@@ -26,6 +26,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from zhifu.core.errors import DecodeError, UsageError
+from zhifu.security.access.errors import AccessError
 
 ERROR_DOC_BASE: Final = "/docs/errors"
 """The path of the error catalogue page on this server; ``#<code>`` is a code's paragraph."""
@@ -105,6 +106,11 @@ def on_decode_error(request: Request[Any, Any, Any], exc: DecodeError) -> Respon
     return _answer("decode_error", str(exc), HTTPStatus.BAD_REQUEST)
 
 
+def on_access_error(request: Request[Any, Any, Any], exc: AccessError) -> Response[ErrorBody]:
+    """Sign-in and permission refusals: 401, 403 or 423 with the refusal's code."""
+    return _answer(exc.code, exc.message, exc.status)
+
+
 def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """Any other exception: logged with its traceback on the server, a bare 500 to the client."""
     _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -115,6 +121,7 @@ EXCEPTION_HANDLERS: Final[ExceptionHandlersMap] = {
     HTTPException: on_http_error,
     UsageError: on_usage_error,
     DecodeError: on_decode_error,
+    AccessError: on_access_error,
     Exception: on_unexpected_error,
 }
 """Handlers by exception class; Litestar picks the nearest class in the exception's MRO."""

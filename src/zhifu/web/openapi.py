@@ -33,7 +33,7 @@ from litestar import Litestar, Router
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import Components, Schema, SecurityScheme
 from litestar.static_files import create_static_files_router
 from polyfactory.factories.msgspec_factory import MsgspecFactory
 
@@ -82,6 +82,17 @@ def swagger_plugin() -> SwaggerRenderPlugin:
     )
 
 
+BEARER_COMPONENTS: Final = Components(
+    security_schemes={
+        "bearer": SecurityScheme(
+            type="http", scheme="bearer",
+            description="a session token from POST /v1/session, or an API key (zk_...)",
+        )
+    }
+)  # fmt: skip
+"""The bearer scheme of the routes a permission opens (zhifu.security.access.permissions)."""
+
+
 def openapi_config() -> OpenAPIConfig:
     """Title "zhifu", the package version, Swagger UI at /schema, JSON at /schema/openapi.json."""
     use_field_examples()
@@ -95,7 +106,7 @@ def openapi_config() -> OpenAPIConfig:
         path=SCHEMA_PATH,
         render_plugins=[swagger_plugin()],
         use_handler_docstrings=True,
-        components=[barcode_http.COMPONENTS],
+        components=[barcode_http.COMPONENTS, BEARER_COMPONENTS],
     )
 
 

@@ -34,6 +34,7 @@ import uvicorn
 from click.testing import CliRunner
 from schemathesis.cli import schemathesis as st_cli
 
+from zhifu.acquirer.site import open_site_at
 from zhifu.barcode.api.errors import ERRORS
 from zhifu.barcode.api.signing import SigningKey, sign_headers
 from zhifu.barcode.platform.system import BarcodeSystem
@@ -119,7 +120,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sign
         banks,
     )
     port = _free_port()
-    app = create_asgi(barcode=system, clearing=centre)
+    site = open_site_at(tmp_path_factory.mktemp("site"), environ={"ZHIFU_LMK": "3c" * 32})
+    app = create_asgi(barcode=system, clearing=centre, site=site)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, name="uvicorn-schemathesis", daemon=True)
     thread.start()
@@ -131,6 +133,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sign
     server.should_exit = True
     thread.join(timeout=15)
     system.close()
+    site.close()
 
 
 def _business_refusal(failure: Any, case: Any, response: Any) -> bool:

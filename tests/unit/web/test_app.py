@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import patch
 
 import msgspec
 import pytest
@@ -13,6 +14,7 @@ from litestar.testing import TestClient
 
 import zhifu
 from zhifu.core.errors import DecodeError, UsageError
+from zhifu.security.access.permissions import PUBLIC, ROUTES
 from zhifu.web.app import create_app
 
 SECRET_LOOKING = "6222021234567890123"  # a PAN-shaped value that must never be echoed
@@ -48,6 +50,10 @@ def orders(data: JSONBody[Order]) -> Order:
     return data
 
 
+TEST_ROUTES = [("GET", "boom"), ("GET", "usage"), ("GET", "decode"), ("GET", "items"),
+               ("POST", "orders")]  # fmt: skip
+
+
 def _app_with_test_routes() -> Litestar:
     app = create_app()
     for handler in (boom, usage, decode, items, orders):
@@ -57,7 +63,12 @@ def _app_with_test_routes() -> Litestar:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient[Litestar]]:
-    with TestClient(app=_app_with_test_routes(), raise_server_exceptions=False) as test_client:
+    # the test routes are public (a route missing from the route table is refused to all)
+    granted = {(m, f"/test/{p}"): PUBLIC for m, p in TEST_ROUTES}
+    with (
+        patch.dict(ROUTES, granted),  # type: ignore[arg-type]
+        TestClient(app=_app_with_test_routes(), raise_server_exceptions=False) as test_client,
+    ):
         yield test_client
 
 
