@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): every benchmark table, zhifu beside its baselines.
 
 ``python -m bench crypto http`` runs only the named sections; ``--frames N`` sets the number of
-frames the ``modem`` section sends at 20 dB (default 10,000; the other SNRs send a tenth).
+frames the ``modem`` section sends at 20 dB (default 10,000; the other SNRs send a tenth);
+``--transfers N`` the size of the ledger the ``backup`` section backs up (default 1,000,000).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 from bench import (
     acquirer,
+    backup,
     barcode,
     card,
     clearing,
@@ -46,6 +48,7 @@ SECTIONS = (
     "clearing_xml",
     "gridlock",
     "modem",
+    "backup",
     "http",
 )
 
@@ -69,6 +72,7 @@ RUNNERS: dict[str, Callable[[], None]] = {
     "clearing_xml": clearing_xml.run,
     "gridlock": gridlock.run,
     "modem": modem.run,
+    "backup": backup.run,
     "http": _http,
 }
 
@@ -80,6 +84,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         "--frames", type=int, default=modem.FRAMES, metavar="N",
         help=f"modem: frames at 20 dB (default {modem.FRAMES:,}; the other SNRs a tenth)",
     )  # fmt: skip
+    parser.add_argument(
+        "--transfers", type=int, default=backup.TRANSFERS, metavar="N",
+        help=f"backup: transfers in the ledger backed up (default {backup.TRANSFERS:,})",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.frames < 1:
         parser.error("--frames: at least 1")
@@ -89,7 +97,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
     chosen = args.sections or list(SECTIONS)
-    runners = {**RUNNERS, "modem": lambda: modem.run(args.frames)}
+    runners = {**RUNNERS, "modem": lambda: modem.run(args.frames),
+               "backup": lambda: backup.run(args.transfers)}  # fmt: skip
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         print(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}", file=sys.stderr)

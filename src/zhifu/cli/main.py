@@ -17,6 +17,7 @@ import zhifu
 from zhifu.cli import (
     acquirer_cmd,
     audit_cmd,
+    backup_cmd,
     config_cmd,
     device_cmd,
     iso8583_cmd,
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd.register(sub)
     pki_cmd.register(sub)
     people_cmd.register(sub)
+    backup_cmd.register(sub)
     return parser
 
 
