@@ -36,6 +36,7 @@ from zhifu.issuer.store import CardRecord, IssuerStore
 from zhifu.ledger import Ledger
 from zhifu.security.hsm.pin import PinBlockFormat
 from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.protect import DataProtector
 from zhifu.security.secrets import Pin
 
 __all__ = ["Balances", "IssuedCard", "Issuer"]
@@ -69,6 +70,7 @@ class Issuer:
     def __init__(self, hsm: SoftHsm, ledger: Ledger, store: IssuerStore, *,
                  clock: Clock | None = None, pin_try_limit: int = 3) -> None:  # fmt: skip
         self.keys = IssuerKeyring(hsm)
+        self.protector = DataProtector(hsm)
         self.ledger = ledger
         self.store = store
         self.clock = clock or SystemClock()
@@ -100,17 +102,18 @@ class Issuer:
         return key
 
     def _pan_enc(self, pan: str) -> str:
-        data = pan.encode("ascii").ljust(24, b"F")
-        return self.keys.hsm.encrypt_data(self.keys.handle("issuer/pan-data"), data).hex()
+        return self.protector.seal("pan", pan)
 
     def _expiry_enc(self, expiry: str) -> str:
-        data = expiry.encode("ascii").ljust(8, b"F")
-        return self.keys.hsm.encrypt_data(self.keys.handle("issuer/pan-data"), data).hex()
+        return self.protector.seal("expiry", expiry)
 
     def expiry_of(self, card: CardRecord) -> str:
         """A card's expiry (YYMM), deciphered in the security module."""
         found = self._expiries.get(card.pan_key)
-        if found is None:
+        if found is None and card.expiry_enc.startswith("d"):  # SM4-GCM, zhifu.security.protect
+            found = self.protector.unseal("expiry", card.expiry_enc)
+            self._expiries[card.pan_key] = found
+        elif found is None:  # a record of an earlier release: TDES ECB under issuer/pan-data
             key = self.keys.handle("issuer/pan-data")
             clear = self.keys.hsm.decrypt_data(key, bytes.fromhex(card.expiry_enc))
             found = self._expiries.setdefault(card.pan_key, clear.rstrip(b"F").decode("ascii"))

@@ -1,8 +1,9 @@
 """The issuer's database: card records, answers, reversals and advices (SQLite, one file).
 
 No clear PAN, PIN, PIN block, track data or key is ever written: a card is found by the keyed
-hash of its PAN (``pan_key``), its PAN is kept enciphered under the issuer's data key
-(``pan_enc``) and masked (first 6 + last 4); its expiry is enciphered too (``expiry_enc``).
+hash of its PAN (``pan_key``), its PAN is kept sealed with SM4-GCM under a versioned data key
+of the security module (``pan_enc``, :mod:`zhifu.security.protect`) and masked (first 6 + last
+4); its expiry is sealed too (``expiry_enc``).
 The PIN verification value is kept, never the PIN.
 
 >>> store = IssuerStore(":memory:")

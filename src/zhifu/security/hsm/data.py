@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import enum
 import hmac
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from zhifu.core.errors import UsageError
 from zhifu.crypto import hashes
 from zhifu.crypto import mac as _mac
 from zhifu.crypto.cipher import decrypt_cbc, decrypt_ecb, encrypt_cbc, encrypt_ecb
 from zhifu.crypto.mac import Padding
-from zhifu.security.errors import KeyUsageError
+from zhifu.security.errors import KeyUsageError, SecurityModuleError
 from zhifu.security.hsm.base import HandleLike, HsmBase, LoadedKey
 from zhifu.security.keys import KeyAlgorithm, KeyUsage
 
@@ -122,6 +126,18 @@ class DataMixin(HsmBase):
             ecb = encrypt_ecb if encrypt else decrypt_ecb
             return ecb(cipher, key.clear, bytes(data))
 
+    def seal_gcm(self, handle: HandleLike, clear: bytes, aad: bytes = b"") -> bytes:
+        """Authenticated encryption under an AES or SM4 DATA key (AES-GCM / SM4-GCM): a fresh
+        96-bit nonce, then the ciphertext, then the 16-byte tag; ``aad`` is bound, not sent."""
+        with self._use(handle, KeyUsage.DATA) as key:
+            return _gcm(key, clear, aad, encrypt=True)
+
+    def open_gcm(self, handle: HandleLike, sealed: bytes, aad: bytes = b"") -> bytes:
+        """The clear bytes of :meth:`seal_gcm`'s output. A changed
+        ciphertext, another key or another ``aad`` is refused (``SecurityModuleError``)."""
+        with self._use(handle, KeyUsage.DATA) as key:
+            return _gcm(key, sealed, aad, encrypt=False)
+
     def generate_hmac_sm3(self, handle: HandleLike, data: bytes) -> bytes:
         """HMAC-SM3 (32 bytes) of ``data`` under a MAC key used as the HMAC key (its 16 or more
         bytes), for chains of records such as the audit trail."""
@@ -164,6 +180,28 @@ class DataMixin(HsmBase):
         if len(mac) > len(expected):
             return False
         return hmac.compare_digest(expected[: len(mac)], bytes(mac))
+
+
+def _gcm(key: LoadedKey, data: bytes, aad: bytes, *, encrypt: bool) -> bytes:
+    algorithm = key.info.algorithm
+    if algorithm not in {_AES, _SM4}:
+        raise KeyUsageError(key.info.handle.id, "aes or sm4", algorithm.value, what="algorithm")
+    block = algorithms.AES(key.clear) if algorithm is _AES else algorithms.SM4(key.clear)
+    if encrypt:
+        nonce = secrets.token_bytes(12)
+        enc = Cipher(block, modes.GCM(nonce)).encryptor()
+        enc.authenticate_additional_data(aad)
+        return nonce + enc.update(bytes(data)) + enc.finalize() + enc.tag
+    if len(data) < 28:
+        raise SecurityModuleError("a GCM-sealed value is at least 28 bytes (nonce and tag)")
+    dec = Cipher(block, modes.GCM(data[:12], data[-16:])).decryptor()
+    dec.authenticate_additional_data(aad)
+    try:
+        return dec.update(bytes(data[12:-16])) + dec.finalize()
+    except InvalidTag:
+        raise SecurityModuleError(
+            "the sealed value does not authenticate (changed, another key, or another field)"
+        ) from None
 
 
 def _no_iv(iv: bytes | None) -> None:
