@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd.register(sub)
     pki_cmd.register(sub)
     people_cmd.register(sub)
+    people_cmd.register_keys(sub)
     backup_cmd.register(sub)
     return parser
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import getpass
+import json
 import sys
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -124,3 +125,58 @@ def _revoke_key(args: argparse.Namespace) -> Outcome:
     with _site() as site:
         site.access.revoke_api_key(args.key_id, actor=ACTOR)
     return Outcome({"key_id": args.key_id, "revoked": True}, f"API key {args.key_id} revoked")
+
+
+def register_keys(sub: SubParsers) -> None:
+    """Add ``key ceremony``."""
+    text = "keys under dual control"
+    group = sub.add_parser("key", help=text, description=text)
+    group.set_defaults(help_parser=group)
+    cmds = group.add_subparsers(title="key commands", metavar="COMMAND")
+    text = ("form a key in the data directory's security module from components entered by "
+            "different custodians (keys.ceremony permission)")  # fmt: skip
+    p = leaf(cmds, "ceremony", _ceremony, text)
+    p.add_argument("--label", required=True, help="the new key's label")
+    p.add_argument("--usage", default="kek", help="the key's usage (default kek)")
+    p.add_argument("--algorithm", default="sm4", help="sm4, aes, 3des (default sm4)")
+    p.add_argument("--parts", type=int, default=2, choices=(2, 3), help="components (default 2)")
+    p.add_argument("--stdin", action="store_true",
+                   help="read one JSON object per custodian from stdin: user, password, totp, "
+                   "component, kcv (else asked on the terminal, nothing echoed)")  # fmt: skip
+
+
+def _entries(args: argparse.Namespace) -> list[dict[str, str]]:
+    if args.stdin:
+        return [json.loads(line) for line in sys.stdin.read().splitlines()[: args.parts]]
+    entries = []
+    for n in range(1, args.parts + 1):
+        print(f"custodian {n} of {args.parts}", file=sys.stderr)
+        entries.append({"user": input("user: "), "password": getpass.getpass("password: "),
+                        "totp": getpass.getpass("authenticator code: "),
+                        "component": getpass.getpass("component (hex): "),
+                        "kcv": input("component check value: ")})  # fmt: skip
+    return entries
+
+
+def _ceremony(args: argparse.Namespace) -> Outcome:
+    from zhifu.security.access.ceremony import KeyCeremony  # noqa: PLC0415
+    from zhifu.security.hsm.soft import SoftHsm  # noqa: PLC0415
+    from zhifu.security.keys import KeyAlgorithm, KeyUsage  # noqa: PLC0415
+
+    try:
+        usage, algorithm = KeyUsage(args.usage), KeyAlgorithm(args.algorithm)
+    except ValueError:
+        raise UsageError("a key usage and a block-cipher algorithm", argument="--usage") from None
+    entries = _entries(args)
+    with _site() as site:
+        ceremony = KeyCeremony(SoftHsm(site.store), site.access, usage=usage,
+                               algorithm=algorithm, label=args.label, parts=args.parts)  # fmt: skip
+        for entry in entries:
+            ceremony.enter(user=entry["user"], password=entry["password"],
+                           totp=entry.get("totp", ""), component=entry["component"],
+                           kcv=entry["kcv"])  # fmt: skip
+        handle = ceremony.form()
+        kcv = ceremony.hsm.key_info(handle).kcv
+    data = {"label": args.label, "handle": handle.id, "kcv": kcv, "custodians": ceremony.custodians}
+    return Outcome(data, f"key {args.label} formed ({handle.id}, kcv {kcv}) by "
+                         f"{' and '.join(ceremony.custodians)}")  # fmt: skip

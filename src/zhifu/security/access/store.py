@@ -245,6 +245,13 @@ class AccessStore:
                         (now, _digest(token)))  # fmt: skip
         return Principal(user, role, "session")
 
+    def principal(self, name: str) -> Principal:
+        """The principal of a user by name (after another check proved who it is)."""
+        row = self.db.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise AccessError("unauthenticated")
+        return Principal(name, row[0], "session")
+
     def sign_out(self, token: str) -> None:
         """End a session (its token no longer works)."""
         self.db.execute("UPDATE sessions SET ended = 1 WHERE token_hash = ?", (_digest(token),))
