@@ -262,6 +262,10 @@ class Registry:
             raise UsageError("a terminal is active or blocked", argument="status")
         self._update(terminal_id, "status = ?", (status,))
 
+    def set_tmk(self, terminal_id: str, handle: str, kcv: str) -> None:
+        """Record a new TMK (handle and check value) for a terminal (:func:`rekey_terminal`)."""
+        self._update(terminal_id, "tmk_handle = ?, tmk_kcv = ?", (handle, kcv))
+
     def _update(self, terminal_id: str, assignments: str, params: tuple[Any, ...]) -> None:
         with self._db.transaction() as cur:
             cur.execute(
@@ -364,3 +368,27 @@ def register_terminal(
         hsm.delete_key(tmk)
         raise
     return Registration(terminal, tmk.kcv, components)
+
+
+def rekey_terminal(registry: Registry, hsm: SoftHsm, terminal_id: str) -> Registration:
+    """Give a terminal a new TMK (two components for dual control), as after a compromise.
+
+    Its working keys are forgotten (it must sign on again, under the new TMK) and the old TMK and
+    working keys are deleted from the security module; the status is kept (a blocked terminal
+    stays blocked until it is unblocked).
+    """
+    terminal = registry.terminal(terminal_id)
+    if terminal is None:
+        raise RegistryError(f"terminal {terminal_id} is not registered")
+    key_algorithm = KeyAlgorithm.parse(terminal.tmk_algorithm)
+    tmk, components = hsm.generate_key_components(
+        KeyUsage.KEK, key_algorithm, count=2, exportable=False, label=f"TMK {terminal_id}"
+    )
+    old = registry.sign_off(terminal_id)
+    registry.set_tmk(terminal_id, tmk.id, tmk.kcv)
+    for handle in (terminal.tmk_handle, *(old.handles if old else ())):
+        if handle:
+            hsm.delete_key(handle)
+    renewed = registry.terminal(terminal_id)
+    assert renewed is not None
+    return Registration(renewed, tmk.kcv, components)

@@ -38,7 +38,7 @@ from zhifu.acquirer.config import DEFAULT_PORT, AcquirerConfig, open_key_store
 from zhifu.acquirer.database import Database
 from zhifu.acquirer.journal import Journal, JournalEntry
 from zhifu.acquirer.registry import TMK_ALGORITHMS, Registration, Registry, register_terminal
-from zhifu.cli import acquirer_download
+from zhifu.cli import acquirer_download, acquirer_incident
 from zhifu.cli.audit_cmd import open_trail
 from zhifu.cli.checks import (
     bind_error,
@@ -126,6 +126,7 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--last", type=int, default=20, metavar="N", help="how many (default 20)")
     p.add_argument("--terminal", metavar="TID", help="only this terminal's messages")
     acquirer_download.register(cmds)
+    acquirer_incident.register(cmds)
 
 
 def _config() -> AcquirerConfig:

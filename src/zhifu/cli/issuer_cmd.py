@@ -25,6 +25,7 @@ from pathlib import Path
 
 from zhifu.acquirer.config import AcquirerConfig, open_key_store
 from zhifu.card.icc.emulated import EmulatedCard
+from zhifu.cli.audit_cmd import open_trail
 from zhifu.cli.barcode.support import parse_yuan, yuan
 from zhifu.cli.checks import host, port
 from zhifu.cli.common import Outcome, SubParsers, leaf
@@ -79,6 +80,8 @@ def register(sub: SubParsers) -> None:
     p = leaf(cmds, "balance", _show_balance, "a card's available and ledger balances")
     p.add_argument("--card", required=True, metavar="CARD", help="the card file")
     leaf(cmds, "keys", _keys, "the issuer's keys: labels and check values (never a key)")
+    leaf(cmds, "rotate-data-keys", _rotate, "new data keys; every card's sealed PAN and expiry "
+         "moved under them")  # fmt: skip
     p = leaf(cmds, "run", _serve, "serve the issuer to acquirers over TCP (POS dialect)")
     p.add_argument("--host", type=host, default="127.0.0.1", help="address (default 127.0.0.1)")
     p.add_argument("--port", type=port, default=5900, help="port (default 5900)")
@@ -163,6 +166,17 @@ def _keys(args: argparse.Namespace) -> Outcome:
         values = issuer.keys.check_values()
     lines = [f"{label:28} {kcv}" for label, kcv in values.items()]
     return Outcome({"keys": values}, lines)
+
+
+def _rotate(args: argparse.Namespace) -> Outcome:
+    with _issuer() as issuer:
+        count = issuer.rotate_data_keys()
+        version = issuer.protector.version
+    with open_trail() as trail:
+        trail.append("cli", "issuer.rotate-data-keys", f"data key v{version}", "ok", origin="cli",
+                     detail=f"{count} cards resealed")  # fmt: skip
+    return Outcome({"cards": count, "data_key_version": version},
+                   f"{count} cards resealed under data key v{version}")  # fmt: skip
 
 
 def _serve(args: argparse.Namespace) -> Outcome:

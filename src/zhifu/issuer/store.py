@@ -167,6 +167,12 @@ class IssuerStore:
         with self.transaction() as cur:
             cur.execute("UPDATE cards SET status = ? WHERE pan_key = ?", (status, pan_key))
 
+    def set_sealed(self, pan_key: str, pan_enc: str, expiry_enc: str) -> None:
+        """Replace a card's sealed PAN and expiry (after a data-key rotation)."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE cards SET pan_enc = ?, expiry_enc = ? WHERE pan_key = ?",
+                        (pan_enc, expiry_enc, pan_key))  # fmt: skip
+
     def set_pin_failures(self, pan_key: str, failures: int) -> None:
         """Record the PIN try counter."""
         with self.transaction() as cur:

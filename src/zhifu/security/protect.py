@@ -133,6 +133,11 @@ class DataProtector:
         latest = max(versions)
         return latest, versions[latest]
 
+    @property
+    def version(self) -> int:
+        """The current data key's version."""
+        return self._current("data", KeyUsage.DATA)[0]
+
     def rotate(self) -> tuple[int, int]:
         """Make the next data and index keys; their versions."""
         made = []
