@@ -79,7 +79,9 @@ class AcquirerConfig:
     ``bank_code`` is the acquiring bank's CNAPS code and ``issuer_bank_code`` that of the bank
     whose cards the issuer serves: settled card batches become interbank obligations between
     them, for BEPS clearing. ``tls_folder`` (a folder made by ``zhifu pki init``) puts TLS 1.3
-    on the port, with client certificates required when ``tls_client_auth``.
+    on the port, with client certificates required when ``tls_client_auth``. ``risk`` is how
+    the risk rules act (:mod:`zhifu.acquirer.risk`): ``enforce`` (refuse, block) or ``monitor``
+    (alert and audit only).
     """
 
     host: str = "127.0.0.1"
@@ -104,6 +106,7 @@ class AcquirerConfig:
     issuer_address: str = ""
     bank_code: str = "103100000026"
     issuer_bank_code: str = "102100099996"
+    risk: str = "enforce"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -120,6 +123,8 @@ class AcquirerConfig:
             raise UsageError(
                 "must be 1 to 20 records (field 62 is 512 bytes)", argument="page_size"
             )
+        if self.risk not in {"enforce", "monitor"}:
+            raise UsageError("enforce or monitor", argument="risk")
         if not 0 <= self.merchant_fee_bp <= 10_000:
             raise UsageError("must be 0 to 10000 basis points", argument="merchant_fee_bp")
         iid = self.institution_id

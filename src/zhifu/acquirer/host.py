@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -42,6 +43,7 @@ from zhifu.acquirer.database import Database
 from zhifu.acquirer.journal import Journal, PendingRow
 from zhifu.acquirer.payments import add_payment_groups
 from zhifu.acquirer.pipeline import Pipeline
+from zhifu.acquirer.risk import AcquirerRisk
 from zhifu.acquirer.routes import management_pipeline
 from zhifu.acquirer.services import Services
 from zhifu.core.clock import Clock, SystemClock
@@ -62,6 +64,7 @@ from zhifu.issuer.home import issuer_home, ledger_url
 from zhifu.issuer.remote import RemoteIssuer
 from zhifu.issuer.store import IssuerStore
 from zhifu.ledger import Ledger
+from zhifu.security.audit_trail import AuditTrail
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.store import KeyStore
 
@@ -107,14 +110,27 @@ class AcquirerHost:
         self.services = Services.build(
             config, database, hsm, self.clock, sweeps=sweeps, issuer=issuer, ledger=ledger
         )
+        self._owned: list[Any] = []
+        self._closing: list[Any] = []
+        self.services = dataclasses.replace(self.services, risk=self._risk(config, hsm))
         self.journal = Journal(database)
         self.pipeline = pipeline or management_pipeline(self.services)
-        self._owned: list[Any] = []
         if pipeline is None and issuer is not None and ledger is not None:
             settlement = config.home / "settlement" if config.home is not None else None
             add_payment_groups(self.pipeline, self.services, database, settlement, recover=sweeps)
         self._host_lock = host_lock
         self.services.custody.sweep("at start")
+
+    def _risk(self, config: AcquirerConfig, hsm: SoftHsm) -> AcquirerRisk:
+        """The risk rules, their alerts in ``risk.db`` and audit records in ``audit.db``."""
+        home = config.home
+        audit = None
+        if home is not None:
+            audit = _Recorder(home / "audit.db", hsm)
+            self._closing.append(audit)
+        risk = AcquirerRisk.open(home, hsm, self.services.registry, audit, mode=config.risk)
+        self._closing.append(risk)
+        return risk
 
     @classmethod
     def open(
@@ -173,7 +189,7 @@ class AcquirerHost:
 
     def close(self) -> None:
         """Close the database, the key store and what the host opened; release the host lock."""
-        for part in reversed(self._owned):
+        for part in reversed([*self._owned, *self._closing]):
             part.close()
         self.database.close()
         self.services.hsm.store.close()
@@ -258,6 +274,8 @@ class AcquirerHost:
             return Reply(None), None
         ctx = TxnContext.start(frame, request, received_at=job.at, started=job.begin, peer=job.peer)
         self.pipeline.process(ctx)
+        if self.services.risk is not None:
+            self.services.risk.after(ctx)
         response = ctx.response or _minimal(request.mti, Result.SYSTEM_ERROR, request)
         header = frame.header.with_requirement(ctx.processing_requirement)
         tpdu = frame.tpdu.reply()
@@ -348,3 +366,23 @@ def _minimal(mti: str, result: Result, request: Message | None = None) -> Messag
     if request is not None:
         fields.update({n: v for n in ("11", "41", "42") if (v := request.get(n)) is not None})
     return Message(response_mti(mti) or mti, fields)
+
+
+class _Recorder:
+    """Audit records of the host's decisions, one writer at a time; the trail (and its keys) is
+    opened at the first record."""
+
+    def __init__(self, path: Path, hsm: SoftHsm) -> None:
+        self.path, self.hsm, self.lock = path, hsm, threading.Lock()
+        self.trail: AuditTrail | None = None
+
+    def __call__(self, actor: str, action: str, obj: str, outcome: str) -> None:
+        with self.lock:
+            if self.trail is None:
+                self.trail = AuditTrail.open(self.path, self.hsm)
+            self.trail.append(actor, action, obj, outcome, origin="acquirer")
+
+    def close(self) -> None:
+        with self.lock:
+            if self.trail is not None:
+                self.trail.close()

@@ -8,6 +8,7 @@ per-transaction state lives in :class:`~zhifu.acquirer.context.TxnContext`.
 >>> from zhifu.security.hsm.soft import SoftHsm
 
 if TYPE_CHECKING:
+    from zhifu.acquirer.risk import AcquirerRisk
     from zhifu.issuer.link import IssuerLink
     from zhifu.ledger import Ledger
 >>> from zhifu.security.store import KeyStore
@@ -30,6 +31,7 @@ from zhifu.core.clock import Clock, SystemClock
 from zhifu.security.hsm.soft import SoftHsm
 
 if TYPE_CHECKING:
+    from zhifu.acquirer.risk import AcquirerRisk
     from zhifu.issuer.link import IssuerLink
     from zhifu.ledger import Ledger
 
@@ -48,6 +50,7 @@ class Services:
     custody: KeyCustody
     issuer: IssuerLink | None = None
     ledger: Ledger | None = None
+    risk: AcquirerRisk | None = None
 
     @classmethod
     def build(

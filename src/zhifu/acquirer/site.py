@@ -1,6 +1,7 @@
 """The installation's shared security files in the data directory: the audit trail
-(``audit.db``, its chain and checkpoint keys in the key store) and the people (``access.db``:
-users, sessions, API keys; TOTP secrets sealed under the LMK). The command line and the web
+(``audit.db``, its chain and checkpoint keys in the key store), the people (``access.db``:
+users, sessions, API keys; TOTP secrets sealed under the LMK) and the risk rules' alerts and
+block list (``risk.db``, written by the acquirer host). The command line and the web
 app open them here, so both act on the same records.
 
 >>> import tempfile
@@ -22,12 +23,13 @@ from zhifu.acquirer.config import AcquirerConfig, ensure_local_lmk, open_key_sto
 from zhifu.security.access.store import AccessStore
 from zhifu.security.audit_trail import AuditTrail
 from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.risk import RiskStore
 from zhifu.security.sealing import LmkSealer
 from zhifu.security.store import KeyStore
 
 __all__ = ["Site", "open_site"]
 
-AUDIT_FILE, ACCESS_FILE = "audit.db", "access.db"
+AUDIT_FILE, ACCESS_FILE, RISK_FILE = "audit.db", "access.db", "risk.db"
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Site:
     trail: AuditTrail
     access: AccessStore
     store: KeyStore
+    risk: RiskStore
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def record(self, actor: str, action: str, obj: str, outcome: str, origin: str = "") -> None:
@@ -48,6 +51,7 @@ class Site:
         """Close the files."""
         with self.lock:
             self.access.close()
+            self.risk.close()
             self.trail.close()
             self.store.close()
 
@@ -59,7 +63,8 @@ def _open(home: Path, environ: Mapping[str, str] | None) -> Site:
     home.mkdir(parents=True, exist_ok=True)
     trail = AuditTrail.open(home / AUDIT_FILE, SoftHsm(store))
     sealer = LmkSealer.from_environ(env)
-    site = Site(trail, AccessStore.open(home / ACCESS_FILE, sealer=sealer), store)
+    access = AccessStore.open(home / ACCESS_FILE, sealer=sealer)
+    site = Site(trail, access, store, RiskStore.open(home / RISK_FILE))
     site.access.audit = site.record
     return site
 

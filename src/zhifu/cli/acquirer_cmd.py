@@ -93,6 +93,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument(
         "--tls-client-auth", action="store_true", help="with --tls: require client certificates"
     )
+    text = "risk rules refuse and block (enforce, the default) or only alert (monitor)"
+    p.add_argument("--risk", choices=("enforce", "monitor"), help=text)
     p.set_defaults(handler=_run, leaf_parser=p)
     name_arguments(
         p,
@@ -168,6 +170,7 @@ def _run(args: argparse.Namespace) -> Outcome:
         "issuer_address": _address(args.issuer) if args.issuer else None,
         "tls_folder": args.tls,
         "tls_client_auth": args.tls_client_auth or None,
+        "risk": args.risk,
     }
     settings = {name: value for name, value in limits.items() if value is not None}
     try:

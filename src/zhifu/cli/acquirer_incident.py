@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import time
 
 from zhifu.cli.common import Outcome, SubParsers, leaf
 
@@ -42,11 +43,29 @@ def _status(args: argparse.Namespace, status: str) -> Outcome:
     with _database() as db:
         Registry(db).set_status(args.terminal, status)
     verb = "block" if status == "blocked" else "unblock"
+    lifted = status == "active" and _lift_risk_block(args.terminal, args.reason)
     with open_trail() as trail:
         trail.append(_actor(), f"terminal.{verb}", args.terminal, "ok", origin="cli",
                      detail=args.reason)  # fmt: skip
-    return Outcome({"terminal_id": args.terminal, "status": status},
-                   f"terminal {args.terminal} is {status}")  # fmt: skip
+    text = f"terminal {args.terminal} is {status}" + (" (the risk rules' block lifted)" * lifted)
+    return Outcome({"terminal_id": args.terminal, "status": status, "risk_block_lifted": lifted},
+                   text)  # fmt: skip
+
+
+def _lift_risk_block(terminal: str, reason: str) -> bool:
+    """Lift the risk rules' block of the terminal too (the running host sees it at once)."""
+    from zhifu.acquirer.risk import RISK_FILE  # noqa: PLC0415
+    from zhifu.cli.acquirer_cmd import _config  # noqa: PLC0415
+    from zhifu.security.risk import RiskStore  # noqa: PLC0415
+
+    home = _config().home
+    if home is None or not (home / RISK_FILE).is_file():
+        return False
+    store = RiskStore.open(home / RISK_FILE)
+    try:
+        return store.lift("terminal", terminal, at=time.time(), by=_actor(), reason=reason)
+    finally:
+        store.close()
 
 
 def _block(args: argparse.Namespace) -> Outcome:

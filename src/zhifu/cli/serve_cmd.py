@@ -73,6 +73,7 @@ def _settle_args(args: argparse.Namespace) -> dict[str, Any]:
         "max_connections_per_address": found.value("acquirer.max_connections_per_address"),
         "merchant_fee_bp": found.value("acquirer.merchant_fee_bp"),
         "issuer_address": found.value("acquirer.issuer_address"),
+        "risk": found.value("acquirer.risk"),
     }
 
 

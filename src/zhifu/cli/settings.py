@@ -52,6 +52,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
             "merchant fee at batch settlement, basis points"),
     Setting("acquirer.issuer_address", str, "", "ZHIFU_ISSUER_ADDRESS",
             "HOST:PORT of an issuer host (empty: the issuer in process)"),
+    Setting("acquirer.risk", str, "enforce", "ZHIFU_ACQUIRER_RISK",
+            "risk rules: enforce (refuse, block) or monitor (alert and audit only)"),
     Setting("clearing.enabled", bool, True, "ZHIFU_CLEARING", "start the BEPS centres"),
     Setting("data.home", str, "var", HOME_ENV, "the data directory (SQLite files, keys)"),
     Setting("data.ledger_url", str, "", "ZHIFU_LEDGER_URL",

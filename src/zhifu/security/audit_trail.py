@@ -25,6 +25,7 @@ True
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,7 +97,10 @@ class AuditTrail:
 
     @classmethod
     def open(cls, path: str | Path, hsm: SoftHsm) -> AuditTrail:
-        """The trail in ``path`` with its keys from ``hsm`` (made on first use, by label)."""
+        """The trail in ``path`` with its keys from ``hsm`` (made on first use, by label); a new
+        file is readable by its owner only."""
+        if str(path) != ":memory:":
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         db.executescript(SCHEMA)
         chain = _key(hsm, CHAIN_LABEL, KeyUsage.MAC, KeyAlgorithm.SM4)

@@ -85,7 +85,9 @@ def pan_of(card: Path) -> str:
 def bank(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bank]:
     monkeypatch.setenv("ZHIFU_LMK", LMK)
     monkeypatch.delenv("ZHIFU_LEDGER_URL", raising=False)
-    config = AcquirerConfig.local(tmp_path / "var", port=0)
+    # these flows reuse a few cards at machine speed: the risk rules watch without refusing
+    # (tests/integration/payments/test_risk_rules.py runs them enforcing)
+    config = dataclasses.replace(AcquirerConfig.local(tmp_path / "var", port=0), risk="monitor")
     background = start_in_background(config, environ={"ZHIFU_LMK": LMK})
     yield Bank(background, background.host, tmp_path)
     background.stop()

@@ -35,7 +35,8 @@ T0 = datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI)
 PASSWORD = "a password of the test"
 LMK = "5a" * 32
 ACCESS_CODES = {"unauthenticated", "permission_denied", "session_expired", "api_key_revoked"}
-PARAMETERS = {"order_id": "O1", "bank": BANK, "name": "nobody", "key_id": "0000000000000000"}
+PARAMETERS = {"order_id": "O1", "bank": BANK, "name": "nobody", "key_id": "0000000000000000",
+              "kind": "terminal", "subject": "10000001"}  # fmt: skip
 
 
 @dataclass

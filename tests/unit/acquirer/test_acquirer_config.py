@@ -112,7 +112,7 @@ def test_the_data_directory_is_private(tmp_path: Path) -> None:
         names = sorted(p.name for p in home.iterdir() if p.is_file())
         assert names == ["acquirer.db", "acquirer.db-shm", "acquirer.db-wal", "acquirer.lock",
                          "keys.db", "keys.db-shm", "keys.db-wal", "ledger.db", "ledger.db-shm",
-                         "ledger.db-wal", "lmk.key"]  # fmt: skip
+                         "ledger.db-wal", "lmk.key", "risk.db"]  # fmt: skip
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir() if p.is_file()}
         assert modes == dict.fromkeys(names, 0o600)
         issuer = home / "issuer"
@@ -142,5 +142,6 @@ def test_a_configured_lmk_in_a_new_data_directory(tmp_path: Path) -> None:
         "issuer",
         "keys.db",
         "ledger.db",
+        "risk.db",
     ]
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

@@ -45,6 +45,7 @@ __all__ = ["Pay", "original_of", "recover_in_doubt", "rrn_of", "txn_id_of"]
 
 log = logging.getLogger("zhifu.acquirer.payments")
 _CHIP_SERVICE = ("2", "6")
+_ASSESSED = frozenset({Kind.PURCHASE, Kind.PREAUTH})
 
 
 def txn_id_of(ctx: TxnContext) -> str:
@@ -143,6 +144,8 @@ class Pay(BaseParticipant):
             result = Result.SECURITY_FAILED if exc.security else Result.FORMAT_ERROR
             ctx.fail(result, f"field {exc.field}: {exc}")
             return Verdict.ABORTED
+        if not self._risk_allows(ctx, card.pan, with_pin=pin is not None):
+            return Verdict.ABORTED
         request = authorization_request(
             self._kind, txn_id, ctx.request, card, pin=pin, original_id=original
         )
@@ -165,6 +168,14 @@ class Pay(BaseParticipant):
                 self._undo(txn_id)
             raise
         return self._answer(ctx, answer.field_39, fields)
+
+    def _risk_allows(self, ctx: TxnContext, pan: str, *, with_pin: bool) -> bool:
+        """The risk rules' say on a purchase or pre-authorisation (``34`` when they refuse)."""
+        risk = self._services.risk
+        if risk is None or self._kind not in _ASSESSED:
+            return True
+        amount = int(ctx.request.get("4") or 0)
+        return risk.before_authorisation(ctx, pan=pan, amount=amount, with_pin=with_pin)
 
     def _undo(self, txn_id: str) -> None:
         log.error("undoing the approval of %s: the host could not complete it", txn_id)

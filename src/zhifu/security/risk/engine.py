@@ -21,10 +21,11 @@ verdicts.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Final
@@ -100,7 +101,10 @@ class RiskStore:
 
     @classmethod
     def open(cls, path: str | Path) -> RiskStore:
-        """Open (or create) the store."""
+        """Open (or create, readable by its owner only) the store."""
+        if str(path) != ":memory:":
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+            os.chmod(path, 0o600)
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         db.executescript(SCHEMA)
         return cls(db)
@@ -153,6 +157,12 @@ class RiskStore:
                 "INSERT INTO alerts (at, rule, outcome, kind, subject, why) VALUES (?,?,?,?,?,?)",
                 (alert.at, alert.rule, alert.outcome, alert.kind, alert.subject, alert.why),
             )
+
+    def counts(self, rules: Iterable[Rule] = ()) -> dict[str, int]:
+        """How many times each rule fired (every rule of ``rules`` listed, 0 if never)."""
+        with self.lock:
+            rows = self.db.execute("SELECT rule, count(*) FROM alerts GROUP BY rule").fetchall()
+        return {**dict.fromkeys((r.id for r in rules), 0), **dict(rows)}
 
     def alerts(self, last: int = 50) -> list[Alert]:
         """The last alerts, newest last."""
@@ -274,20 +284,20 @@ class RiskEngine:
         self.audit(principal.name, "risk.lift", f"{kind} {subject}", f"ok: {reason}")
 
 
-def prometheus_text(engine: RiskEngine) -> str:
-    """The rule counters in Prometheus' text exposition format (version 0.0.4)."""
+def prometheus_text(counts: Mapping[str, int], blocks: int) -> str:
+    """Rule counters and the block list's size in Prometheus' text exposition format (0.0.4);
+    ``counts`` from :attr:`RiskEngine.fired` or :meth:`RiskStore.counts`."""
     lines = [
         "# HELP zhifu_risk_rule_fired_total Events on which a risk rule fired.",
         "# TYPE zhifu_risk_rule_fired_total counter",
     ]
     lines += [
-        f'zhifu_risk_rule_fired_total{{rule="{rule}"}} {count}'
-        for rule, count in sorted(engine.fired.items())
+        f'zhifu_risk_rule_fired_total{{rule="{rule}"}} {n}' for rule, n in sorted(counts.items())
     ]
     lines += [
         "# HELP zhifu_risk_blocks Subjects on the block list now.",
         "# TYPE zhifu_risk_blocks gauge",
-        f"zhifu_risk_blocks {len(engine.store.blocks())}",
+        f"zhifu_risk_blocks {blocks}",
     ]
     return "\n".join(lines) + "\n"
 

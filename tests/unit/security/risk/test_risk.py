@@ -178,7 +178,8 @@ def test_a_block_declines_and_only_an_authorised_user_lifts_it(
 
 def test_prometheus_counters(engine: RiskEngine) -> None:
     _fires(engine, SCENARIOS["replay"])
-    text = prometheus_text(engine)
+    text = prometheus_text(engine.fired, len(engine.store.blocks()))
+    assert engine.store.counts(load_rules())["replay"] == 1
     line = re.compile(r'^(# (HELP|TYPE) .+|zhifu_risk_[a-z_]+(\{rule="[a-z-]+"\})? \d+)$')
     assert all(line.match(row) for row in text.splitlines()), text
     assert 'zhifu_risk_rule_fired_total{rule="replay"} 1' in text
