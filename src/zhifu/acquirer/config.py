@@ -81,7 +81,8 @@ class AcquirerConfig:
     them, for BEPS clearing. ``tls_folder`` (a folder made by ``zhifu pki init``) puts TLS 1.3
     on the port, with client certificates required when ``tls_client_auth``. ``risk`` is how
     the risk rules act (:mod:`zhifu.acquirer.risk`): ``enforce`` (refuse, block) or ``monitor``
-    (alert and audit only).
+    (alert and audit only); ``risk_rules`` a JSON file of rules replacing the default set
+    (``zhifu/security/risk/rules.json`` is the format).
     """
 
     host: str = "127.0.0.1"
@@ -107,6 +108,7 @@ class AcquirerConfig:
     bank_code: str = "103100000026"
     issuer_bank_code: str = "102100099996"
     risk: str = "enforce"
+    risk_rules: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -128,7 +128,14 @@ class AcquirerHost:
         if home is not None:
             audit = _Recorder(home / "audit.db", hsm)
             self._closing.append(audit)
-        risk = AcquirerRisk.open(home, hsm, self.services.registry, audit, mode=config.risk)
+        risk = AcquirerRisk.open(
+            home,
+            hsm,
+            self.services.registry,
+            audit,
+            mode=config.risk,
+            rules_file=config.risk_rules,
+        )
         self._closing.append(risk)
         return risk
 

@@ -53,11 +53,13 @@ class AcquirerRisk:
     @classmethod
     def open(
         cls, home: Path | None, hsm: SoftHsm, registry: Registry, audit: Audit | None = None, *,
-        mode: str = "enforce",
+        mode: str = "enforce", rules_file: str = "",
     ) -> AcquirerRisk:  # fmt: skip
-        """The rules over ``home/risk.db`` (in memory without a home)."""
+        """The rules (``rules_file``, else the default set) over ``home/risk.db`` (in memory
+        without a home)."""
+        rules = load_rules(Path(rules_file).read_text("utf-8") if rules_file else None)
         store = RiskStore.open(home / RISK_FILE if home is not None else ":memory:")
-        return cls(RiskEngine(load_rules(), store, audit=audit), hsm, registry, mode=mode)
+        return cls(RiskEngine(rules, store, audit=audit), hsm, registry, mode=mode)
 
     def close(self) -> None:
         """Close the store."""

@@ -8,7 +8,7 @@ app open them here, so both act on the same records.
 >>> with open_site(tempfile.mkdtemp(), environ={"ZHIFU_LMK": "11" * 32}) as site:
 ...     site.access.add_user("zhao", "merchant", "a long enough pass", actor="setup")
 ...     [r.action for r in site.trail.records()], site.trail.verify().ok
-(['user.add'], True)
+(['key.add', 'key.add', 'user.add'], True)
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def _open(home: Path, environ: Mapping[str, str] | None) -> Site:
     store = open_key_store(config, env)
     home.mkdir(parents=True, exist_ok=True)
     trail = AuditTrail.open(home / AUDIT_FILE, SoftHsm(store))
+    trail.absorb_key_store(store)
     sealer = LmkSealer.from_environ(env)
     access = AccessStore.open(home / ACCESS_FILE, sealer=sealer)
     site = Site(trail, access, store, RiskStore.open(home / RISK_FILE))

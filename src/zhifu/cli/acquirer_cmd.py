@@ -95,6 +95,8 @@ def register(sub: SubParsers) -> None:
     )
     text = "risk rules refuse and block (enforce, the default) or only alert (monitor)"
     p.add_argument("--risk", choices=("enforce", "monitor"), help=text)
+    p.add_argument("--risk-rules", metavar="FILE", help="a JSON file of risk rules (default: "
+                   "the shipped set, zhifu/security/risk/rules.json)")  # fmt: skip
     p.set_defaults(handler=_run, leaf_parser=p)
     name_arguments(
         p,
@@ -171,6 +173,7 @@ def _run(args: argparse.Namespace) -> Outcome:
         "tls_folder": args.tls,
         "tls_client_auth": args.tls_client_auth or None,
         "risk": args.risk,
+        "risk_rules": args.risk_rules,
     }
     settings = {name: value for name, value in limits.items() if value is not None}
     try:

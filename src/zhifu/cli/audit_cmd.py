@@ -43,6 +43,7 @@ def open_trail() -> Iterator[AuditTrail]:
     assert config.home is not None
     config.home.mkdir(parents=True, exist_ok=True)
     trail = AuditTrail.open(config.home / "audit.db", SoftHsm(store))
+    trail.absorb_key_store(store)  # the security module's own lines join the chain
     try:
         yield trail
     finally:

@@ -34,6 +34,7 @@ from typing import Final
 
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
+from zhifu.security.store import KeyStore
 
 __all__ = ["CHECKPOINT_EVERY", "AuditRecord", "AuditTrail", "Verdict"]
 
@@ -49,6 +50,7 @@ CREATE TABLE IF NOT EXISTS audit_head (one INTEGER PRIMARY KEY CHECK (one = 1),
     seq INTEGER NOT NULL, mac BLOB NOT NULL, tag BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER PRIMARY KEY, at TEXT NOT NULL,
     mac BLOB NOT NULL, signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_sources (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
 """
 
 
@@ -139,6 +141,20 @@ class AuditTrail:
             self.db.execute("ROLLBACK")
             raise
         return AuditRecord(seq, when, actor, action, obj, origin, outcome, detail, mac.hex())
+
+    def absorb_key_store(self, store: KeyStore) -> int:
+        """Chain the security module's own audit lines (key made, formed, imported, deleted...)
+        not chained yet, as records of actor ``security-module``; how many were added."""
+        row = self.db.execute("SELECT last FROM audit_sources WHERE name = 'key store'").fetchone()
+        last = row[0] if row else 0
+        fresh = [line for line in store.audit_trail() if line.seq > last]
+        for line in fresh:
+            self.append("security-module", f"key.{line.event}", line.handle or "-", "ok",
+                        origin="key store", detail=line.detail, at=line.at)  # fmt: skip
+        if fresh:
+            self.db.execute("INSERT OR REPLACE INTO audit_sources VALUES ('key store', ?)",
+                            (fresh[-1].seq,))  # fmt: skip
+        return len(fresh)
 
     def _sign(self, seq: int, mac: bytes, when: str) -> None:
         signature = self.hsm.sign(self.signer, seq.to_bytes(8, "big") + mac)

@@ -20,7 +20,7 @@ b'tar bytestar bytestar bytes'
 >>> BackupReader(io.BytesIO(data), "another passphrase!!")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-zhifu.security.backup.BackupError: wrong passphrase for this backup (key check at offset 6...)
+zhifu.security.backup.BackupError: wrong passphrase for this backup (key check at offset 6)...
 """
 
 from __future__ import annotations

@@ -119,6 +119,7 @@ class DataProtector:
     def __init__(self, hsm: SoftHsm, *, audit: Audit | None = None) -> None:
         self.hsm = hsm
         self.audit: Audit = audit or (lambda *_: None)
+        self._latest: dict[str, tuple[int, KeyHandle]] = {}
 
     def _versions(self, name: str, usage: KeyUsage) -> dict[int, KeyHandle]:
         prefix = f"protect {name} v"
@@ -126,12 +127,15 @@ class DataProtector:
                 if i.label.startswith(prefix) and i.usage is usage}  # fmt: skip
 
     def _current(self, name: str, usage: KeyUsage) -> tuple[int, KeyHandle]:
-        versions = self._versions(name, usage)
-        if not versions:
-            handle = self.hsm.generate_key(usage, KeyAlgorithm.SM4, label=f"protect {name} v1")
-            return 1, handle
-        latest = max(versions)
-        return latest, versions[latest]
+        """The latest version (remembered: :meth:`rotate` in this object moves it on)."""
+        found = self._latest.get(name)
+        if found is None:
+            versions = self._versions(name, usage)
+            if not versions:
+                label = f"protect {name} v1"
+                versions = {1: self.hsm.generate_key(usage, KeyAlgorithm.SM4, label=label)}
+            found = self._latest[name] = max(versions.items())
+        return found
 
     @property
     def version(self) -> int:
@@ -143,7 +147,11 @@ class DataProtector:
         made = []
         for name, usage in (("data", KeyUsage.DATA), ("index", KeyUsage.MAC)):
             version = self._current(name, usage)[0] + 1
-            self.hsm.generate_key(usage, KeyAlgorithm.SM4, label=f"protect {name} v{version}")
+            label = f"protect {name} v{version}"
+            self._latest[name] = (
+                version,
+                self.hsm.generate_key(usage, KeyAlgorithm.SM4, label=label),
+            )
             made.append(version)
         return made[0], made[1]
 

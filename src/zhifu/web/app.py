@@ -12,7 +12,7 @@ docs/web-framework.md.
 >>> app.openapi_config.title, app.openapi_config.version
 ('zhifu', '0.1.0')
 >>> sorted(r.path for r in app.routes if not r.path.startswith(("/schema", "/v1")))
-['/', '/docs', '/docs/errors', '/healthz', '/static/{file_path:path}']
+['/', '/docs', '/docs/errors', '/healthz', '/metrics', '/static/{file_path:path}']
 >>> len([r for r in app.routes if r.path.startswith("/v1/")]) > 5     # the barcode API
 True
 """

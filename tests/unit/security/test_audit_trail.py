@@ -13,6 +13,7 @@ import pytest
 from zhifu.crypto.hashes import Hash, hmac
 from zhifu.security.audit_trail import CHECKPOINT_EVERY, AuditRecord, AuditTrail
 from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.keys import KeyAlgorithm, KeyUsage
 from zhifu.security.store import KeyStore
 
 COUNT = 250
@@ -97,4 +98,20 @@ def test_the_file_holds_no_key(trail: AuditTrail, tmp_path: Path) -> None:
     trail.close()
     with sqlite3.connect(tmp_path / "audit.db") as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"audit", "audit_head", "audit_checkpoints"}
+    assert tables == {"audit", "audit_head", "audit_checkpoints", "audit_sources"}
+
+
+def test_the_security_modules_own_lines_join_the_chain() -> None:
+    store = KeyStore.in_memory()
+    hsm = SoftHsm(store)
+    trail = AuditTrail.open(":memory:", hsm)
+    made = hsm.generate_key(KeyUsage.MAC, KeyAlgorithm.SM4, label="a key")
+    hsm.delete_key(made)
+    added = trail.absorb_key_store(store)
+    assert added == len(store.audit_trail()) >= 4  # the trail's own two keys, made, deleted
+    records = [r for r in trail.records() if r.actor == "security-module"]
+    assert ("key.delete", made.id) in {(r.action, r.object) for r in records}
+    assert trail.absorb_key_store(store) == 0  # each line once
+    hsm.generate_key(KeyUsage.MAC, KeyAlgorithm.SM4)
+    assert trail.absorb_key_store(store) == 1
+    assert trail.verify().ok

@@ -5,7 +5,9 @@ or key is on the block list (rule ``blocked``); then every rule watching the eve
 at its window for the event's subject (bounded: entries older than the window are dropped, and
 at most ``max_subjects`` subjects are followed per rule). Each rule that fires counts (for
 Prometheus, :func:`prometheus_text`), is audited, and raises an :class:`Alert` kept in the
-store (the console reads them) and handed to ``on_alert`` (the webhook). A ``block`` outcome
+store (the console reads them) and handed to ``on_alert`` (the webhook) — once per rule and
+subject within the rule's window (at least a minute): a card tried 50 times in a minute is one
+alert, 45 declines and a count of 45. A ``block`` outcome
 puts the subject on the block list; only a principal holding ``risk.manage`` lifts it, audited.
 Time comes from the events, never from the wall clock, so a replayed day gives the same
 verdicts.
@@ -98,6 +100,8 @@ class RiskStore:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db, self.lock = db, threading.Lock()
+        self._live: set[tuple[str, str]] | None = None
+        self._version = -1
 
     @classmethod
     def open(cls, path: str | Path) -> RiskStore:
@@ -134,6 +138,7 @@ class RiskStore:
     def lift(self, kind: str, subject: str, *, at: float, by: str, reason: str) -> bool:
         """Lift a block; whether there was one."""
         with self.lock:
+            self._live = None
             return bool(
                 self.db.execute(
                     "UPDATE blocks SET lifted_at = ?, lifted_by = ?, reason = ? WHERE kind = ? AND "
@@ -200,6 +205,7 @@ class RiskEngine:
         self.fired["blocked"] = 0
         self._windows: dict[str, dict[str, _Window]] = defaultdict(dict)
         self._places: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
+        self._alerted: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def assess(self, event: Event) -> Verdict:
@@ -257,16 +263,20 @@ class RiskEngine:
 
     def _act(self, rule: Rule, event: Event) -> None:
         subject = event.subject(rule.subject)
+        fresh_block = rule.outcome == "block" and not self.store.blocked(rule.subject, subject)
+        if fresh_block:
+            self.store.block(rule.subject, subject, at=event.at, rule=rule.id)
         with self._lock:
             self.fired[rule.id] += 1
-        if rule.outcome == "block":
-            self.store.block(rule.subject, subject, at=event.at, rule=rule.id)
-        self.audit(
-            "risk-engine",
-            f"risk.{rule.outcome}",
-            f"{rule.subject} {subject}",
-            f"rule {rule.id} on {event.kind}",
-        )
+            key = (rule.id, subject)
+            last = self._alerted.get(key)
+            if not fresh_block and last is not None and event.at - last < max(rule.window, 60):
+                return  # alerted already in this window: counted, not alerted again
+            if len(self._alerted) >= self.max_subjects:
+                self._alerted.clear()
+            self._alerted[key] = event.at
+        self.audit("risk-engine", f"risk.{rule.outcome}", f"{rule.subject} {subject}",
+                   f"rule {rule.id} on {event.kind}")  # fmt: skip
         alert = Alert(event.at, rule.id, rule.outcome, rule.subject, subject, rule.why)
         self.store.add_alert(alert)
         if self.on_alert is not None:

@@ -222,3 +222,15 @@ def test_alerts_reach_a_webhook_signed(receiver: str) -> None:
     assert not verify(body, header, b"webhook secret", now=DAY + 301, seen=set())  # too old
     _, fresh = sign(body, b"webhook secret", now=DAY)
     assert fresh == header
+
+
+def test_one_alert_per_rule_and_subject_in_a_window(engine: RiskEngine) -> None:
+    events = [Event("card.purchase", DAY + i, 100, card="c1", terminal="t1") for i in range(9)]
+    verdicts = [engine.assess(e).outcome for e in events]
+    assert verdicts == ["allow"] * 5 + ["decline"] * 4  # every one over the limit is refused
+    assert engine.fired["card-velocity"] == 4
+    assert [a.rule for a in engine.store.alerts()] == ["card-velocity"]  # alerted once
+    later = Event("card.purchase", DAY + 200, 100, card="c1", terminal="t1")
+    for n in range(6):
+        engine.assess(Event("card.purchase", DAY + 200 + n, 100, card="c1", terminal="t1"))
+    assert later.card == "c1" and len(engine.store.alerts()) == 2  # a new window, a new alert
