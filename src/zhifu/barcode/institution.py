@@ -29,6 +29,9 @@ zhifu.barcode.api.errors.BarcodeError: auth_code_unknown_device: ...
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from collections.abc import Sequence
 from typing import Final
 
@@ -105,6 +108,7 @@ class InstitutionNode:
         self.clock = clock or SystemClock()
         self.policy = policy or CodePolicy()
         self._secrets = DeviceSecrets(directory, institution_id, master_key)
+        self._bindings: dict[str, tuple[bytes, float]] = {}
         self.codes = PaymentCodeIssuer(
             self.layout, self._secrets, used_codes, self.clock, self.policy
         )
@@ -146,6 +150,27 @@ class InstitutionNode:
             raise BarcodeError("account_unknown")
         return self.ledger.create_transfers([top_up(self.id, account_id, amount, reference)])[0]
 
+    def start_binding(
+        self, customer_id: str, *, now: float, rng: RandomSource | None = None
+    ) -> str:
+        """The one-time code (6 digits, 5 minutes, one use) that a customer who already has a
+        device must give to bind another one — sent to the customer by a channel of the
+        institution (an SMS to the bound phone number); kept here as its hash only."""
+        code = f"{(rng or SystemRandomSource()).below(10**6):06d}"
+        self._bindings[customer_id] = (hashlib.sha256(code.encode()).digest(), now + 300)
+        return code
+
+    def _step_up(self, customer_id: str, code: str, now: float) -> None:
+        """Refuse a new device of a customer who has one unless the binding code is given."""
+        if not self.directory.devices_of(self.id, customer_id):
+            return  # the first device: the account's own opening checks stand for it
+        if not code:
+            raise BarcodeError("step_up_required")
+        pending = self._bindings.pop(customer_id, None)  # one try per code
+        digest = hashlib.sha256(code.encode()).digest()
+        if pending is None or now > pending[1] or not hmac.compare_digest(pending[0], digest):
+            raise BarcodeError("step_up_invalid")
+
     def enroll_device(
         self,
         customer_id: str,
@@ -153,11 +178,16 @@ class InstitutionNode:
         *,
         grade: str = "C",
         rng: RandomSource | None = None,
+        step_up: str = "",
+        now: float | None = None,
     ) -> tuple[str, bytes]:
-        """Enrol a phone: (handle, device secret) to provision on it, once."""
+        """Enrol a phone: (handle, device secret) to provision on it, once. A customer's second
+        device needs ``step_up``, the code of :meth:`start_binding` (JR/T 0092's step-up on a
+        new device)."""
         account = self.directory.account(self.id, account_id)
         if account is None or account.customer_id != customer_id:
             raise BarcodeError("account_unknown")
+        self._step_up(customer_id, step_up, time.time() if now is None else now)
         if grade not in ("A", "B", "C"):
             raise UsageError("a payment code is a dynamic code: grade A, B or C", argument="grade")
         source = rng or SystemRandomSource()

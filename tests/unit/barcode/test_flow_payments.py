@@ -204,7 +204,8 @@ def test_limits_are_per_account(world: World) -> None:
     customer, _, phone = world.wallet(grade="C")
     world.system.open_wallet("zhifu", customer, "CARD2")
     world.system.top_up("zhifu", "CARD2", 200_000, "card2")
-    handle, secret = world.system.enroll_device("zhifu", customer, "CARD2")
+    code = world.system.start_binding("zhifu", customer)  # a second device: the step-up
+    handle, secret = world.system.enroll_device("zhifu", customer, "CARD2", step_up=code)
     card_phone = world.system.phone("zhifu", handle, secret)
     world.system.flows.micropay(merchant, "T1", phone.next_code(), 100_000)
     assert world.system.flows.micropay(merchant, "T2", card_phone.next_code(), 100_000).status.paid

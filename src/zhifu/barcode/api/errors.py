@@ -60,6 +60,12 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     "personal_code_remote": (403, "a personal collection code is refused for remote payment"),
     # payer, limits, funds
     "account_unknown": (404, "the payer's customer or account is not known to its institution"),
+    "step_up_required": (
+        401,
+        "a new device for a customer who has one needs the one-time code "
+        "sent to the customer (start the binding first)",
+    ),
+    "step_up_invalid": (401, "the one-time code is wrong, used or older than 5 minutes"),
     "verification_required": (400, "a dynamic code payment needs at least one verification factor"),
     "limit_exceeded": (402, "the payment would pass the payer's daily barcode limit"),
     "insufficient_funds": (402, "the payer's account does not hold enough funds"),

@@ -195,6 +195,11 @@ class Directory:
         with self._lock:
             self._devices[(device.institution, device.handle)] = device
 
+    def devices_of(self, institution: str, customer_id: str) -> list[Device]:
+        """The devices a customer has enrolled at an institution (read from the table)."""
+        sql = f"SELECT {_COLUMNS['devices']} FROM devices WHERE institution = ? AND customer_id = ?"  # noqa: S608
+        return [Device(*row) for row in self.db.all(sql, (institution, customer_id))]
+
     def device(self, institution: str, handle: str) -> Device | None:
         if (institution, handle) not in self._devices:
             self._miss("devices", "institution = ? AND handle = ?", (institution, handle))

@@ -264,11 +264,20 @@ class BarcodeSystem:
             raise UsageError(f"top-up refused: {result.name}", argument="amount")
 
     def enroll_device(
-        self, institution: str, customer_id: str, account_id: str, *, grade: str = "C"
-    ) -> tuple[str, bytes]:
-        """Enrol a phone; (handle, device secret) to provision on it."""
+        self, institution: str, customer_id: str, account_id: str, *, grade: str = "C",
+        step_up: str = "",
+    ) -> tuple[str, bytes]:  # fmt: skip
+        """Enrol a phone; (handle, device secret) to provision on it. A customer's second
+        device needs ``step_up``: the code of :meth:`start_binding`."""
         return self.node(institution).enroll_device(
-            customer_id, account_id, grade=grade, rng=self.rng
+            customer_id, account_id, grade=grade, rng=self.rng, step_up=step_up,
+            now=self.clock.now().timestamp(),
+        )  # fmt: skip
+
+    def start_binding(self, institution: str, customer_id: str) -> str:
+        """The one-time code to send to a customer who binds another device."""
+        return self.node(institution).start_binding(
+            customer_id, now=self.clock.now().timestamp(), rng=self.rng
         )
 
     def phone(
