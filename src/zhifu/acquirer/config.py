@@ -75,7 +75,9 @@ class AcquirerConfig:
     (``docs/acquirer.md``, "Sign-on keys"). ``card_payments`` False: the host answers
     financial requests ``40`` (no issuer, no ledger); ``merchant_fee_bp`` is the merchant fee
     taken at batch settlement, in basis points (38 = 0.38%). ``issuer_address`` (``HOST:PORT``)
-    sends authorisations to an issuer host over TCP instead of the in-process issuer.
+    sends authorisations to an issuer host over TCP instead of the in-process issuer;
+    ``issuer_tls`` over TLS 1.3, trusting ``tls_folder``'s CA and presenting its
+    ``client-acquirer`` certificate (``zhifu pki init --client acquirer``).
     ``bank_code`` is the acquiring bank's CNAPS code and ``issuer_bank_code`` that of the bank
     whose cards the issuer serves: settled card batches become interbank obligations between
     them, for BEPS clearing. ``tls_folder`` (a folder made by ``zhifu pki init``) puts TLS 1.3
@@ -105,6 +107,7 @@ class AcquirerConfig:
     card_payments: bool = True
     merchant_fee_bp: int = 38
     issuer_address: str = ""
+    issuer_tls: bool = False
     bank_code: str = "103100000026"
     issuer_bank_code: str = "102100099996"
     risk: str = "enforce"

@@ -66,6 +66,7 @@ from zhifu.issuer.store import IssuerStore
 from zhifu.ledger import Ledger
 from zhifu.security.audit_trail import AuditTrail
 from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.pki import client_context
 from zhifu.security.store import KeyStore
 
 __all__ = ["AcquirerHost", "Arrival", "Reply"]
@@ -338,7 +339,13 @@ def _card_side(
     owned.append(ledger)
     if config.issuer_address:
         name, _, number = config.issuer_address.rpartition(":")
-        return RemoteIssuer((name, int(number))), ledger
+        tls = None
+        if config.issuer_tls:
+            client = (
+                "acquirer" if (Path(config.tls_folder) / "client-acquirer.pem").is_file() else None
+            )
+            tls = client_context(config.tls_folder, client)
+        return RemoteIssuer((name, int(number)), tls=tls), ledger
     store = IssuerStore(issuer_home(home) / "issuer.db" if home is not None else ":memory:")
     issuer = Issuer(hsm, ledger, store)
     owned.append(issuer)

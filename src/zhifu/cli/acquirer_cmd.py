@@ -93,6 +93,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument(
         "--tls-client-auth", action="store_true", help="with --tls: require client certificates"
     )
+    p.add_argument("--issuer-tls", action="store_true", help="with --issuer and --tls: TLS 1.3 "
+                   "to the issuer host, with the client-acquirer certificate")  # fmt: skip
     text = "risk rules refuse and block (enforce, the default) or only alert (monitor)"
     p.add_argument("--risk", choices=("enforce", "monitor"), help=text)
     p.add_argument("--risk-rules", metavar="FILE", help="a JSON file of risk rules (default: "
@@ -173,6 +175,7 @@ def _run(args: argparse.Namespace) -> Outcome:
         "tls_folder": args.tls,
         "tls_client_auth": args.tls_client_auth or None,
         "risk": args.risk,
+        "issuer_tls": args.issuer_tls or None,
         "risk_rules": args.risk_rules,
     }
     settings = {name: value for name, value in limits.items() if value is not None}

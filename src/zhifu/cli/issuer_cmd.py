@@ -85,6 +85,9 @@ def register(sub: SubParsers) -> None:
     p = leaf(cmds, "run", _serve, "serve the issuer to acquirers over TCP (POS dialect)")
     p.add_argument("--host", type=host, default="127.0.0.1", help="address (default 127.0.0.1)")
     p.add_argument("--port", type=port, default=5900, help="port (default 5900)")
+    text = ("TLS 1.3 with zhifu pki init's certificates; acquirers must present a client "
+            "certificate of that CA (mutual TLS)")  # fmt: skip
+    p.add_argument("--tls", metavar="DIR", help=text)
 
 
 @contextmanager
@@ -183,10 +186,12 @@ def _serve(args: argparse.Namespace) -> Outcome:
     import asyncio  # noqa: PLC0415 - only this command runs an event loop
 
     from zhifu.issuer.remote import serve_issuer  # noqa: PLC0415
+    from zhifu.security.pki import server_context  # noqa: PLC0415
 
     async def main() -> None:
         with _issuer() as issuer:
-            server = await serve_issuer(issuer, args.host, args.port)
+            tls = server_context(args.tls, client_auth=True) if args.tls else None
+            server = await serve_issuer(issuer, args.host, args.port, tls=tls)
             bound = server.sockets[0].getsockname()
             print(f"zhifu issuer listening on {bound[0]}:{bound[1]} (Ctrl-C stops it)",
                   file=sys.stderr, flush=True)  # fmt: skip

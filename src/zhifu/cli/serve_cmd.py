@@ -53,6 +53,10 @@ def register(sub: SubParsers) -> None:
         "--no-acquirer", action="store_true", help="start without the acquirer host"
     )
     parser.add_argument("--no-clearing", action="store_true", help="start without the BEPS centres")
+    parser.add_argument("--tls", metavar="DIR", help="TLS 1.3 on the web and acquirer ports, "
+                        "with the certificates of zhifu pki init")  # fmt: skip
+    text = "with --tls: require client certificates of that CA on both ports"
+    parser.add_argument("--tls-client-auth", action="store_true", help=text)
     parser.set_defaults(handler=_serve, leaf_parser=parser)
 
 
@@ -82,6 +86,8 @@ def _serve(args: argparse.Namespace) -> Outcome:
     from zhifu.acquirer.config import AcquirerConfig  # noqa: PLC0415
 
     extra = _settle_args(args)
+    if args.tls:
+        extra |= {"tls_folder": args.tls, "tls_client_auth": args.tls_client_auth}
     config = AcquirerConfig.local(host=args.host, port=args.acquirer_port, **extra)
     if config.home is not None:
         check_folder(config.home, home_argument())
@@ -114,7 +120,9 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
         centre = None if clearing is None else clearing.centre
         address = None if acquirer is None else (args.host, acquirer.port)
         app = create_asgi(clearing=centre, acquirer=address)
-        uvicorn.Server(make_config(args.host, args.port, app=app)).run(sockets=[web])
+        web_config = make_config(args.host, args.port, app=app, tls_folder=args.tls or "",
+                                 tls_client_auth=args.tls_client_auth)  # fmt: skip
+        uvicorn.Server(web_config).run(sockets=[web])
     finally:
         if clearing is not None:
             clearing.stop()

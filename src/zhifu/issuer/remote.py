@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Mapping
 
@@ -51,9 +52,13 @@ Seconds = float  # a time, never money
 class RemoteIssuer:
     """An issuer host at ``address``, asked over TCP in the POS dialect."""
 
-    def __init__(self, address: tuple[str, int], *, timeout: Seconds = 10.0) -> None:
+    def __init__(
+        self, address: tuple[str, int], *, timeout: Seconds = 10.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:  # fmt: skip
         self.address = address
         self.timeout = timeout
+        self.tls = tls
         self._local = threading.local()
 
     def _exchange(self, message: Message) -> Message | None:
@@ -62,6 +67,8 @@ class RemoteIssuer:
             if sock is None:
                 sock = socket.create_connection(self.address, timeout=self.timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.tls is not None:
+                    sock = self.tls.wrap_socket(sock, server_hostname=self.address[0])
                 self._local.sock = sock
             sock.sendall(encode_frame(message, TPDU, HEADER))
             return decode(unframe_body(receive_frame_body(sock)).message)
@@ -126,10 +133,15 @@ async def _serve_connection(
 
 
 async def serve_issuer(
-    issuer: Issuer, host: str = "127.0.0.1", port: int = DEFAULT_PORT
-) -> asyncio.Server:
-    """Start serving; the caller awaits ``server.serve_forever()`` or closes it."""
-    server = await asyncio.start_server(lambda r, w: _serve_connection(issuer, r, w), host, port)
+    issuer: Issuer, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+    tls: ssl.SSLContext | None = None,
+) -> asyncio.Server:  # fmt: skip
+    """Start serving (over ``tls`` when given: :func:`zhifu.security.pki.server_context`, with
+    ``client_auth`` so that only a certified acquirer gets in); the caller awaits
+    ``server.serve_forever()`` or closes it."""
+    server = await asyncio.start_server(
+        lambda r, w: _serve_connection(issuer, r, w), host, port, ssl=tls
+    )
     bound = server.sockets[0].getsockname()
     log.info("issuer listening on %s:%d", bound[0], bound[1])
     return server

@@ -13,18 +13,24 @@ import pytest
 
 from zhifu.acquirer import AcquirerConfig, register_terminal, start_in_background
 from zhifu.issuer import Issuer
-from zhifu.issuer.remote import serve_issuer
+from zhifu.issuer.link import ReversalRequest
+from zhifu.issuer.remote import RemoteIssuer, serve_issuer
 from zhifu.issuer.store import IssuerStore
 from zhifu.ledger import Ledger
 from zhifu.security.hsm.soft import SoftHsm
+from zhifu.security.pki import client_context, init_local_pki, server_context
 from zhifu.security.store import KeyStore
 from zhifu.terminal import Terminal
 
 from .conftest import LMK, MID, pan_of
 
 
-@pytest.fixture
-def issuer_host(tmp_path: Path) -> Iterator[tuple[Issuer, int]]:
+@pytest.fixture(params=["tcp", "mutual-tls"])
+def issuer_host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Issuer, int]]:
+    tls = None
+    if request.param == "mutual-tls":
+        init_local_pki(tmp_path / "pki", clients=["acquirer"])
+        tls = server_context(tmp_path / "pki", client_auth=True)
     home = tmp_path / "var"
     home.mkdir(mode=0o700)
     store = KeyStore.open(home / "keys.db", environ={"ZHIFU_LMK": LMK})
@@ -36,7 +42,7 @@ def issuer_host(tmp_path: Path) -> Iterator[tuple[Issuer, int]]:
     holder: dict[str, asyncio.Server] = {}
 
     async def main() -> None:
-        holder["server"] = await serve_issuer(issuer, "127.0.0.1", 0)
+        holder["server"] = await serve_issuer(issuer, "127.0.0.1", 0, tls=tls)
         started.set()
         async with holder["server"]:
             with contextlib.suppress(asyncio.CancelledError):
@@ -60,13 +66,17 @@ def test_purchases_through_an_issuer_host(
     issuer, port = issuer_host
     card = tmp_path / "card-remote.json"
     issuer.issue_card("debit", 50_000, "1234", card)
-    config = AcquirerConfig.local(tmp_path / "var", port=0, issuer_address=f"127.0.0.1:{port}")
+    pki = tmp_path / "pki"
+    tls = {"tls_folder": str(pki), "issuer_tls": True} if pki.is_dir() else {}
+    config = AcquirerConfig.local(tmp_path / "var", port=0, issuer_address=f"127.0.0.1:{port}",
+                                  **tls)  # type: ignore[arg-type]  # fmt: skip
     acquirer = start_in_background(config, environ={"ZHIFU_LMK": LMK})
     try:
         services = acquirer.host.services
         reg = register_terminal(services.registry, services.hsm, MID, "10000099")
         parts = [c.material.reveal().hex() for c in reg.components]
         term = Terminal.init(tmp_path / "term", MID, "10000099", parts)
+        term.tls = client_context(pki) if tls else None
         assert term.sign_on(f"127.0.0.1:{acquirer.port}").get("39") == "00"
         sale = term.transact("purchase", card, pin="1234", amount=2_500)
         assert sale.approved and issuer.balances(pan_of(card)).available == 47_500
@@ -78,3 +88,16 @@ def test_purchases_through_an_issuer_host(
         assert issuer.ledger.check().balanced
     finally:
         acquirer.stop()
+
+
+def test_an_acquirer_without_the_client_certificate_gets_no_answer(
+    tmp_path: Path, issuer_host: tuple[Issuer, int]
+) -> None:
+    issuer, port = issuer_host
+    if not (tmp_path / "pki").is_dir():
+        pytest.skip("the plain TCP link has no certificates to leave out")
+    card = tmp_path / "card-x.json"
+    issuer.issue_card("debit", 50_000, "1234", card)
+    anonymous = RemoteIssuer(("127.0.0.1", port), timeout=2, tls=client_context(tmp_path / "pki"))
+    answer = anonymous.reverse(ReversalRequest("10000099-000001-000001", "96"))
+    assert answer.field_39 == "98" and not answer.found  # the handshake refused it
