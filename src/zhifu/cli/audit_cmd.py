@@ -29,6 +29,8 @@ def register(sub: SubParsers) -> None:
     leaf(cmds, "verify", _verify, "check the chain, its head and its signed checkpoints")
     p = leaf(cmds, "list", _list, "the last records")
     p.add_argument("--last", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--actor", help="only this actor's records (security-module: key events)")
+    p.add_argument("--action", help="only records whose action starts with this (risk., key.)")
 
 
 @contextmanager
@@ -63,7 +65,10 @@ def _verify(args: argparse.Namespace) -> Outcome:
 
 def _list(args: argparse.Namespace) -> Outcome:
     with open_trail() as trail:
-        records = trail.records()[-args.last :] if args.last > 0 else []
+        records = [r for r in trail.records()
+                   if (args.actor is None or r.actor == args.actor)
+                   and (args.action is None or r.action.startswith(args.action))]  # fmt: skip
+        records = records[-args.last :] if args.last > 0 else []
     rows = [dataclasses.asdict(r) for r in records]
     lines = [f"{r.seq:>6} {r.at[:19]} {r.actor} {r.action} {r.object} {r.outcome}" for r in records]
     return Outcome({"records": rows}, lines or "no records")

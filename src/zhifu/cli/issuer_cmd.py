@@ -125,6 +125,9 @@ def _issue(args: argparse.Namespace) -> Outcome:
         raise UsageError("a PIN is 4 to 12 digits", argument="--pin")
     with _issuer() as issuer:
         card = issuer.issue_card(args.product, args.balance, args.pin, out, profile=args.profile)
+    with open_trail() as trail:
+        trail.append("cli", "card.issue", card.masked_pan, "ok", origin="cli",
+                     detail=f"{card.product}, opening balance {yuan(args.balance)}")  # fmt: skip
     data = {
         "card": str(card.path),
         "masked_pan": card.masked_pan,
@@ -141,6 +144,8 @@ def _status(args: argparse.Namespace) -> Outcome:
         issuer.set_status(pan, args.status)
         card = issuer.card(pan)
         masked = card.masked if card is not None else ""
+    with open_trail() as trail:
+        trail.append("cli", f"card.{args.status}", masked, "ok", origin="cli")
     return Outcome({"masked_pan": masked, "status": args.status}, f"card {masked}: {args.status}")
 
 

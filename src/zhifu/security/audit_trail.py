@@ -149,8 +149,9 @@ class AuditTrail:
         last = row[0] if row else 0
         fresh = [line for line in store.audit_trail() if line.seq > last]
         for line in fresh:
+            when = line.at.astimezone(UTC)
             self.append("security-module", f"key.{line.event}", line.handle or "-", "ok",
-                        origin="key store", detail=line.detail, at=line.at)  # fmt: skip
+                        origin="key store", detail=line.detail, at=when)  # fmt: skip
         if fresh:
             self.db.execute("INSERT OR REPLACE INTO audit_sources VALUES ('key store', ?)",
                             (fresh[-1].seq,))  # fmt: skip
