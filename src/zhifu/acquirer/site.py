@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zhifu.acquirer.config import AcquirerConfig, ensure_local_lmk, open_key_store
+from zhifu.compliance import InstitutionRegistry
+from zhifu.compliance.errors import NotFoundError
 from zhifu.security.access.store import AccessStore
 from zhifu.security.audit_trail import AuditTrail
 from zhifu.security.hsm.soft import SoftHsm
@@ -30,6 +32,7 @@ from zhifu.security.store import KeyStore
 __all__ = ["Site", "open_site"]
 
 AUDIT_FILE, ACCESS_FILE, RISK_FILE = "audit.db", "access.db", "risk.db"
+COMPLIANCE_FILE = "compliance.db"
 
 
 @dataclass
@@ -40,7 +43,17 @@ class Site:
     access: AccessStore
     store: KeyStore
     risk: RiskStore
+    compliance: InstitutionRegistry
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def business_check(self, institution: str) -> bool:
+        """Whether an institution may do business: True unless this installation keeps its
+        licence and the licence is not registered (applied, suspended, revoked...)."""
+        try:
+            self.compliance.get(institution)
+        except NotFoundError:
+            return True  # not supervised here
+        return self.compliance.may_do_business(institution)
 
     def record(self, actor: str, action: str, obj: str, outcome: str, origin: str = "") -> None:
         """Append one audit record (thread-safe)."""
@@ -52,6 +65,7 @@ class Site:
         with self.lock:
             self.access.close()
             self.risk.close()
+            self.compliance.close()
             self.trail.close()
             self.store.close()
 
@@ -65,7 +79,9 @@ def _open(home: Path, environ: Mapping[str, str] | None) -> Site:
     trail.absorb_key_store(store)
     sealer = LmkSealer.from_environ(env)
     access = AccessStore.open(home / ACCESS_FILE, sealer=sealer)
-    site = Site(trail, access, store, RiskStore.open(home / RISK_FILE))
+    registry = InstitutionRegistry.open(home / COMPLIANCE_FILE)
+    site = Site(trail, access, store, RiskStore.open(home / RISK_FILE), registry)
+    registry.audit = site.record
     site.access.audit = site.record
     return site
 

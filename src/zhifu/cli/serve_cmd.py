@@ -110,20 +110,24 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
     """Start the acquirer and the BEPS centres, then serve the web app on ``web``."""
     import uvicorn  # noqa: PLC0415
 
+    from zhifu.acquirer.site import open_site_at  # noqa: PLC0415
     from zhifu.web.fastpath import create_asgi  # noqa: PLC0415
     from zhifu.web.server import make_config  # noqa: PLC0415
 
-    acquirer = clearing = None
+    acquirer = clearing = site = None
     try:
         acquirer = None if args.no_acquirer else _start_acquirer(config)
         clearing = None if args.no_clearing else _start_clearing(config)
         centre = None if clearing is None else clearing.centre
         address = None if acquirer is None else (args.host, acquirer.port)
-        app = create_asgi(clearing=centre, acquirer=address)
+        site = open_site_at(config.home)  # users, audit trail, risk alerts, licences
+        app = create_asgi(clearing=centre, acquirer=address, site=site)
         web_config = make_config(args.host, args.port, app=app, tls_folder=args.tls or "",
                                  tls_client_auth=args.tls_client_auth)  # fmt: skip
         uvicorn.Server(web_config).run(sockets=[web])
     finally:
+        if site is not None:
+            site.close()
         if clearing is not None:
             clearing.stop()
         if acquirer is not None:

@@ -9,7 +9,20 @@ says which rule comes from where and the choices zhifu made.
 False
 """
 
+from zhifu.compliance.complaints import ComplaintBook
 from zhifu.compliance.errors import ComplianceError
+from zhifu.compliance.fees import FeeBook, FeeSchedule, Rate
 from zhifu.compliance.institutions import InstitutionKind, InstitutionRegistry
+from zhifu.compliance.reserve import Reconciliation, ReserveBook
 
-__all__ = ["ComplianceError", "InstitutionKind", "InstitutionRegistry"]
+__all__ = [
+    "ComplaintBook",
+    "ComplianceError",
+    "FeeBook",
+    "FeeSchedule",
+    "InstitutionKind",
+    "InstitutionRegistry",
+    "Rate",
+    "Reconciliation",
+    "ReserveBook",
+]

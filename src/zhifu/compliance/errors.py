@@ -66,10 +66,10 @@ class NotInBusinessError(ComplianceError):
 class NoticePeriodError(ComplianceError):
     """A fee schedule takes effect sooner than the notice period allows."""
 
-    def __init__(self, institution: str, version: int, earliest: datetime) -> None:
+    def __init__(self, institution: str, version: int, *, earliest: datetime, why: str) -> None:
         super().__init__(
-            f"fee schedule {version} of {institution} takes effect too soon: fee changes need "
-            f"30 days' notice; set effective_from to {earliest.isoformat()} or later"
+            f"fee schedule {version} of {institution} takes effect too soon ({why}): "
+            f"set effective_from to {earliest.isoformat()} or later"
         )
         self.institution, self.version, self.earliest = institution, version, earliest
 

@@ -213,6 +213,11 @@ class InstitutionRegistry:
             raise NotFoundError(f"institution {code} is not known; apply for it first")
         return Institution(row[0], InstitutionKind(row[1]), row[2], State(row[3]))
 
+    def institutions(self) -> list[Institution]:
+        """Every institution as it stands now, by code."""
+        rows = self.db.execute("SELECT code, kind, name, state FROM institutions ORDER BY code")
+        return [Institution(c, InstitutionKind(k), n, State(s)) for c, k, n, s in rows]
+
     def history(self, code: str) -> list[Change]:
         """Every change of ``code``, oldest first."""
         rows = self.db.execute(

@@ -37,7 +37,15 @@ from zhifu.web.openapi import (
     openapi_config,
     static_router,
 )
-from zhifu.web.routes import clearing_centre, error_docs, health, landing, people, risk
+from zhifu.web.routes import (
+    clearing_centre,
+    compliance,
+    error_docs,
+    health,
+    landing,
+    people,
+    risk,
+)
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
@@ -98,6 +106,7 @@ def create_app(
         *error_docs.ROUTES,
         *people.ROUTES,
         *risk.ROUTES,
+        *compliance.ROUTES,
         *barcode_merchant.ROUTES,
         *barcode_wallet.ROUTES,
         *centre,

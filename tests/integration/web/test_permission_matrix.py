@@ -36,7 +36,7 @@ PASSWORD = "a password of the test"
 LMK = "5a" * 32
 ACCESS_CODES = {"unauthenticated", "permission_denied", "session_expired", "api_key_revoked"}
 PARAMETERS = {"order_id": "O1", "bank": BANK, "name": "nobody", "key_id": "0000000000000000",
-              "kind": "terminal", "subject": "10000001"}  # fmt: skip
+              "kind": "terminal", "subject": "10000001", "code": "Z001"}  # fmt: skip
 
 
 @dataclass

@@ -60,6 +60,11 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     "personal_code_remote": (403, "a personal collection code is refused for remote payment"),
     # payer, limits, funds
     "account_unknown": (404, "the payer's customer or account is not known to its institution"),
+    "institution_not_in_business": (
+        403,
+        "the institution's licence is suspended or revoked: "
+        "its business is stopped until the regulator lifts it",
+    ),
     "step_up_required": (
         401,
         "a new device for a customer who has one needs the one-time code "

@@ -153,6 +153,10 @@ class SignedRequests:
             )
         except BarcodeError as exc:
             return refused(exc)
+        if not self.system.in_business(key.principal):  # suspended or revoked: stopped at once
+            return await self._use_nonce(key, nonce, now_us) or refused(
+                BarcodeError("institution_not_in_business")
+            )
         if isinstance(operation, Query):
             return await self._query(key, nonce, now_us, operation)
         return await self._post(request, key, nonce, now_us, operation)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
@@ -83,6 +83,7 @@ class BarcodeSystem:
     ) -> None:
         self.db = db
         self.clock = clock
+        self.business_check: Callable[[str], bool] = lambda _institution: True
         self.rng = rng
         self.nodes = dict(nodes)
         self.directory = next(iter(self.nodes.values())).directory
@@ -288,6 +289,16 @@ class BarcodeSystem:
         return PaymentCodeGenerator(node.layout, handle, secret, clock or self.clock, node.policy)
 
     # -- queries -----------------------------------------------------------------------------
+
+    def in_business(self, principal: str) -> bool:
+        """Whether the institution behind a signer (``merchant:<id>``, ``institution:<id>``)
+        may do business now, by :attr:`business_check` (set by whoever keeps the licences:
+        :mod:`zhifu.compliance` through the web app; without one, every institution may)."""
+        kind, _, who = principal.partition(":")
+        if kind == "merchant":
+            merchant = self.directory.merchant(who)
+            who = merchant.institution if merchant is not None else who
+        return self.business_check(who)
 
     def platform_keys(self) -> list[VerifyingKey]:
         """The public keys that sign notifications, one per institution."""

@@ -140,6 +140,9 @@ def system_of(state: State) -> BarcodeSystem:
                 state[STATE_KEY] = found
                 state[STATE_KEY + "_owned"] = True
     assert isinstance(found, BarcodeSystem)
+    site = state.get("site")  # the licences it keeps stop a suspended institution's business
+    if site is not None and found.business_check != site.business_check:
+        found.business_check = site.business_check
     return found
 
 
