@@ -69,6 +69,9 @@ from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.pki import client_context
 from zhifu.security.store import KeyStore
 
+AUDITED_GROUPS = frozenset({"settlement", "reversal", "batch-upload"})
+"""The decisions the host writes to the audit trail (each purchase is in the journal)."""
+
 __all__ = ["AcquirerHost", "Arrival", "Reply"]
 
 log = logging.getLogger("zhifu.acquirer")
@@ -122,6 +125,15 @@ class AcquirerHost:
         self._host_lock = host_lock
         self.services.custody.sweep("at start")
 
+    def _audit_decision(self, ctx: TxnContext) -> None:
+        """An audit record of a batch settlement, a reversal or a batch upload."""
+        assert self._audit is not None
+        code = ctx.response.get("39") if ctx.response is not None else None
+        terminal = ctx.request.get("41") or "?"
+        stan = ctx.request.get("11") or ""
+        self._audit(f"terminal:{terminal}", f"acquirer.{ctx.group}", f"{terminal} {stan}".strip(),
+                    f"answered {code or 'nothing'}")  # fmt: skip
+
     def _risk(self, config: AcquirerConfig, hsm: SoftHsm) -> AcquirerRisk:
         """The risk rules, their alerts in ``risk.db`` and audit records in ``audit.db``."""
         home = config.home
@@ -129,6 +141,7 @@ class AcquirerHost:
         if home is not None:
             audit = _Recorder(home / "audit.db", hsm)
             self._closing.append(audit)
+        self._audit = audit
         risk = AcquirerRisk.open(
             home,
             hsm,
@@ -284,6 +297,8 @@ class AcquirerHost:
         self.pipeline.process(ctx)
         if self.services.risk is not None:
             self.services.risk.after(ctx)
+        if ctx.group in AUDITED_GROUPS and self._audit is not None:
+            self._audit_decision(ctx)
         response = ctx.response or _minimal(request.mti, Result.SYSTEM_ERROR, request)
         header = frame.header.with_requirement(ctx.processing_requirement)
         tpdu = frame.tpdu.reply()

@@ -48,7 +48,10 @@ def test_a_card_used_too_fast_is_refused_before_the_issuer(guarded: Bank) -> Non
     risk = guarded.host.services.risk
     assert risk is not None
     assert [a.rule for a in risk.engine.store.alerts()] == ["card-velocity"]
-    assert ("risk.decline", "rule card-velocity on card.purchase") in _trail_actions(guarded)
+    assert term.settle()["balanced"] is True
+    actions = _trail_actions(guarded)
+    assert ("risk.decline", "rule card-velocity on card.purchase") in actions
+    assert ("acquirer.settlement", "answered 00") in actions  # a money-moving decision
 
 
 def test_mac_failures_block_the_terminal_until_unblocked(
