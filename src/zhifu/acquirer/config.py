@@ -84,7 +84,8 @@ class AcquirerConfig:
     on the port, with client certificates required when ``tls_client_auth``. ``risk`` is how
     the risk rules act (:mod:`zhifu.acquirer.risk`): ``enforce`` (refuse, block) or ``monitor``
     (alert and audit only); ``risk_rules`` a JSON file of rules replacing the default set
-    (``zhifu/security/risk/rules.json`` is the format).
+    (``zhifu/security/risk/rules.json`` is the format); ``risk_webhook`` a URL every alert is
+    POSTed to, signed with the secret in ``ZHIFU_RISK_WEBHOOK_SECRET``.
     """
 
     host: str = "127.0.0.1"
@@ -112,6 +113,7 @@ class AcquirerConfig:
     issuer_bank_code: str = "102100099996"
     risk: str = "enforce"
     risk_rules: str = ""
+    risk_webhook: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -69,6 +70,7 @@ from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.pki import client_context
 from zhifu.security.store import KeyStore
 
+WEBHOOK_SECRET_ENV = "ZHIFU_RISK_WEBHOOK_SECRET"  # noqa: S105 - the variable's name
 AUDITED_GROUPS = frozenset({"settlement", "reversal", "batch-upload"})
 """The decisions the host writes to the audit trail (each purchase is in the journal)."""
 
@@ -151,6 +153,9 @@ class AcquirerHost:
             rules_file=config.risk_rules,
         )
         self._closing.append(risk)
+        if config.risk_webhook:
+            secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
+            risk.send_alerts_to(config.risk_webhook, secret.encode())
         return risk
 
     @classmethod

@@ -15,6 +15,7 @@ audit records of the data directory's trail and alerts in ``risk.db``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from zhifu.acquirer.registry import BLOCKED, Registry
 from zhifu.core.errors import UsageError
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.protect import DataProtector
-from zhifu.security.risk import Alert, Event, RiskEngine, RiskStore, load_rules
+from zhifu.security.risk import Alert, Event, RiskEngine, RiskStore, load_rules, webhook
 
 __all__ = ["RISK_FILE", "AcquirerRisk"]
 
@@ -46,6 +47,7 @@ class AcquirerRisk:
         if mode not in MODES:
             raise UsageError(f"one of {', '.join(MODES)}", argument="risk")
         self.engine, self.registry, self.mode = engine, registry, mode
+        self.webhook: tuple[str, bytes] | None = None
         self.protector = DataProtector(hsm)
         self._tokens: dict[str, str] = {}
         engine.on_alert = self._alerted
@@ -101,9 +103,26 @@ class AcquirerRisk:
         terminal = ctx.request.get("41") or ""
         self.engine.assess(Event(kind, time.time(), terminal=terminal, origin=ctx.peer))
 
+    def send_alerts_to(self, url: str, secret: bytes) -> None:
+        """POST every alert to ``url`` (signed: :mod:`zhifu.security.risk.webhook`)."""
+        if len(secret) < 16:
+            raise UsageError("a webhook secret of 16 bytes or more", argument="secret")
+        self.webhook = (url, secret)
+
+    @staticmethod
+    def _deliver(alert: Alert, url: str, secret: bytes) -> None:
+        """One delivery, off the host's threads; a receiver that fails is logged (best effort:
+        the alert is in risk.db and the audit trail all the same)."""
+        try:
+            webhook.send(alert, url, secret, now=time.time())
+        except (OSError, ValueError) as exc:
+            log.warning("risk webhook %s: %s", alert.rule, type(exc).__name__)
+
     def _alerted(self, alert: Alert) -> None:
         log.warning("risk rule %s: %s on %s %s", alert.rule, alert.outcome, alert.kind,
                     alert.subject)  # fmt: skip
+        if self.webhook is not None:
+            threading.Thread(target=self._deliver, args=(alert, *self.webhook), daemon=True).start()
         known = alert.kind == "terminal" and self.registry.terminal(alert.subject) is not None
         if alert.outcome == "block" and known and self.mode == "enforce":
             self.registry.set_status(alert.subject, BLOCKED)

@@ -49,11 +49,12 @@ class Site:
     def business_check(self, institution: str) -> bool:
         """Whether an institution may do business: True unless this installation keeps its
         licence and the licence is not registered (applied, suspended, revoked...)."""
-        try:
-            self.compliance.get(institution)
-        except NotFoundError:
-            return True  # not supervised here
-        return self.compliance.may_do_business(institution)
+        with self.lock:
+            try:
+                self.compliance.get(institution)
+            except NotFoundError:
+                return True  # not supervised here
+            return self.compliance.may_do_business(institution)
 
     def record(self, actor: str, action: str, obj: str, outcome: str, origin: str = "") -> None:
         """Append one audit record (thread-safe)."""

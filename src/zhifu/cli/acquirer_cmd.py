@@ -95,6 +95,8 @@ def register(sub: SubParsers) -> None:
     )
     p.add_argument("--issuer-tls", action="store_true", help="with --issuer and --tls: TLS 1.3 "
                    "to the issuer host, with the client-acquirer certificate")  # fmt: skip
+    p.add_argument("--risk-webhook", metavar="URL", help="POST each risk alert there, signed "
+                   "with $ZHIFU_RISK_WEBHOOK_SECRET")  # fmt: skip
     text = "risk rules refuse and block (enforce, the default) or only alert (monitor)"
     p.add_argument("--risk", choices=("enforce", "monitor"), help=text)
     p.add_argument("--risk-rules", metavar="FILE", help="a JSON file of risk rules (default: "
@@ -177,6 +179,7 @@ def _run(args: argparse.Namespace) -> Outcome:
         "risk": args.risk,
         "issuer_tls": args.issuer_tls or None,
         "risk_rules": args.risk_rules,
+        "risk_webhook": args.risk_webhook,
     }
     settings = {name: value for name, value in limits.items() if value is not None}
     try:

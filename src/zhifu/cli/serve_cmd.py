@@ -78,6 +78,7 @@ def _settle_args(args: argparse.Namespace) -> dict[str, Any]:
         "merchant_fee_bp": found.value("acquirer.merchant_fee_bp"),
         "issuer_address": found.value("acquirer.issuer_address"),
         "risk": found.value("acquirer.risk"),
+        "risk_webhook": found.value("acquirer.risk_webhook"),
     }
 
 

@@ -54,6 +54,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
             "HOST:PORT of an issuer host (empty: the issuer in process)"),
     Setting("acquirer.risk", str, "enforce", "ZHIFU_ACQUIRER_RISK",
             "risk rules: enforce (refuse, block) or monitor (alert and audit only)"),
+    Setting("acquirer.risk_webhook", str, "", "ZHIFU_RISK_WEBHOOK",
+            "URL each risk alert is POSTed to, signed with $ZHIFU_RISK_WEBHOOK_SECRET"),
     Setting("clearing.enabled", bool, True, "ZHIFU_CLEARING", "start the BEPS centres"),
     Setting("data.home", str, "var", HOME_ENV, "the data directory (SQLite files, keys)"),
     Setting("data.ledger_url", str, "", "ZHIFU_LEDGER_URL",

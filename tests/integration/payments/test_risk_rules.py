@@ -5,8 +5,13 @@ unblocks it; each rule fired is an alert in risk.db and a record of the audit tr
 from __future__ import annotations
 
 import dataclasses
+import http.server
+import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -15,16 +20,43 @@ from zhifu.acquirer.site import open_site_at
 from zhifu.cli.main import main
 from zhifu.iso8583.mac import hsm_mac_fn, sign
 from zhifu.security.hsm.data import MacAlgorithm
+from zhifu.security.risk.webhook import HEADER, verify
 
 from .conftest import LMK, Bank, purchase_request
 
+SECRET = b"a webhook secret of the test"
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    got: ClassVar[list[tuple[bytes, str]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.got.append((body, self.headers[HEADER]))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return
+
 
 @pytest.fixture
-def guarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bank]:
+def receiver() -> Iterator[str]:
+    _Receiver.got.clear()
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/risk"
+    server.shutdown()
+
+
+@pytest.fixture
+def guarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: str) -> Iterator[Bank]:
     monkeypatch.setenv("ZHIFU_LMK", LMK)
     monkeypatch.setenv("ZHIFU_HOME", str(tmp_path / "var"))
+    monkeypatch.setenv("ZHIFU_RISK_WEBHOOK_SECRET", SECRET.decode())
     monkeypatch.delenv("ZHIFU_LEDGER_URL", raising=False)
-    config = dataclasses.replace(AcquirerConfig.local(tmp_path / "var", port=0), risk="enforce")
+    config = dataclasses.replace(AcquirerConfig.local(tmp_path / "var", port=0), risk="enforce",
+                                 risk_webhook=receiver)  # fmt: skip
     background = start_in_background(config, environ={"ZHIFU_LMK": LMK})
     yield Bank(background, background.host, tmp_path)
     background.stop()
@@ -72,3 +104,9 @@ def test_mac_failures_block_the_terminal_until_unblocked(
     risk = guarded.host.services.risk
     assert risk is not None and risk.engine.store.blocks() == []
     assert ("risk.block", "rule mac-failure-burst on mac.failure") in _trail_actions(guarded)
+    deadline = time.monotonic() + 5
+    while not _Receiver.got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    body, signature = _Receiver.got[0]
+    assert verify(body, signature, SECRET, now=time.time(), seen=set())
+    assert json.loads(body)["rule"] == "mac-failure-burst"

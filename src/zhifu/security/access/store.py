@@ -168,8 +168,11 @@ class AccessStore:
         try:
             session = self._sign_in(name, password, code, now)
             self.db.execute("COMMIT")
+        except AccessError:
+            self.db.execute("COMMIT")  # a refusal: the failures counted stay counted
+            raise
         except BaseException:
-            self.db.execute("COMMIT")  # failures counted stay counted
+            self.db.execute("ROLLBACK")
             raise
         self.audit(name, "session.start", name, f"ok from {origin}" if origin else "ok")
         return session
