@@ -150,7 +150,7 @@ def test_a_slow_merchant_does_not_hold_back_the_others(system: BarcodeSystem) ->
         while not received and time.monotonic() < deadline:
             time.sleep(0.02)
         assert received == [f"EV-{paid.payment_id}"]
-        while time.monotonic() < deadline + 1.0:  # the answer is recorded just after it came
+        while time.monotonic() < deadline + 0.3:  # recorded just after; still under the timeout
             if system.notifier.status(f"EV-{paid.payment_id}")[0] == "delivered":
                 break
             time.sleep(0.02)
