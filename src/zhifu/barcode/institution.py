@@ -62,7 +62,14 @@ from zhifu.barcode.platform.postings import (
 from zhifu.core.clock import Clock, SystemClock
 from zhifu.core.errors import UsageError
 from zhifu.core.rng import RandomSource, SystemRandomSource
-from zhifu.ledger import Account, AccountFlags, CreateAccountResult, CreateTransferResult, Ledger
+from zhifu.ledger import (
+    BATCH_EVENTS_MAX,
+    Account,
+    AccountFlags,
+    CreateAccountResult,
+    CreateTransferResult,
+    Ledger,
+)
 from zhifu.ledger.chart import BY_CODE, LEDGER_CNY
 from zhifu.ledger.model import Transfer
 
@@ -143,6 +150,19 @@ class InstitutionNode:
         self._open([Account(ledger_id, LEDGER_CNY, CUSTOMER_CODE, flags)])
         self.directory.add_account(WalletAccount(self.id, account_id, customer_id, agreed_limit))
         return ledger_id
+
+    def history(self, account_id: str, *, since_ns: int) -> list[Transfer]:
+        """A wallet account's transfers from ``since_ns`` (ledger time) on, oldest first."""
+        if self.directory.account(self.id, account_id) is None:
+            raise BarcodeError("account_unknown")
+        ledger_id = customer_account(self.id, account_id)
+        found: list[Transfer] = []
+        while True:  # pages of the ledger's largest batch
+            page = self.ledger.get_account_transfers(ledger_id, timestamp_min=since_ns)
+            found += page
+            if len(page) < BATCH_EVENTS_MAX:
+                return found
+            since_ns = page[-1].timestamp + 1
 
     def top_up(self, account_id: str, amount: int, reference: str) -> CreateTransferResult:
         """Credit a wallet (e.g. from a bank card); idempotent by ``reference``."""

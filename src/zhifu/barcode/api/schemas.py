@@ -250,6 +250,22 @@ class ObligationOut(Struct, frozen=True):
     business_date: Annotated[str, Meta(examples=["2026-11-25"])]
 
 
+class HistoryEntryOut(Struct, frozen=True):
+    at: Annotated[str, Meta(examples=["2026-11-25T10:31:07.123456+08:00"])]
+    direction: Annotated[Literal["in", "out"], Meta(examples=["out"])]
+    amount: Annotated[int, Meta(examples=[1234])]
+    kind: Annotated[
+        Literal["payment", "fee", "refund", "fee-refund", "top-up", "other"],
+        Meta(examples=["payment"]),
+    ]
+
+
+class WalletHistory(Struct, frozen=True):
+    account_id: Annotated[str, Meta(examples=["A1"])]
+    since: Annotated[str, Meta(examples=["2025-11-24T10:31:07+08:00"])]
+    entries: list[HistoryEntryOut]
+
+
 class ObligationList(Struct, frozen=True):
     business_date: Annotated[str, Meta(examples=["2026-11-25"])]
     obligations: list[ObligationOut]

@@ -23,13 +23,14 @@ zhifu.barcode.api.errors.BarcodeError: principal_mismatch: ...
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from zhifu.barcode.api.errors import BarcodeError
 from zhifu.barcode.api.schemas import (
     CloseRequest,
     CreateOrderRequest,
+    HistoryEntryOut,
     MicropayRequest,
     ObligationList,
     ObligationOut,
@@ -39,6 +40,7 @@ from zhifu.barcode.api.schemas import (
     RefundRequest,
     ResolveOut,
     ResolveRequest,
+    WalletHistory,
     WalletPayRequest,
     out,
 )
@@ -47,8 +49,10 @@ from zhifu.barcode.model import Order, ScanSource
 from zhifu.barcode.platform import refunds as after_payment
 from zhifu.barcode.platform.flows import Started
 from zhifu.barcode.platform.orders import OrderStatus
+from zhifu.barcode.platform.postings import customer_account
 from zhifu.barcode.platform.requests import Call, Payment, Query
 from zhifu.barcode.platform.views import obligation_dict, order_dict, refund_dict
+from zhifu.core.clock import SHANGHAI
 
 if TYPE_CHECKING:
     from zhifu.barcode.platform.system import BarcodeSystem
@@ -199,6 +203,42 @@ def _pay(system: BarcodeSystem, key: VerifyingKey, req: WalletPayRequest) -> Ord
 
 WALLET_PAY: Final = Call(WalletPayRequest, _pay)
 """收款扫码 (``POST /v1/wallet/payments``): the signer's wallet pays a collection code."""
+
+
+HISTORY_DAYS: Final = 366
+"""How far back a customer's history reaches: at least a year (PBOC 2015 No. 43)."""
+_KINDS: Final = {1: "payment", 2: "fee", 3: "refund", 4: "fee-refund", 5: "top-up"}
+
+
+def _instant(ns: int) -> datetime:
+    """A ledger timestamp (nanoseconds since the epoch) in Asia/Shanghai."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, SHANGHAI) + timedelta(microseconds=rest // 1000)
+
+
+def wallet_history(account_id: str) -> Query:
+    """A wallet account's payments, refunds and top-ups of the last :data:`HISTORY_DAYS` days,
+    for the signing institution's own customer (``GET /v1/wallet/history``)."""
+
+    def run(system: BarcodeSystem, key: VerifyingKey) -> WalletHistory:
+        institution = institution_of(key)
+        now = system.clock.now().astimezone(SHANGHAI)
+        since = now - timedelta(days=HISTORY_DAYS)
+        since_ns = int(since.timestamp()) * 1_000_000_000
+        node = system.node(institution)
+        mine = customer_account(institution, account_id)
+        entries = [
+            HistoryEntryOut(
+                _instant(t.timestamp).isoformat(),
+                "in" if t.credit_account_id == mine else "out",
+                t.amount,
+                _KINDS.get(t.code, "other"),  # type: ignore[arg-type]
+            )
+            for t in node.history(account_id, since_ns=since_ns)
+        ]
+        return WalletHistory(account_id, since.isoformat(timespec="seconds"), entries)
+
+    return Query(run)
 
 
 def obligations(business_date: str) -> Query:

@@ -143,7 +143,7 @@ class BarcodeSystem:
             master, signer = cls._keys(keys, inst, rng)
             nodes[inst] = InstitutionNode(
                 inst,
-                Ledger.open(url),
+                Ledger.open(url, clock=clock),
                 directory,
                 master,
                 used,

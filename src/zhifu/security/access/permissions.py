@@ -121,6 +121,7 @@ ROUTES: Final[Mapping[tuple[str, str], str]] = {
     ("POST", "/v1/orders/{order_id}/refunds"): SIGNED,
     ("POST", "/v1/wallet/resolve"): SIGNED,
     ("POST", "/v1/wallet/payments"): SIGNED,
+    ("GET", "/v1/wallet/history"): SIGNED,
     ("GET", "/v1/switch/obligations"): SIGNED,
     ("POST", "/clearing/messages"): SIGNED,
     ("GET", "/clearing/inbox/{bank}"): SIGNED,

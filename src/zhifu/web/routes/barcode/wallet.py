@@ -7,8 +7,13 @@ the payer's institution is the signer's. Each signed route names its operation o
 (:func:`~zhifu.web.routes.barcode.signed.respond`). ``GET /v1/keys`` is public: merchants
 fetch the keys that sign their notifications there.
 
->>> sorted(p for h in ROUTES for p in h.paths)
-['/v1/keys', '/v1/switch/obligations', '/v1/wallet/payments', '/v1/wallet/resolve']
+>>> for path in sorted(p for h in ROUTES for p in h.paths):
+...     print(path)
+/v1/keys
+/v1/switch/obligations
+/v1/wallet/history
+/v1/wallet/payments
+/v1/wallet/resolve
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from zhifu.barcode.api.schemas import (
     OrderOut,
     ResolveOut,
     ResolveRequest,
+    WalletHistory,
     WalletPayRequest,
 )
 from zhifu.barcode.api.signing import public_key_pem
@@ -101,6 +107,24 @@ async def obligations(
     return await respond(request, operations.obligations(business_date.isoformat()))
 
 
+@get(
+    "/v1/wallet/history",
+    tags=TAGS,
+    security=SECURITY,
+    responses=responses(WalletHistory),
+    summary="A customer's payments of the last year",
+)
+async def history(
+    request: Request[Any, Any, Any],
+    account_id: Annotated[
+        str, QueryParameter(description="the wallet account", min_length=1, max_length=64)
+    ],
+) -> Response[bytes]:
+    """Every payment, refund and top-up of one of the signing institution's wallet accounts
+    over the last 366 days (customers may query at least a year of history, free)."""
+    return await respond(request, operations.wallet_history(account_id))
+
+
 @get("/v1/keys", tags=TAGS, summary="The keys that sign notifications", sync_to_thread=False)
 def keys(request: Request[Any, Any, Any]) -> KeyList:
     """The public keys zhifu signs notifications with, one per institution (PEM)."""
@@ -113,4 +137,4 @@ def keys(request: Request[Any, Any, Any]) -> KeyList:
     )
 
 
-ROUTES: Final = [resolve, pay, obligations, keys]
+ROUTES: Final = [resolve, pay, history, obligations, keys]
