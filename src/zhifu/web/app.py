@@ -11,8 +11,10 @@ docs/web-framework.md.
 >>> app = create_app()
 >>> app.openapi_config.title, app.openapi_config.version
 ('zhifu', '0.1.0')
->>> sorted(r.path for r in app.routes if not r.path.startswith(("/schema", "/v1")))
+>>> sorted(r.path for r in app.routes if not r.path.startswith(("/schema", "/v1", "/console")))
 ['/', '/docs', '/docs/errors', '/healthz', '/metrics', '/static/{file_path:path}']
+>>> sorted(r.path for r in app.routes if r.path.startswith("/console"))
+['/console', '/console/audit', '/console/sign-in', '/console/sign-out']
 >>> len([r for r in app.routes if r.path.startswith("/v1/")]) > 5     # the barcode API
 True
 """
@@ -40,6 +42,7 @@ from zhifu.web.openapi import (
 from zhifu.web.routes import (
     clearing_centre,
     compliance,
+    console,
     error_docs,
     health,
     landing,
@@ -107,6 +110,7 @@ def create_app(
         *people.ROUTES,
         *risk.ROUTES,
         *compliance.ROUTES,
+        *console.ROUTES,
         *barcode_merchant.ROUTES,
         *barcode_wallet.ROUTES,
         *centre,

@@ -20,9 +20,11 @@ import logging
 import re
 from http import HTTPStatus
 from typing import Any, Final
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect
 from litestar.types import ExceptionHandlersMap
 
 from zhifu.core.errors import DecodeError, UsageError
@@ -106,8 +108,12 @@ def on_decode_error(request: Request[Any, Any, Any], exc: DecodeError) -> Respon
     return _answer("decode_error", str(exc), HTTPStatus.BAD_REQUEST)
 
 
-def on_access_error(request: Request[Any, Any, Any], exc: AccessError) -> Response[ErrorBody]:
-    """Sign-in and permission refusals: 401, 403 or 423 with the refusal's code."""
+def on_access_error(request: Request[Any, Any, Any], exc: AccessError) -> Response[Any]:
+    """Sign-in and permission refusals: 401, 403 or 423 with the refusal's code; a console
+    page asked by someone not signed in (or idle too long) sends them to the sign-in page."""
+    console = request.url.path.startswith("/console") and request.method == "GET"
+    if console and exc.status == 401:
+        return Redirect(path=f"/console/sign-in?next={quote(request.url.path)}", status_code=303)
     return _answer(exc.code, exc.message, exc.status)
 
 

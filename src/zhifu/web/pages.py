@@ -31,7 +31,7 @@ ICON_URL: Final = "/static/zhifu.svg"
 PAGE_HEADERS: Final = {
     "content-security-policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
+        "form-action 'self'; frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",

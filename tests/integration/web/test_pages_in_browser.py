@@ -10,6 +10,7 @@ browser showed under ``build/screenshots/`` (``ZHIFU_SCREENSHOTS`` names another
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -28,6 +29,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route, sync_playwright
+
+from zhifu.security.access import totp
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[3]
@@ -52,6 +55,7 @@ class Served:
 
     url: str
     acquirer_port: int
+    home: Path
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[str], limit_s: float = 60) -> None:
@@ -71,7 +75,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str], limit_s: float = 60) ->
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     web, acquirer = _free_port(), _free_port()
-    env = {**os.environ, "ZHIFU_HOME": str(tmp_path_factory.mktemp("serve"))}
+    home = tmp_path_factory.mktemp("serve")
+    env = {**os.environ, "ZHIFU_HOME": str(home)}
     env.pop("ZHIFU_LMK", None)
     env.pop("ZHIFU_LMK_FILE", None)
     command = [sys.executable, "-m", "zhifu.cli", "serve", "--port", str(web)]
@@ -85,7 +90,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     url = f"http://{LOCAL_HOST}:{web}"
     try:
         _wait_healthy(url, proc)
-        yield Served(url, acquirer)
+        yield Served(url, acquirer, home)
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
@@ -210,4 +215,46 @@ def test_a_doc_url_opens_its_section(served: Served, visit: Visit) -> None:
     assert section.evaluate("e => e.getBoundingClientRect().top") < 200  # scrolled to it
     assert page.locator("h1").first.inner_text() == "Error catalogue (HTTP API)"
     visit.screenshot("errors.png", full_page=False)
+    visit.check_offline()
+
+
+def _add_user(served: Served, name: str, role: str, password: str) -> bytes:
+    """``zhifu user add`` against the running stack's data directory; the TOTP secret."""
+    env = {**os.environ, "ZHIFU_HOME": str(served.home)}
+    env.pop("ZHIFU_LMK", None)
+    env.pop("ZHIFU_LMK_FILE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "zhifu.cli", "user", "add", name, "--role", role,
+         "--password-stdin", "--json"],
+        input=password + "\n", capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    return base64.b32decode(json.loads(done.stdout)["totp_secret"])
+
+
+def test_sign_in_with_totp_then_the_audit_trail(served: Served, visit: Visit) -> None:
+    password = "a console password"
+    secret = _add_user(served, "li", "admin", password)
+    page = visit.page
+    page.goto(f"{served.url}/console")  # not signed in: to the sign-in page
+    page.wait_for_url("**/console/sign-in**")
+    assert page.locator("h1").inner_text() == "登录"
+    page.fill("input[name=user]", "li")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")  # no code: a privileged role needs one
+    assert "6 位动态口令" in page.locator(".error").inner_text()
+    page.get_by_role("link", name="English").click()
+    page.fill("input[name=user]", "li")
+    page.fill("input[name=password]", password)
+    page.fill("input[name=totp]", totp(secret, time.time()))
+    visit.screenshot("console-sign-in.png")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console?lang=en")
+    assert "Signed in: li (admin)" in page.locator("#who").inner_text()
+    page.get_by_role("link", name="Audit trail").click()
+    assert page.locator("#verdict").inner_text().startswith("The chain holds")
+    actions = page.locator("#trail tbody td:nth-child(4)").all_inner_texts()
+    assert "session.start" in actions and "user.add" in actions
+    visit.screenshot("console-audit.png")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "zhifu_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     visit.check_offline()
