@@ -68,6 +68,10 @@ class Event:
     origin: str = ""
     city: str = ""
 
+    def __post_init__(self) -> None:
+        if self.card.isdigit() and 12 <= len(self.card) <= 19:
+            raise UsageError("a token or keyed hash of the card, never its number", argument="card")
+
     def subject(self, name: str) -> str:
         """The value of one subject field ("" when the event has none)."""
         value = getattr(self, name)

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import pytest
 
-from zhifu.core.errors import DecodeError
+from zhifu.core.errors import DecodeError, UsageError
 from zhifu.security.access import AccessError, Principal
 from zhifu.security.risk import Event, RiskEngine, RiskStore, load_rules
 from zhifu.security.risk.engine import Alert, prometheus_text
@@ -234,3 +234,8 @@ def test_one_alert_per_rule_and_subject_in_a_window(engine: RiskEngine) -> None:
     for n in range(6):
         engine.assess(Event("card.purchase", DAY + 200 + n, 100, card="c1", terminal="t1"))
     assert later.card == "c1" and len(engine.store.alerts()) == 2  # a new window, a new alert
+
+
+def test_an_event_refuses_a_clear_card_number() -> None:
+    with pytest.raises(UsageError, match="never its number"):
+        Event("card.purchase", DAY, 100, card="6228480000000000018")
