@@ -105,9 +105,13 @@ class Authorizer:
             )  # fmt: skip
             atc = case.atc if case.arqc_ok else None
             offline_atc = case.offline_atc if code == "00" else None
-            issuer.store.record(
+            if not issuer.store.record(
                 answer, atc=atc, pin_failures=case.pin_failures, offline_atc=offline_atc
-            )
+            ):  # another process answered this id first (its decision stands; our postings
+                # had the same ids, so they did not move money twice)
+                first = issuer.store.answer(request.transaction_id)
+                assert first is not None
+                return self._replay(case, first)
             return self._response(case, decision)
 
     # ------------------------------------------------------------------ checks

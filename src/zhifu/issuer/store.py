@@ -188,9 +188,10 @@ class IssuerStore:
     def record(
         self, answer: Answer, *, atc: int | None = None, pin_failures: int | None = None,
         offline_atc: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> bool:  # fmt: skip
         """Store an answer (first one wins), with the card's new ATC mark and PIN counter, and
-        the ATC of an offline TC it took (``offline_atc``: never taken twice)."""
+        the ATC of an offline TC it took (``offline_atc``: never taken twice). False when an
+        answer to this id was stored first (by another process deciding the same request)."""
         with self.transaction() as cur:
             if offline_atc is not None:
                 cur.execute(
@@ -204,6 +205,8 @@ class IssuerStore:
                 (answer.id, answer.kind, answer.pan_key, answer.amount, answer.original_id,
                  answer.field_39, answer.auth_code, answer.reason, answer.refunded, _now()),
             )  # fmt: skip
+            if cur.rowcount != 1:
+                return False
             if atc is not None:
                 cur.execute(
                     "UPDATE cards SET last_atc = MAX(last_atc, ?) WHERE pan_key = ?",
@@ -214,6 +217,7 @@ class IssuerStore:
                     "UPDATE cards SET pin_failures = ? WHERE pan_key = ?",
                     (pin_failures, answer.pan_key),
                 )
+        return True
 
     def offline_tc(self, pan_key: str, atc: int) -> str | None:
         """The transaction that took the card's offline TC of ``atc``, or None."""

@@ -96,7 +96,7 @@ def test_duplicates_across_two_host_processes_on_postgresql(
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert len(answers) == 2 and all(a["39"] == "00" for a in answers)
+    assert len(answers) == 2 and all(a["39"] == "00" for a in answers), [a["39"] for a in answers]
     assert answers[0]["38"] == answers[1]["38"]
     for process in STARTED:
         process.send_signal(signal.SIGTERM)
