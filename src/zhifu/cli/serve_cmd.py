@@ -122,6 +122,7 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
         centre = None if clearing is None else clearing.centre
         address = None if acquirer is None else (args.host, acquirer.port)
         site = open_site_at(config.home)  # users, audit trail, risk alerts, licences
+        _first_administrator(site, args, web.getsockname()[1])
         app = create_asgi(clearing=centre, acquirer=address, site=site)
         web_config = make_config(args.host, args.port, app=app, tls_folder=args.tls or "",
                                  tls_client_auth=args.tls_client_auth)  # fmt: skip
@@ -133,6 +134,25 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
             clearing.stop()
         if acquirer is not None:
             acquirer.stop()
+
+
+def _first_administrator(site: Any, args: argparse.Namespace, port: int) -> None:
+    """On a data directory with no user yet: make ``admin`` and print its sign-in, once."""
+    import base64  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+
+    if site.access.users():
+        return
+    password = secrets.token_urlsafe(12)
+    secret = site.access.add_user("admin", "admin", password, actor="zhifu serve")
+    scheme = "https" if args.tls else "http"
+    lines = [
+        "zhifu console: the first administrator (shown once; add others with zhifu user add)",
+        f"  sign in at {scheme}://{args.host}:{port}/console/sign-in",
+        f"  user admin, password {password}",
+        f"  TOTP secret {base64.b32encode(secret).decode()} (add it to an authenticator app)",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def _start_acquirer(config: Any) -> Any:

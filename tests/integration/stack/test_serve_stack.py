@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +13,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from zhifu.acquirer.site import open_site_at
+from zhifu.security.access import totp
 
 
 def _free_port() -> int:
@@ -67,6 +72,16 @@ def test_serve_starts_web_and_acquirer(tmp_path: Path) -> None:
     assert f"acquirer listening on 127.0.0.1:{acq}" in out
     assert "BEPS centres: round scheduler running" in out
     assert "Traceback" not in out
+    assert f"sign in at http://127.0.0.1:{web}/console/sign-in" in out
+    password = re.search(r"user admin, password (\S+)", out)
+    secret = re.search(r"TOTP secret ([A-Z2-7]+)", out)
+    assert password and secret, out
+    site = open_site_at(tmp_path / "var", {})  # the data directory's own LMK file
+    try:  # the printed credentials sign in (the code from the printed secret)
+        code = totp(base64.b32decode(secret[1]), time.time())
+        assert site.access.sign_in("admin", password[1], code).role == "admin"
+    finally:
+        site.close()
 
 
 def test_serve_takes_its_settings_from_zhifu_toml(tmp_path: Path) -> None:
