@@ -171,7 +171,7 @@ class Burst(threading.Thread):
         self.statuses: set[int] = set()
 
     def run(self) -> None:
-        client = ApiClient(self.url, self.shop.signer, timeout=10)
+        client = ApiClient(self.url, self.shop.signer, timeout=30)  # slow under a loaded CI
         try:
             for n in itertools.count(1):
                 trade_no, code = f"{self.prefix}-{n:05d}", self.shop.code()
