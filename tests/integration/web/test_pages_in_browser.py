@@ -255,6 +255,9 @@ def test_sign_in_with_totp_then_the_audit_trail(served: Served, visit: Visit) ->
     actions = page.locator("#trail tbody td:nth-child(4)").all_inner_texts()
     assert "session.start" in actions and "user.add" in actions
     visit.screenshot("console-audit.png")
+    page.goto(f"{served.url}/console/risk?lang=en")
+    assert page.locator("h1").inner_text() == "Risk alerts and blocks"
+    assert page.locator("#alerts").count() == 1 and page.locator("#blocks").count() == 1
     cookie = next(c for c in page.context.cookies() if c["name"] == "zhifu_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     visit.check_offline()

@@ -100,6 +100,8 @@ ROUTES: Final[Mapping[tuple[str, str], str]] = {
     ("GET", "/console"): "session.read",
     ("POST", "/console/sign-out"): "session.read",
     ("GET", "/console/audit"): "audit.read",
+    ("GET", "/console/risk"): "risk.read",
+    ("GET", "/console/institutions"): "compliance.read",
     ("GET", "/v1/session"): "session.read",
     ("DELETE", "/v1/session"): "session.read",
     ("GET", "/v1/users"): "users.manage",

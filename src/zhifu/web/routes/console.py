@@ -12,6 +12,7 @@ Sign in / 登录
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
+from zhifu.core.clock import SHANGHAI
 from zhifu.security.access import AccessError, Principal, allows
 from zhifu.web.access import COOKIE, bearer, site_of
 from zhifu.web.pages import PAGE_HEADERS, Lang, escape, html_response, page
@@ -42,6 +44,14 @@ TEXT: Final[dict[str, dict[Lang, str]]] = {
         "en": "Seq|At|Actor|Action|Object|Outcome",
     },
     "switch": {"zh": "English", "en": "中文"},
+    "risk": {"zh": "风险告警与拦截", "en": "Risk alerts and blocks"},
+    "alerts": {"zh": "告警", "en": "Alerts"},
+    "blocks": {"zh": "拦截中", "en": "Blocked now"},
+    "alert_columns": {"zh": "时间|规则|结果|对象|原因", "en": "At|Rule|Outcome|Subject|Why"},
+    "block_columns": {"zh": "类型|对象|规则", "en": "Kind|Subject|Rule"},
+    "institutions": {"zh": "机构与许可", "en": "Institutions and licences"},
+    "institution_columns": {"zh": "代码|类型|名称|状态", "en": "Code|Kind|Name|State"},
+    "empty": {"zh": "（无）", "en": "(none)"},
 }
 REFUSALS_ZH: Final[dict[str, str]] = {
     "credentials_invalid": "用户名或密码错误",
@@ -50,7 +60,11 @@ REFUSALS_ZH: Final[dict[str, str]] = {
     "totp_invalid": "动态口令错误或已使用，请等待下一个口令",
 }
 """The sign-in refusals in Chinese (the English ones are zhifu.security.access.errors')."""
-PAGES: Final = (("/console/audit", "audit.read", "audit"),)
+PAGES: Final = (
+    ("/console/audit", "audit.read", "audit"),
+    ("/console/risk", "risk.read", "risk"),
+    ("/console/institutions", "compliance.read", "institutions"),
+)
 """The console pages after the home page: path, the permission, the title's text key."""
 
 
@@ -170,9 +184,49 @@ def audit(request: Request[Any, Any, Any], lang: Lng = None) -> Response[str]:
     return html_response(_frame(chosen, TEXT["audit"][chosen], body, "/console/audit"))
 
 
+def _table(table_id: str, columns: str, rows: list[list[str]], lang: Lang) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns.split("|"))
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>"
+                   for row in rows)  # fmt: skip
+    empty = f'<p class="muted">{_text("empty", lang)}</p>' if not rows else ""
+    return (f'<div class="wide"><table id="{table_id}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>{empty}")  # fmt: skip
+
+
+@get("/console/risk", include_in_schema=False, sync_to_thread=False)
+def risk(request: Request[Any, Any, Any], lang: Lng = None) -> Response[str]:
+    """The risk rules' last alerts (newest first) and what is blocked now."""
+    chosen, site = _lang(lang), site_of(request.app.state)
+    alerts = [[_instant(a.at), a.rule, a.outcome, f"{a.kind} {a.subject}", a.why]
+              for a in reversed(site.risk.alerts(100))]  # fmt: skip
+    blocks = [[str(b["kind"]), str(b["subject"]), str(b["rule"])] for b in site.risk.blocks()]
+    body = (f'<h2>{_text("blocks", chosen)}</h2>'
+            f'{_table("blocks", TEXT["block_columns"][chosen], blocks, chosen)}'
+            f'<h2>{_text("alerts", chosen)}</h2>'
+            f'{_table("alerts", TEXT["alert_columns"][chosen], alerts, chosen)}')  # fmt: skip
+    return html_response(_frame(chosen, TEXT["risk"][chosen], body, "/console/risk"))
+
+
+@get("/console/institutions", include_in_schema=False, sync_to_thread=False)
+def institutions(request: Request[Any, Any, Any], lang: Lng = None) -> Response[str]:
+    """The institutions whose licences this installation keeps, and their states."""
+    chosen, site = _lang(lang), site_of(request.app.state)
+    with site.lock:
+        rows = [[i.code, i.kind.value, i.name, i.state.value]
+                for i in site.compliance.institutions()]  # fmt: skip
+    body = _table("institutions", TEXT["institution_columns"][chosen], rows, chosen)
+    return html_response(_frame(chosen, TEXT["institutions"][chosen], body,
+                                "/console/institutions"))  # fmt: skip
+
+
+def _instant(at: float) -> str:
+    """Event seconds as local (Asia/Shanghai) time, to the second."""
+    return datetime.fromtimestamp(int(at), SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def to_sign_in(path: str) -> Redirect:
     """Where a browser that is not signed in goes instead of a console page."""
     return Redirect(path=f"/console/sign-in?next={quote(path)}", status_code=303)
 
 
-ROUTES = [sign_in_page, sign_in, home, sign_out, audit]
+ROUTES = [sign_in_page, sign_in, home, sign_out, audit, risk, institutions]
