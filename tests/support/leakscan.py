@@ -1,8 +1,9 @@
 """The canary scan after the whole test suite: every file the tests left in their temporary
 folders (data directories, SQLite databases, logs, exports, receipts, backups) is searched for a
-clear card number — a Luhn-valid run of 13 to 19 digits with a BIN of the emulated issuers — and
-for track-2 data. Card images and copies of the source tree hold card numbers by design and are
-left out; everything else must hold none."""
+clear card number — a Luhn-valid run of 16 to 19 digits starting with a BIN of the emulated
+issuers (``ISSUER_BINS``, the card profiles' 622800-622802; a random run of digits that starts
+with them and passes Luhn is one in 10^7) — and for track-2 data. Card images and copies of the
+source tree hold card numbers by design and are left out; everything else must hold none."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-PAN = re.compile(rb"(?<![0-9])(62\d{11,17})(?![0-9])")
-TRACK2 = re.compile(rb"(?<![0-9])(62\d{11,17})[=D]\d{4}")
+ISSUER_BINS = (b"622800", b"622801", b"622802")
+"""The BINs of the emulated issuers' card profiles (``zhifu/card/profiles``)."""
+_BIN = b"|".join(ISSUER_BINS)
+PAN = re.compile(rb"(?<![0-9])((?:" + _BIN + rb")\d{10,13})(?![0-9])")
+TRACK2 = re.compile(rb"(?<![0-9])((?:" + _BIN + rb")\d{10,13})[=D]\d{4}")
 BY_DESIGN = (b'"format": "zhifu-card/1"', b'"format": "zhifu-stripe/1"', b"zhifu-device-1")
 
 

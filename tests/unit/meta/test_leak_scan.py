@@ -17,20 +17,29 @@ def _module() -> ModuleType:
     return module
 
 
+def _other_bin(folder: Path) -> Path:
+    other = folder / "other"
+    other.mkdir()
+    (other / "x.log").write_text("6228480000000000018")  # Luhn-valid, BIN 622848
+    return other
+
+
 def test_the_scan_finds_a_pan_and_a_track_and_spares_card_files(tmp_path: Path) -> None:
     scan = _module()
-    assert scan.luhn("6228480000000000018") and not scan.luhn("6228480000000000017")
-    (tmp_path / "journal.log").write_text("pan 6228480000000000018 seen")
-    (tmp_path / "export.csv").write_text("x,6228480000000000018=30122200000,y")
-    (tmp_path / "masked.log").write_text("pan 622848*********0017 and 6228480000000000018")
+    assert scan.luhn("6228000000000000019") and not scan.luhn("6228000000000000018")
+    (tmp_path / "journal.log").write_text("pan 6228000000000000019 seen")
+    (tmp_path / "export.csv").write_text("x,6228000000000000019=30122200000,y")
+    (tmp_path / "masked.log").write_text("pan 622800*********0018 and 6228000000000000019")
     (tmp_path / "card.json").write_text(
-        '{\n "format": "zhifu-card/1", "pan": "6228480000000000018"}'
+        '{\n "format": "zhifu-card/1", "pan": "6228000000000000019"}'
     )
-    (tmp_path / "copy.py").write_text("PAN = '6228480000000000018'")
-    (tmp_path / "masked.log").write_text("pan 622848*********0018 and 6228480000000000017")
+    (tmp_path / "copy.py").write_text("PAN = '6228000000000000019'")
+    (tmp_path / "masked.log").write_text("pan 622800*********0019 and 6228000000000000018")
     found = {path.name: what for path, what in scan.leaks(tmp_path)}
     assert found == {"journal.log": "a clear card number", "export.csv": "track 2 data"}
-    public = frozenset({"6228480000000000018"})  # a published test vector's card
+    assert list(scan.leaks(_other_bin(tmp_path))) == []  # another issuer's number: not ours
+    public = frozenset({"6228000000000000019"})  # a published test vector's card
     assert list(scan.leaks(tmp_path, public)) == []
-    for planted in tmp_path.iterdir():  # the suite-wide scan would find them, rightly
-        planted.unlink()
+    for planted in tmp_path.rglob("*"):  # the suite-wide scan would find them, rightly
+        if planted.is_file():
+            planted.unlink()
