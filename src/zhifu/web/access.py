@@ -26,7 +26,15 @@ from zhifu.codec.home import data_home
 from zhifu.security.access import AccessError, Principal, allows, route_access
 from zhifu.security.access.permissions import PUBLIC, SIGNED
 
-__all__ = ["COOKIE", "STATE_KEY", "bearer", "close_owned_site", "permission_guard", "site_of"]
+__all__ = [
+    "COOKIE",
+    "STATE_KEY",
+    "bearer",
+    "close_owned_site",
+    "guarded_principal",
+    "permission_guard",
+    "site_of",
+]
 
 STATE_KEY: Final = "site"
 COOKIE: Final = "zhifu_session"
@@ -69,6 +77,13 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     site = site_of(connection.app.state)
     with site.lock:
         return site.access.authenticate(token)
+
+
+def guarded_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The principal :func:`permission_guard` found for a route a permission opens."""
+    found = connection.state.get("principal")
+    assert isinstance(found, Principal), "the guard sets the principal of a permission route"
+    return found
 
 
 def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

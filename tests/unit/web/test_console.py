@@ -12,6 +12,7 @@ from zhifu.acquirer.site import open_site_at
 from zhifu.security.access import totp
 from zhifu.security.risk import Alert
 from zhifu.web.app import create_app
+from zhifu.web.routes.people import NewUser, SignIn
 
 PASSWORD = "console test password"
 
@@ -49,3 +50,9 @@ def test_console_pages_by_role(tmp_path: Path) -> None:
             assert client.get("/console/audit").status_code == 403  # not the merchant's
     finally:
         site.close()
+
+
+def test_sign_in_bodies_hide_the_password_in_their_repr() -> None:
+    body = SignIn("wang", PASSWORD, "123456")
+    assert PASSWORD not in repr(body) and "123456" not in repr(body)
+    assert PASSWORD not in repr(NewUser("wang", "merchant", PASSWORD))

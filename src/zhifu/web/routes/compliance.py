@@ -19,8 +19,7 @@ from litestar.params import FromPath, JSONBody
 from zhifu.compliance import InstitutionKind
 from zhifu.compliance.errors import ComplianceError
 from zhifu.compliance.institutions import TRANSITIONS, Institution
-from zhifu.security.access import Principal
-from zhifu.web.access import site_of
+from zhifu.web.access import guarded_principal, site_of
 from zhifu.web.routes.people import OPTS
 
 
@@ -45,12 +44,6 @@ def _out(institution: Institution) -> dict[str, str]:
             "state": institution.state.value}  # fmt: skip
 
 
-def _actor(request: Request[Any, Any, Any]) -> str:
-    found = request.state.get("principal")
-    assert isinstance(found, Principal)
-    return found.name
-
-
 def _refused(exc: ComplianceError) -> HTTPException:
     return HTTPException(status_code=409, detail=str(exc))
 
@@ -71,9 +64,10 @@ def apply(request: Request[Any, Any, Any], data: JSONBody[Application]) -> dict[
         kind = InstitutionKind(data.kind)
     except ValueError:
         raise HTTPException(status_code=400, detail="kind: payment-institution or bank") from None
+    actor = guarded_principal(request).name
     try:
         with site.lock:
-            site.compliance.apply(data.code, kind=kind, name=data.name, actor=_actor(request),
+            site.compliance.apply(data.code, kind=kind, name=data.name, actor=actor,
                                   reason=data.reason)  # fmt: skip
             return _out(site.compliance.get(data.code))
     except ComplianceError as exc:
@@ -93,7 +87,9 @@ def act(
     site = site_of(request.app.state)
     try:
         with site.lock:
-            site.compliance.act(data.action, code, actor=_actor(request), reason=data.reason)
+            site.compliance.act(
+                data.action, code, actor=guarded_principal(request).name, reason=data.reason
+            )
             return _out(site.compliance.get(code))
     except ComplianceError as exc:
         raise _refused(exc) from None

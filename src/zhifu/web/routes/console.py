@@ -22,8 +22,8 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
 from zhifu.core.clock import SHANGHAI
-from zhifu.security.access import AccessError, Principal, allows
-from zhifu.web.access import COOKIE, bearer, site_of
+from zhifu.security.access import AccessError, allows
+from zhifu.web.access import COOKIE, bearer, guarded_principal, site_of
 from zhifu.web.pages import PAGE_HEADERS, Lang, escape, html_response, page
 
 TEXT: Final[dict[str, dict[Lang, str]]] = {
@@ -130,16 +130,10 @@ def sign_in(
     return answer
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    found = request.state.get("principal")
-    assert isinstance(found, Principal)
-    return found
-
-
 @get("/console", include_in_schema=False, sync_to_thread=False)
 def home(request: Request[Any, Any, Any], lang: Lng = None) -> Response[str]:
     """Who is signed in, and the pages the role may open."""
-    chosen, who = _lang(lang), _principal(request)
+    chosen, who = _lang(lang), guarded_principal(request)
     links = [f'<li><a href="{path}?lang={chosen}">{_text(key, chosen)}</a></li>'
              for path, permission, key in PAGES if allows(who, permission)]  # fmt: skip
     body = (

@@ -29,9 +29,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 
 from zhifu.barcode.api.schemas import ErrorOut
-from zhifu.security.access import Principal, Session
+from zhifu.security.access import Session
 from zhifu.security.access.policy import SignInPolicy
-from zhifu.web.access import COOKIE, bearer, site_of
+from zhifu.web.access import COOKIE, bearer, guarded_principal, site_of
 
 TAGS: Final = ["people"]
 BEARER: Final[list[dict[str, list[str]]]] = [{"bearer": []}]
@@ -47,6 +47,9 @@ class SignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     user: str = msgspec.field(name="user")
     password: str
     totp: str = ""
+
+    def __repr__(self) -> str:
+        return f"SignIn(user={self.user!r}, password=<secret>, totp=<secret>)"
 
 
 class SessionOut(msgspec.Struct, frozen=True):
@@ -72,6 +75,9 @@ class NewUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
     role: str
     password: str
+
+    def __repr__(self) -> str:
+        return f"NewUser(name={self.name!r}, role={self.role!r}, password=<secret>)"
 
 
 class UserOut(msgspec.Struct, frozen=True):
@@ -103,12 +109,6 @@ def _origin(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    found = request.state.get("principal")
-    assert isinstance(found, Principal), "the guard sets the principal of a permission route"
-    return found
-
-
 @post("/v1/session", tags=TAGS, summary="Sign in",
       responses={400: _REFUSED, 401: _REFUSED, 423: _REFUSED})  # fmt: skip
 async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Response[SessionOut]:
@@ -130,7 +130,7 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Re
 @get("/v1/session", summary="Who am I", **OPTS, sync_to_thread=False)
 def who_am_i(request: Request[Any, Any, Any]) -> WhoAmI:
     """The session's (or API key's) principal."""
-    principal = _principal(request)
+    principal = guarded_principal(request)
     return WhoAmI(principal.name, principal.role, principal.kind)
 
 
@@ -142,7 +142,9 @@ def sign_out(request: Request[Any, Any, Any]) -> None:
     with site.lock:
         if token:
             site.access.sign_out(token)
-    site.record(_principal(request).name, "session.end", _principal(request).name, "ok")
+    site.record(
+        guarded_principal(request).name, "session.end", guarded_principal(request).name, "ok"
+    )
 
 
 @get("/v1/users", summary="Users", **OPTS, sync_to_thread=False)
@@ -156,7 +158,7 @@ def list_users(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
 @post("/v1/users", summary="Add a user", **OPTS)
 async def add_user(request: Request[Any, Any, Any], data: JSONBody[NewUser]) -> UserOut:
     """A new user; a privileged role's answer has the ``otpauth://`` URI to enrol, once."""
-    site, actor = site_of(request.app.state), _principal(request).name
+    site, actor = site_of(request.app.state), guarded_principal(request).name
 
     def add() -> bytes | None:
         with site.lock:
@@ -176,7 +178,7 @@ def unlock_user(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[st
     """Lift a lockout (audited)."""
     site = site_of(request.app.state)
     with site.lock:
-        site.access.unlock(name, actor=_principal(request).name)
+        site.access.unlock(name, actor=guarded_principal(request).name)
     return {"name": name, "status": "unlocked"}
 
 
@@ -196,7 +198,7 @@ def create_api_key(request: Request[Any, Any, Any], data: JSONBody[NewApiKey]) -
     site = site_of(request.app.state)
     with site.lock:
         key, token = site.access.create_api_key(data.owner, data.scopes,
-                                                actor=_principal(request).name)  # fmt: skip
+                                                actor=guarded_principal(request).name)  # fmt: skip
     return ApiKeyOut(key.key_id, key.owner, list(key.scopes), key.revoked, token)
 
 
@@ -206,7 +208,7 @@ def revoke_api_key(request: Request[Any, Any, Any], key_id: FromPath[str]) -> No
     """Revoke at once: the next request with the key is refused."""
     site = site_of(request.app.state)
     with site.lock:
-        site.access.revoke_api_key(key_id, actor=_principal(request).name)
+        site.access.revoke_api_key(key_id, actor=guarded_principal(request).name)
 
 
 @get("/v1/audit", summary="The audit trail", **OPTS, sync_to_thread=False)

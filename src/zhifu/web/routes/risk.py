@@ -15,19 +15,13 @@ from litestar import MediaType, Request, Response, delete, get
 from litestar.params import FromPath, Parameter
 
 from zhifu.core.errors import UsageError
-from zhifu.security.access import AccessError, Principal, allows
+from zhifu.security.access import AccessError, allows
 from zhifu.security.risk import load_rules
 from zhifu.security.risk.engine import prometheus_text
-from zhifu.web.access import site_of
+from zhifu.web.access import guarded_principal, site_of
 from zhifu.web.routes.people import OPTS
 
 RULES = load_rules()
-
-
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    found = request.state.get("principal")
-    assert isinstance(found, Principal)
-    return found
 
 
 @get("/v1/risk/alerts", summary="Risk alerts", **OPTS, sync_to_thread=False)
@@ -51,7 +45,7 @@ def lift(
     reason: str = Parameter(min_length=3, max_length=200),
 ) -> None:  # fmt: skip
     """Lift a block (``risk.manage``; the reason goes into the audit trail)."""
-    site, principal = site_of(request.app.state), _principal(request)
+    site, principal = site_of(request.app.state), guarded_principal(request)
     if not allows(principal, "risk.manage"):
         raise AccessError("permission_denied")
     if not site.risk.lift(kind, subject, at=time.time(), by=principal.name, reason=reason):
