@@ -123,7 +123,9 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
         address = None if acquirer is None else (args.host, acquirer.port)
         site = open_site_at(config.home)  # users, audit trail, risk alerts, licences
         _first_administrator(site, args, web.getsockname()[1])
-        app = create_asgi(clearing=centre, acquirer=address, site=site)
+        services = {"home": Path(config.home), "clearing": clearing,
+                    "acquirer": None if acquirer is None else acquirer.host}  # fmt: skip
+        app = create_asgi(clearing=centre, acquirer=address, site=site, services=services)
         web_config = make_config(args.host, args.port, app=app, tls_folder=args.tls or "",
                                  tls_client_auth=args.tls_client_auth)  # fmt: skip
         uvicorn.Server(web_config).run(sockets=[web])

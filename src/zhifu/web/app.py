@@ -52,6 +52,7 @@ from zhifu.web.routes import (
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
+from zhifu.web.services import STATE_KEY as SERVICES_KEY
 
 
 @get("/docs", include_in_schema=False, sync_to_thread=False)
@@ -88,7 +89,7 @@ class AllowHeaders:
 
 def create_app(
     *, barcode: Any = None, clearing: Any = None, acquirer: tuple[str, int] | None = None,
-    site: Any = None,
+    site: Any = None, services: dict[str, Any] | None = None,
 ) -> Litestar:  # fmt: skip
     """Build the zhifu web app (no debug mode: tracebacks never reach a client).
 
@@ -100,6 +101,7 @@ def create_app(
     landing page shows (None: there is none). ``site`` is the
     :class:`zhifu.acquirer.site.Site` (audit trail, users) whose route table guards every
     route (:mod:`zhifu.web.access`); without one, the data directory's is opened when needed.
+    ``services`` are the running services the console shows (:mod:`zhifu.web.services`).
     """
     centre = clearing_centre.ROUTES if clearing is not None else []
     routes = [
@@ -131,6 +133,7 @@ def create_app(
     app.state[clearing_centre.STATE_KEY] = clearing
     app.state[landing.ACQUIRER_KEY] = acquirer
     app.state[SITE_KEY] = site
+    app.state[SERVICES_KEY] = dict(services or {})
     document_headers(app)
     app.before_send.append(AllowHeaders(app))
     return app

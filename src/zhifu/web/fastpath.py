@@ -67,7 +67,8 @@ async def _send(send: Send, reply: Reply) -> None:
 
 def create_asgi(
     *, barcode: Any = None, clearing: Any = None, acquirer: tuple[str, int] | None = None,
-    site: Any = None,
+    site: Any = None, services: dict[str, Any] | None = None,
 ) -> FastPaths:  # fmt: skip
     """The served app: :func:`~zhifu.web.app.create_app` behind :class:`FastPaths`."""
-    return FastPaths(create_app(barcode=barcode, clearing=clearing, acquirer=acquirer, site=site))
+    return FastPaths(create_app(barcode=barcode, clearing=clearing, acquirer=acquirer, site=site,
+                                services=services))  # fmt: skip

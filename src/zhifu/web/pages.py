@@ -1,9 +1,9 @@
 """The frame of zhifu's own HTML pages (the landing page, the error catalogue).
 
-Pages are rendered on the server from escaped text: no script, no CDN, one style sheet and one
-icon from ``/static/``. Every page answer carries a content security policy that allows only
-those, so a page that tried to load anything else from elsewhere would be blocked by the
-browser.
+Pages are rendered on the server from escaped text: no CDN, one style sheet and one icon from
+``/static/``, and for the pages that update themselves a script file from there (never
+inline). Every page answer carries a content security policy that allows only those, so a page
+that tried to load anything else from elsewhere would be blocked by the browser.
 
 >>> print(escape('<a href="x">'))
 &lt;a href=&quot;x&quot;&gt;
@@ -30,13 +30,14 @@ ICON_URL: Final = "/static/zhifu.svg"
 
 PAGE_HEADERS: Final = {
     "content-security-policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self' data: blob:; script-src 'self'; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
-"""Headers of every page answer: nothing but this server's style sheet and images."""
+"""Headers of every page answer: nothing but this server's style sheet, images and scripts (no
+inline script), and requests back to this server only."""
 
 
 def escape(text: str) -> str:

@@ -1,0 +1,14 @@
+"""The web console: server-rendered pages in Chinese and English over the services, each opened
+by a permission of the route table (:mod:`zhifu.security.access.permissions`).
+
+One module per page group; :data:`ROUTES` gathers their handlers and
+:data:`~zhifu.web.routes.console.frame.PAGES` the links of the home page.
+"""
+
+from __future__ import annotations
+
+from zhifu.web.routes.console import session, trail
+
+ROUTES = [*session.ROUTES, *trail.ROUTES]
+
+__all__ = ["ROUTES"]
