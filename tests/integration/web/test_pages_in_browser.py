@@ -10,154 +10,14 @@ browser showed under ``build/screenshots/`` (``ZHIFU_SCREENSHOTS`` names another
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
 
-import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route, sync_playwright
+from tests.integration.web.browser import Served, Visit, add_user
 
 from zhifu.security.access import totp
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ROOT = Path(__file__).resolve().parents[3]
-SCREENSHOTS = Path(os.environ.get("ZHIFU_SCREENSHOTS") or ROOT / "build" / "screenshots")
-LOCAL_HOST = "127.0.0.1"
-TIMEOUT_MS = 30_000
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOCAL_HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Served:
-    """A running ``zhifu serve``."""
-
-    url: str
-    acquirer_port: int
-    home: Path
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[str], limit_s: float = 60) -> None:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "zhifu serve stopped while starting"
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer,
-        ):
-            if answer.status == 200:
-                return
-        time.sleep(0.3)
-    raise AssertionError(f"zhifu serve did not answer /healthz within {limit_s} s")
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    web, acquirer = _free_port(), _free_port()
-    home = tmp_path_factory.mktemp("serve")
-    env = {**os.environ, "ZHIFU_HOME": str(home)}
-    env.pop("ZHIFU_LMK", None)
-    env.pop("ZHIFU_LMK_FILE", None)
-    command = [sys.executable, "-m", "zhifu.cli", "serve", "--port", str(web)]
-    proc = subprocess.Popen(
-        [*command, "--acquirer-port", str(acquirer)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://{LOCAL_HOST}:{web}"
-    try:
-        _wait_healthy(url, proc)
-        yield Served(url, acquirer, home)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
-    assert "Traceback" not in output, output
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        yield _launch(playwright)
-
-
-def _launch(playwright: Playwright) -> Browser:
-    # Resolve no name but the loopback one: the browser itself cannot reach out either.
-    rules = f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {LOCAL_HOST}"
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=[rules])
-
-
-@dataclass
-class Visit:
-    """A page with every request and every error it made recorded."""
-
-    page: Page
-    requests: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def check_offline(self) -> None:
-        """Nothing left 127.0.0.1, nothing failed."""
-        assert self.blocked == []
-        assert self.errors == []
-        for url in self.requests:
-            parts = urlsplit(url)
-            assert parts.scheme in ("data", "blob") or parts.hostname == LOCAL_HOST, url
-
-    def screenshot(self, name: str, *, full_page: bool = True) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = str(SCREENSHOTS / name)
-        self.page.screenshot(path=path, full_page=full_page, animations="disabled")
-
-
-@pytest.fixture
-def visit(browser: Browser) -> Iterator[Visit]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    seen = Visit(page)
-
-    def only_local(route: Route) -> None:
-        if urlsplit(route.request.url).hostname == LOCAL_HOST:
-            route.continue_()
-        else:
-            seen.blocked.append(route.request.url)
-            route.abort("internetdisconnected")
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            seen.errors.append(message.text)
-
-    context.route("**/*", only_local)
-    page.on("request", lambda request: seen.requests.append(request.url))
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: seen.errors.append(str(error)))
-    try:
-        yield seen
-    finally:
-        context.close()
 
 
 def test_landing_page_in_chinese_then_english(served: Served, visit: Visit) -> None:
@@ -218,22 +78,9 @@ def test_a_doc_url_opens_its_section(served: Served, visit: Visit) -> None:
     visit.check_offline()
 
 
-def _add_user(served: Served, name: str, role: str, password: str) -> bytes:
-    """``zhifu user add`` against the running stack's data directory; the TOTP secret."""
-    env = {**os.environ, "ZHIFU_HOME": str(served.home)}
-    env.pop("ZHIFU_LMK", None)
-    env.pop("ZHIFU_LMK_FILE", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "zhifu.cli", "user", "add", name, "--role", role,
-         "--password-stdin", "--json"],
-        input=password + "\n", capture_output=True, text=True, env=env, timeout=60, check=True,
-    )  # fmt: skip
-    return base64.b32decode(json.loads(done.stdout)["totp_secret"])
-
-
 def test_sign_in_with_totp_then_the_audit_trail(served: Served, visit: Visit) -> None:
     password = "a console password"
-    secret = _add_user(served, "li", "admin", password)
+    secret = add_user(served, "li", "admin", password)
     page = visit.page
     page.goto(f"{served.url}/console")  # not signed in: to the sign-in page
     page.wait_for_url("**/console/sign-in**")
