@@ -43,6 +43,7 @@ from zhifu.security.hsm.pin import PinBlockFormat
 from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.keys import KeyAlgorithm, KeyHandle, KeyUsage
 from zhifu.security.secrets import Pin
+from zhifu.terminal.sealed import KeypadSeal
 
 __all__ = [
     "CAPACITY_BYTES",
@@ -187,11 +188,27 @@ class SecureModule:
 
 
 class PinPad:
-    """Keypad digits into the module; ``*`` out; the enciphered PIN block at confirm."""
+    """Keypad digits into the module; ``*`` out; the enciphered PIN block at confirm.
+
+    A keypad outside the module sends its digits sealed (:mod:`zhifu.terminal.sealed`): the
+    pad's :attr:`seal` makes the key pair on first use, :meth:`press_sealed` opens each one.
+    """
 
     def __init__(self, hsm: SoftHsm, pik: HandleLike, pan: str) -> None:
         self._hsm, self._pik, self._pan = hsm, pik, pan
         self._digits = bytearray()
+        self._seal: KeypadSeal | None = None
+
+    @property
+    def seal(self) -> KeypadSeal:
+        """This entry's key pair for a keypad outside the module (made on first use)."""
+        if self._seal is None:
+            self._seal = KeypadSeal()
+        return self._seal
+
+    def press_sealed(self, sealed: bytes) -> str:
+        """A digit sealed under :attr:`seal` (SealError if not the next one); the screen."""
+        return self.press(self.seal.open(sealed))
 
     def __repr__(self) -> str:
         return f"PinPad({len(self._digits)} digits entered)"

@@ -52,6 +52,7 @@ from zhifu.web.routes import (
 from zhifu.web.routes.barcode import common as barcode_http
 from zhifu.web.routes.barcode import merchant as barcode_merchant
 from zhifu.web.routes.barcode import wallet as barcode_wallet
+from zhifu.web.routes.console import terminal as console_terminal
 from zhifu.web.services import STATE_KEY as SERVICES_KEY
 
 
@@ -126,6 +127,7 @@ def create_app(
         on_shutdown=[
             lambda app: barcode_http.close_owned(app.state),
             lambda app: close_owned_site(app.state),
+            lambda app: console_terminal.close_desks(app.state),
         ],
         debug=False,
     )

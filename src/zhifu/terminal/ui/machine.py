@@ -10,6 +10,9 @@ what comes back is the enciphered PIN block. The result stays on the screen unti
 Phases: ``idle`` → ``menu`` → (``original``) → (``amount``) → (``card``) → ``busy`` (⇄ ``pin``)
 → ``result`` → ``idle``; cancel goes back one menu level, or to ``idle`` from any step before
 the card is read.
+
+With ``sealed_pin`` (a keypad outside the secure module, as the web console's), a clear digit
+key does nothing at the PIN pad: digits arrive only sealed (:meth:`TerminalUI.press_sealed`).
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class TerminalUI:
 
     def __init__(
         self, terminal: Terminal, *, menus: Menus | None = None, language: str = "zh",
-        screen: Screen | None = None, receipts: Path | str | None = None,
+        screen: Screen | None = None, receipts: Path | str | None = None, sealed_pin: bool = False,
     ) -> None:  # fmt: skip
         if language not in ("zh", "en"):
             raise UsageError("zh or en", argument="--lang")
@@ -78,6 +81,7 @@ class TerminalUI:
         self.amount = 0
         self.original = ""
         self.pad: PinPad | None = None
+        self.sealed_pin = sealed_pin  # PIN digits come only sealed (a keypad outside the module)
         self.result: TransactionResult | None = None
         self.slips: list[Path] = []
         self.version = 0
@@ -129,6 +133,22 @@ class TerminalUI:
             if handler is not None:
                 handler(self, key)
             self._redraw()
+
+    def press_sealed(self, sealed: bytes) -> None:
+        """A PIN digit sealed under the PIN pad's key (:mod:`zhifu.terminal.sealed`); nothing
+        outside the PIN entry. A sealed digit that does not open raises SealError."""
+        with self._changed:
+            if self.phase is Phase.PIN and self.pad is not None:
+                self.pad.press_sealed(sealed)
+                self._redraw()
+
+    def pin_seal(self) -> tuple[str, bytes] | None:
+        """The PIN entry's key id and public key while the PIN pad is open, else None."""
+        with self._changed:
+            if self.phase is not Phase.PIN or self.pad is None:
+                return None
+            seal = self.pad.seal
+            return seal.key_id, seal.public_der()
 
     def present(self, card: Card, how: str = "insert") -> bool:
         """A card inserted, tapped or swiped; False when the terminal is not waiting for one."""
@@ -211,7 +231,7 @@ class TerminalUI:
             self._answer(None)
         elif key is Key.CORRECT:
             pad.press("correct")
-        elif key.digit is not None:
+        elif key.digit is not None and not self.sealed_pin:
             pad.press(key.digit)
         elif key is Key.CONFIRM and 4 <= len(pad.screen) <= 12:
             self._answer(pad.offline_block() if self._offline else pad.confirm())
