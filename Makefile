@@ -21,7 +21,9 @@ help:  ## list the targets
 # audio modem's WAV files.
 SYSTEM_PACKAGES := postgresql pcscd vsmartcard-vpcd libpcsclite-dev swig gcc libc6-dev espeak-ng \
                    chromium fonts-noto-cjk opensc unifont sox openssl
-PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
+# --no-compile: byte-compiling every installed file took 30 of the 50 s a fresh install of the
+# runtime needs; Python compiles what it imports on first use instead.
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -c requirements.lock
 # Test tools whose own pins conflict with ours (emv pins pyscard==2.0.0 and click==7.1.2):
 # installed without their requirements; pyproject's dev extra lists the ones they import.
 NO_DEPS := emv==1.0.14
