@@ -28,36 +28,39 @@
     return digits.replace(/(\d{4})(?=\d)/g, "$1 ");
   }
 
-  // Plan the next refresh of the payment code: at the time the server named, always before
-  // the code expires (data-refresh < data-expires), and at least a second from now.
-  function schedule() {
+  // Plan the next refresh of the payment code: after the delay the server named, always
+  // before the code expires, and at least a second from now. Delays, not instants: this
+  // browser's clock may differ from the server's. data-scheduled and data-deadline (this
+  // browser's ms) say when the refresh will run and when the code expires.
+  function schedule(refreshIn, expiresIn) {
     clearTimeout(timer);
-    const refresh = Number(figure.dataset.refresh);
-    const expires = Number(figure.dataset.expires);
-    const at = Math.min(refresh, expires - 1000);
-    figure.dataset.scheduled = String(at);
-    timer = setTimeout(refreshCode, Math.max(1000, at - Date.now()));
+    const wait = Math.max(1000, Math.min(refreshIn, expiresIn - 1000));
+    figure.dataset.scheduled = String(Date.now() + wait);
+    figure.dataset.deadline = String(Date.now() + expiresIn);
+    timer = setTimeout(refreshCode, wait);
   }
 
   async function refreshCode() {
+    let refreshIn = 5000; // the server is away for a moment: try again soon
+    let expiresIn = 60000;
     try {
       const answer = await fetch(figure.dataset.url, { credentials: "same-origin" });
       const code = await answer.json();
       if (!answer.ok) {
         say("scan-error", code.error.message);
-        figure.dataset.refresh = String(Date.now() + 10000);
+        refreshIn = 10000;
       } else {
         $("paycode-qr").src = code.image;
         $("paycode-digits").textContent = grouped(code.digits);
         $("paycode-expiry").textContent = code.expiry_text;
-        figure.dataset.expires = String(code.expires_ms);
-        figure.dataset.refresh = String(code.refresh_ms);
+        refreshIn = code.refresh_in_ms;
+        expiresIn = code.expires_in_ms;
         figure.dataset.count = String(Number(figure.dataset.count || "0") + 1);
       }
     } catch (error) {
-      figure.dataset.refresh = String(Date.now() + 5000);
+      // keep the retry delay above
     }
-    schedule();
+    schedule(refreshIn, expiresIn);
   }
 
   function requestId() {
@@ -192,5 +195,5 @@
     }
   });
 
-  schedule();
+  schedule(Number(figure.dataset.refreshIn), Number(figure.dataset.expiresIn));
 })();

@@ -198,8 +198,14 @@ class ShownCode:
     """A payment code as the phone shows it: the digits and when the issuer stops taking it."""
 
     digits: str
+    shown_at: datetime
     expires_at: datetime
     refresh_at: datetime
+
+    def after(self, when: datetime) -> int:
+        """Milliseconds from when the code was shown to ``when`` (a page's clock may be off
+        the server's: it counts delays, never instants)."""
+        return (when - self.shown_at) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +286,7 @@ class Shop:
         expires = datetime.fromtimestamp(born + policy.ttl_seconds, SHANGHAI)
         margin = timedelta(seconds=2 * policy.step_seconds)  # refresh well before the end
         refresh = max(expires - margin, now + timedelta(seconds=1))
-        return ShownCode(digits, expires, min(refresh, expires))
+        return ShownCode(digits, now, expires, min(refresh, expires))
 
     def _phone(self, user: str) -> PaymentCodeGenerator:
         customer, account = self.wallet(user)

@@ -91,13 +91,14 @@ def _refused(exc: ShopError | BarcodeError, lang: Lang) -> Response[Any]:
 
 
 def _code_json(shown: ShownCode, lang: Lang) -> dict[str, Any]:
-    """The payment code for the page: its image, digits and times (ms since the epoch)."""
+    """The payment code for the page: its image, digits, expiry, and in how many milliseconds
+    it expires and the page is to fetch the next one."""
     return {
         "image": png_data_uri(shown.digits, scale=5),
         "digits": shown.digits,
         "expires_at": shown.expires_at.isoformat(),
-        "expires_ms": int(shown.expires_at.timestamp() * 1000),
-        "refresh_ms": int(shown.refresh_at.timestamp() * 1000),
+        "expires_in_ms": shown.after(shown.expires_at),
+        "refresh_in_ms": shown.after(shown.refresh_at),
         "expiry_text": text(TEXT, "expires", lang, at=shown.expires_at.strftime("%H:%M:%S")),
     }
 
@@ -128,7 +129,7 @@ def _page(shop: Shop, user: str, lang: Lang) -> str:
 <p class="balance">{t["balance"]} <strong>¥<span id="balance">{fen_text(shop.balance(user))}</span></strong></p>
 <h2>{t["code"]}</h2>
 <figure id="paycode" class="qr" data-url="/console/wallet/code?lang={lang}"
- data-expires="{code["expires_ms"]}" data-refresh="{code["refresh_ms"]}">
+ data-expires-in="{code["expires_in_ms"]}" data-refresh-in="{code["refresh_in_ms"]}">
 <img id="paycode-qr" src="{code["image"]}" alt="{t["code"]}" width="200" height="200">
 <figcaption><code id="paycode-digits">{escape(digits)}</code><br>
 <span id="paycode-expiry" class="muted">{escape(code["expiry_text"])}</span></figcaption>
