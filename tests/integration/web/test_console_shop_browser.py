@@ -2,7 +2,8 @@
 shows a dynamic collection code, the browser's own screenshot of that QR is uploaded to the
 wallet on a 375-pixel phone page, the customer pays, and the checkout turns "paid" by itself.
 The wallet's payment code is refreshed by the page's timer (the page's clock is driven by
-Playwright, so nothing waits for real time)."""
+Playwright, so nothing waits for real time), and a code shown to a camera (Chromium's fake
+camera playing a video of the QR) is read and paid."""
 
 from __future__ import annotations
 
@@ -10,8 +11,19 @@ import re
 import shutil
 from pathlib import Path
 
-from playwright.sync_api import expect
-from tests.integration.web.browser import ROOT, SCREENSHOTS, Served, Visit, sign_in
+from PIL import Image
+from playwright.sync_api import Browser, expect
+from tests.integration.web.browser import (
+    CHROMIUM,
+    LOCAL_HOST,
+    PHONE,
+    ROOT,
+    SCREENSHOTS,
+    Served,
+    Visit,
+    open_visit,
+    sign_in,
+)
 
 WHOLE_NUMBER = re.compile(r"^\d+$")
 
@@ -107,3 +119,51 @@ def test_the_wallet_refreshes_its_payment_code_before_it_expires(
     assert page.locator("h1").inner_text() == "演示钱包"
     phone.fits()
     phone.check_offline()
+
+
+def _y4m(png: Path, out: Path, size: tuple[int, int] = (640, 480)) -> None:
+    """A one-frame Y4M video (what Chromium's fake camera plays in a loop) of ``png``, grey,
+    centred on white."""
+    frame = Image.new("L", size, 255)
+    code = Image.open(png).convert("L")
+    frame.paste(code, ((size[0] - code.width) // 2, (size[1] - code.height) // 2))
+    chroma = bytes([128]) * (size[0] // 2 * (size[1] // 2))
+    header = f"YUV4MPEG2 W{size[0]} H{size[1]} F30:1 Ip A1:1 C420jpeg\n".encode()
+    out.write_bytes(header + b"FRAME\n" + frame.tobytes() + chroma + chroma)
+
+
+def test_the_wallet_reads_a_collection_code_from_the_camera(
+    served: Served, visit: Visit, browser: Browser, tmp_path: Path
+) -> None:
+    sign_in(visit, served, "camera-till", "operator", "en")
+    till = visit.page
+    till.goto(f"{served.url}/console/checkout?lang=en")
+    till.fill("#collect-form input[name=amount]", "3.21")
+    till.click("#collect-form button[type=submit]")
+    image = tmp_path / "code.png"
+    till.locator("#collect-qr").screenshot(path=str(image))
+    video = tmp_path / "camera.y4m"
+    _y4m(image, video)
+    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    rules = f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {LOCAL_HOST}"
+    with_camera = browser.browser_type.launch(executable_path=CHROMIUM, args=[rules, *camera])
+    try:
+        phone, context = open_visit(with_camera, PHONE)
+        sign_in(phone, served, "camera-customer", "operator", "en")
+        wallet = phone.page
+        wallet.goto(f"{served.url}/console/wallet?lang=en")
+        expect(wallet.locator("#camera")).to_be_visible()  # offered: there is a camera
+        wallet.click("#camera-start")
+        expect(wallet.locator("#camera-shot")).to_be_visible()
+        wallet.click("#camera-shot")
+        expect(wallet.locator("#confirm-amount")).to_have_text("3.21")
+        wallet.click("#pay-button")
+        expect(wallet.locator("#pay-result")).to_contain_text("Paid ¥3.21")
+        expect(till.locator("#order-status")).to_have_attribute("data-status", "PAID")
+        phone.fits()
+        phone.check_offline()
+        assert phone.pans == []
+        context.close()  # type: ignore[attr-defined]
+    finally:
+        with_camera.close()
