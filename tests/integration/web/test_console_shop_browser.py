@@ -8,7 +8,6 @@ camera playing a video of the QR) is read and paid."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from PIL import Image
@@ -17,8 +16,6 @@ from tests.integration.web.browser import (
     CHROMIUM,
     LOCAL_HOST,
     PHONE,
-    ROOT,
-    SCREENSHOTS,
     Served,
     Visit,
     open_visit,
@@ -26,13 +23,6 @@ from tests.integration.web.browser import (
 )
 
 WHOLE_NUMBER = re.compile(r"^\d+$")
-
-
-def _copy(name: str) -> None:
-    """Keep the final screenshot in docs/screenshots/ as well."""
-    target = ROOT / "docs" / "screenshots"
-    if SCREENSHOTS.resolve() != target.resolve():
-        shutil.copyfile(SCREENSHOTS / name, target / name)
 
 
 def test_a_wallet_pays_a_checkout_code_read_from_its_image(
@@ -53,7 +43,6 @@ def test_a_wallet_pays_a_checkout_code_read_from_its_image(
     image = tmp_path / "collection-code.png"
     qr.screenshot(path=str(image))  # what the browser shows, as the customer's photo of it
     visit.screenshot("console-checkout.png")
-    _copy("console-checkout.png")
 
     sign_in(phone, served, "customer", "operator")
     wallet = phone.page
@@ -72,7 +61,6 @@ def test_a_wallet_pays_a_checkout_code_read_from_its_image(
     expect(wallet.locator("#history tbody tr").first).to_contain_text("-12.34")
     phone.fits()
     phone.screenshot("console-wallet.png")
-    _copy("console-wallet.png")
 
     # the checkout's page turns "paid" by itself (its script polls the order)
     expect(till.locator("#order-status")).to_have_attribute("data-status", "PAID")

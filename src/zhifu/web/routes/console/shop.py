@@ -279,7 +279,8 @@ class Shop:
         now = self.system.clock.now()
         policy = phone.policy
         try:
-            digits = phone.next_code()
+            with self._lock:  # one counter per phone: two tabs never get the same code
+                digits = phone.next_code()
         except UsageError:
             raise ShopError("too_many_codes", 429) from None
         born = policy.step_at(now) * policy.step_seconds
