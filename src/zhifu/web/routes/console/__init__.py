@@ -7,8 +7,8 @@ One module per page group; :data:`ROUTES` gathers their handlers and
 
 from __future__ import annotations
 
-from zhifu.web.routes.console import session, terminal, trail
+from zhifu.web.routes.console import checkout, session, terminal, trail, wallet
 
-ROUTES = [*session.ROUTES, *trail.ROUTES, *terminal.ROUTES]
+ROUTES = [*session.ROUTES, *trail.ROUTES, *terminal.ROUTES, *wallet.ROUTES, *checkout.ROUTES]
 
 __all__ = ["ROUTES"]
