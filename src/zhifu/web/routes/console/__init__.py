@@ -7,8 +7,8 @@ One module per page group; :data:`ROUTES` gathers their handlers and
 
 from __future__ import annotations
 
-from zhifu.web.routes.console import session, trail
+from zhifu.web.routes.console import clearing, compliance, ledger, session, trail
 
-ROUTES = [*session.ROUTES, *trail.ROUTES]
+ROUTES = [*session.ROUTES, *trail.ROUTES, *clearing.ROUTES, *ledger.ROUTES, *compliance.ROUTES]
 
 __all__ = ["ROUTES"]
