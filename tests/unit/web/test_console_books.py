@@ -287,10 +287,15 @@ def test_close_round_moves_the_round_and_shows_its_settlement(stack: Stack) -> N
         )
     )
     assert {r["bank"]: int(r["net_fen"]) for r in settled} == nets
-    assert "Bilateral positions: 2025-10-09R2" in page  # A2 netted once R1 settled
+    assert "Bilateral positions: 2025-10-09R1" in page  # what the closed round netted
     assert rows_of(page, "//table[@id='queue']/tbody/tr") == []
-    earlier = client.get("/console/clearing?lang=en&round=2025-10-09R1").text
-    assert "Bilateral positions: 2025-10-09R1" in earlier
+    now = client.get("/console/clearing?lang=en").text
+    assert "Bilateral positions: 2025-10-09R2" in now  # A2 netted once R1 settled
+    assert rows_of(now, "//table[@data-node='NPC']/tbody/tr[1]")[0][1:] == [
+        "·",
+        "-600.00",
+        "-600.00",
+    ]
     assert "Not a round" in client.get("/console/clearing?lang=en&round=yesterday").text
     with stack.site.lock:
         last = stack.site.trail.records()[-1]

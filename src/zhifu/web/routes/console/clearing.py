@@ -198,7 +198,7 @@ def _matrix(found: NodeMatrix, lang: Lang) -> str:
         f'<h3>{node}</h3><div class="wide"><table class="matrix" data-node="{node}">'
         f"<thead><tr><th></th>{head}<th>{text(TEXT, 'net', lang)}</th></tr></thead>"
         f"<tbody>{rows}</tbody><tfoot>{foot}</tfoot></table></div>"
-        f'<p class="zero-sum {"on" if total == 0 else "off"}">{verdict}</p>'
+        f'<p class="zero-sum {"ok" if total == 0 else "bad"}">{verdict}</p>'
     )
 
 
@@ -348,13 +348,19 @@ def clearing_page(
             f'<p class="error">{text(TEXT, "stopped", chosen, why=stopped)}</p>' if stopped else "",
             _close_form(request, chosen),
             _downloads(chosen),
-            _positions(system, round, chosen),
+            _positions(system, round or closed, chosen),  # just closed: what it netted
             _tables(system, chosen),
             _books(system, chosen),
         ]
     query = f"round={escape(round)}" if round else ""
     return html_response(
-        frame(chosen, CLEARING.title[chosen], "".join(parts), CLEARING.path, query=query)
+        frame(
+            chosen,
+            CLEARING.title[chosen],
+            f'<div class="books">{"".join(parts)}</div>',
+            CLEARING.path,
+            query=query,
+        )
     )
 
 

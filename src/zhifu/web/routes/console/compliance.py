@@ -289,7 +289,8 @@ def compliance_page(request: Request[Any, Any, Any], lang: Lng = None) -> Respon
                 _complaints(books, now, chosen),
                 _reserves(books, codes, chosen),
             ]
-    return html_response(frame(chosen, COMPLIANCE.title[chosen], "".join(parts), COMPLIANCE.path))
+    body = f'<div class="books">{"".join(parts)}</div>'
+    return html_response(frame(chosen, COMPLIANCE.title[chosen], body, COMPLIANCE.path))
 
 
 ROUTES = [compliance_page]

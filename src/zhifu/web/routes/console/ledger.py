@@ -170,6 +170,10 @@ def open_books(state: State, books: str) -> Iterator[tuple[Ledger | None, bool]]
         opened.close()
 
 
+def _wrap(parts: list[str]) -> str:
+    return f'<div class="books">{"".join(parts)}</div>'
+
+
 def _books_of(value: str | None) -> str:
     return "clearing" if value == "clearing" else "card"
 
@@ -181,7 +185,7 @@ def _switch(books: str, lang: Lang, path: str) -> str:
         f"{current if b == books else ''}>{text(TEXT, b, lang)}</a>"
         for b in ("card", "clearing")
     ]
-    return f'<p class="books">{" · ".join(links)}</p>'
+    return f'<p class="book-switch">{" · ".join(links)}</p>'
 
 
 def _pending(dp: int, cp: int) -> str:
@@ -211,7 +215,7 @@ def _totals(ledger: Ledger, lang: Lang) -> tuple[str, list[Any]]:
         d=fen_text(debits),
         c=fen_text(credits),
     )
-    state = "on" if debits == credits else "off"
+    state = "ok" if debits == credits else "bad"
     body = (
         f"<h2>{text(TEXT, 'totals', lang)}</h2>"
         f"{table('totals', TEXT['totals_columns'][lang], rows, lang)}"
@@ -308,7 +312,7 @@ def ledger_page(
         parts.append(f'<p class="error">{text(TEXT, "failed", chosen, why=str(exc))}</p>')
     query = f"books={which}" + (f"&amp;code={code}" if code is not None else "")
     return html_response(
-        frame(chosen, LEDGER.title[chosen], "".join(parts), LEDGER.path, query=query)
+        frame(chosen, LEDGER.title[chosen], _wrap(parts), LEDGER.path, query=query)
     )
 
 
@@ -413,7 +417,7 @@ def ledger_account(
     back = (
         f'<a href="{LEDGER.path}?lang={chosen}&amp;books={which}">{text(TEXT, "back", chosen)}</a>'
     )
-    body = f'<p id="account-facts">{facts}</p>{postings}<p>{back}</p>'
+    body = _wrap([f'<p id="account-facts">{facts}</p>', postings, f"<p>{back}</p>"])
     title = TEXT["account"][chosen].format(account=f"{wanted:x}")
     return html_response(frame(chosen, title, body, path, query=f"books={which}"))
 
