@@ -341,12 +341,11 @@ def test_ledger_totals_by_code_match_the_ledger(stack: Stack) -> None:
         assert int(count) == len(mine)
         assert fen(debits) == sum(a.debits_posted for a in mine)
         assert fen(credits) == sum(a.credits_posted for a in mine)
-    assert fen(totals[1][6]) == 749_00 - 1_00 + 1_00 - 0  # customers: credits less debits
+    assert fen(totals[1][6]) == 456_00 + 293_00  # customers: credits less debits
     check = lxml.html.fromstring(page.text).get_element_by_id("balance-check").text_content()
     assert check == "Debits 808.00 = credits 808.00: the books balance"
     subtotals = rows_of(page.text, "//tr[@class='subtotal']")
     assert [fen(r[3]) for r in subtotals] == [750_00, 749_00, 1_00]
-    assert "10,00" not in page.text  # the pending hold is shown apart: 10.00
     assert rows_of(page.text, "//tr[@class='subtotal' and @data-code='22411']")[0][4] == (
         "10.00 / 10.00"
     )
