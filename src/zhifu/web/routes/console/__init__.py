@@ -7,8 +7,26 @@ One module per page group; :data:`ROUTES` gathers their handlers and
 
 from __future__ import annotations
 
-from zhifu.web.routes.console import checkout, session, terminal, trail, wallet
+from zhifu.web.routes.console import (
+    checkout,
+    clearing,
+    compliance,
+    ledger,
+    session,
+    terminal,
+    trail,
+    wallet,
+)
 
-ROUTES = [*session.ROUTES, *trail.ROUTES, *terminal.ROUTES, *wallet.ROUTES, *checkout.ROUTES]
+ROUTES = [
+    *session.ROUTES,
+    *trail.ROUTES,
+    *terminal.ROUTES,
+    *wallet.ROUTES,
+    *checkout.ROUTES,
+    *clearing.ROUTES,
+    *ledger.ROUTES,
+    *compliance.ROUTES,
+]
 
 __all__ = ["ROUTES"]
