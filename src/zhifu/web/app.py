@@ -13,8 +13,11 @@ docs/web-framework.md.
 ('zhifu', '0.1.0')
 >>> sorted(r.path for r in app.routes if not r.path.startswith(("/schema", "/v1", "/console")))
 ['/', '/docs', '/docs/errors', '/healthz', '/metrics', '/static/{file_path:path}']
->>> len([r for r in app.routes if r.path.startswith("/console")])  # the console's pages
-6
+>>> from zhifu.security.access import route_access
+>>> console = [(m, r.path) for r in app.routes if r.path.startswith("/console")
+...            for m in r.methods if m not in ("OPTIONS", "HEAD")]
+>>> len(console) > 20, all(route_access(m, path) for m, path in console)  # all in the table
+(True, True)
 >>> len([r for r in app.routes if r.path.startswith("/v1/")]) > 5     # the barcode API
 True
 """
