@@ -9,8 +9,9 @@ the machine the stack runs on (``make run``). Terminals and cards live in a fold
 (``--folder``, default a new temporary one). Then every terminal signs on and the load runs
 (:mod:`zhifu.terminal.load`); the table gives, per kind, the count, approvals, rate and the
 p50/p95/p99 latency the terminals saw; ``--png`` draws the percentiles as a bar chart.
-Bounded: at most 1,000 terminals, 10,000 per second and 600 seconds. ``qr`` (barcode
-payments over HTTP) is not a kind yet.
+Bounded: at most 1,000 terminals, 10,000 per second and 600 seconds. ``qr`` is a barcode
+payment over HTTP to the web app at ``--url`` (:mod:`zhifu.cli.load_qr`): a merchant's order
+paid by another institution's wallet.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--tps", type=float, default=100.0, help="transactions per second, all told")
     p.add_argument("--duration", type=float, default=10.0, help="seconds (at most 600)")
     p.add_argument("--mix", default="purchase=80,balance=10,tap=10",
-                   help="kinds and weights: purchase, balance, tap, swipe")  # fmt: skip
+                   help="kinds and weights: purchase, balance, tap, swipe, qr")  # fmt: skip
+    p.add_argument("--url", default="http://127.0.0.1:8000",
+                   help="the web app, for qr (barcode payments over HTTP)")  # fmt: skip
     p.add_argument("--folder", help="where the terminals and cards go (default: a temp folder)")
     p.add_argument("--png", help="save a bar chart of the latency percentiles there")
     p.add_argument("--seed", type=int, default=1, help="the mix's random seed")
@@ -83,7 +86,9 @@ def _prepare(count: int, folder: Path) -> list[tuple[Path, Path]]:
     return made
 
 
-async def _run(args: argparse.Namespace, made: list[tuple[Path, Path]], mix: dict[str, int]) -> Any:
+async def _run(
+    args: argparse.Namespace, made: list[tuple[Path, Path]], mix: dict[str, int], qr: Any
+) -> Any:
     from zhifu.terminal import AsyncTerminal  # noqa: PLC0415
     from zhifu.terminal.link import NoAnswerError  # noqa: PLC0415
     from zhifu.terminal.load import run_load  # noqa: PLC0415
@@ -100,7 +105,7 @@ async def _run(args: argparse.Namespace, made: list[tuple[Path, Path]], mix: dic
                     argument="--terminals",
                 ) from None
         return await run_load(terms, tps=args.tps, duration=args.duration, mix=mix, pin=PIN,
-                              seed=args.seed)  # fmt: skip
+                              seed=args.seed, extra=None if qr is None else {"qr": qr})  # fmt: skip
     finally:
         for term, _ in terms:
             await term.close()
@@ -111,7 +116,16 @@ def _load(args: argparse.Namespace) -> Outcome:
     folder = Path(args.folder or tempfile.mkdtemp(prefix="zhifu-load-"))
     folder.mkdir(parents=True, exist_ok=True)
     made = _prepare(args.terminals, folder)
-    report = asyncio.run(_run(args, made, mix))
+    qr = None
+    if mix.get("qr"):
+        from zhifu.cli.load_qr import QrPayer, prepare_qr  # noqa: PLC0415 - only for qr
+
+        qr = QrPayer(args.url, prepare_qr(args.terminals))
+    try:
+        report = asyncio.run(_run(args, made, mix, qr))
+    finally:
+        if qr is not None:
+            qr.close()
     rows = report.rows()
     if args.png:
         _chart(rows, Path(args.png))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -29,9 +29,16 @@ from zhifu.terminal.link import NoAnswerError
 
 __all__ = ["KINDS", "KindStats", "LoadReport", "parse_mix", "percentile", "run_load"]
 
-KINDS: Final = ("purchase", "balance", "tap", "swipe")
+KINDS: Final = ("purchase", "balance", "tap", "swipe", "qr")
 """What a load can send: a contact purchase, a balance inquiry, a contactless purchase, a
-fallback swipe."""
+fallback swipe — the terminal's — and ``qr``, a barcode payment the caller provides (a wallet
+paying a merchant's code over HTTP: :data:`Extra`)."""
+TERMINAL_KINDS: Final = ("purchase", "balance", "tap", "swipe")
+
+Extra = Mapping[str, Callable[[int], Awaitable[bool]]]
+"""Kinds the caller performs itself: kind -> a coroutine function of the virtual terminal's
+index (each index runs its transactions one after the other) that says whether it was
+approved."""
 
 
 def parse_mix(text: str) -> dict[str, int]:
@@ -105,6 +112,7 @@ async def _one(term: AsyncTerminal, card: Path, kind: str, pin: str) -> bool:
 async def _terminal(
     term: AsyncTerminal, card: Path, *, pin: str, choose: random.Random,
     mix: Mapping[str, int], interval: float, until: float, report: LoadReport,
+    index: int = 0, extra: Extra | None = None,
 ) -> None:  # fmt: skip
     kinds, weights = list(mix), list(mix.values())
     next_at = time.perf_counter() + choose.random() * interval
@@ -114,7 +122,10 @@ async def _terminal(
         stats = report.kinds.setdefault(kind, KindStats())
         start = time.perf_counter()
         try:
-            approved = await _one(term, card, kind, pin)
+            if extra is not None and kind in extra:
+                approved = await extra[kind](index)
+            else:
+                approved = await _one(term, card, kind, pin)
         except (NoAnswerError, OSError):
             stats.errors += 1
             approved = False
@@ -126,18 +137,22 @@ async def _terminal(
 
 async def run_load(
     terminals: Sequence[tuple[AsyncTerminal, Path]], *, tps: float, duration: float,
-    mix: Mapping[str, int], pin: str, seed: int = 1,
+    mix: Mapping[str, int], pin: str, seed: int = 1, extra: Extra | None = None,
 ) -> LoadReport:  # fmt: skip
     """Run the load (see the module docstring); the terminals must be signed on."""
     if tps <= 0 or duration <= 0:
         raise UsageError("a positive rate and duration", argument="--tps")
+    missing = [k for k in mix if mix[k] and k not in TERMINAL_KINDS and k not in (extra or {})]
+    if missing:
+        raise UsageError(f"{', '.join(missing)}: no one performs it here", argument="--mix")
     interval = len(terminals) / tps
     report = LoadReport(duration, {kind: KindStats() for kind in mix if mix[kind]})
     start = time.perf_counter()
     await asyncio.gather(
         *(
             _terminal(t, c, pin=pin, choose=random.Random(seed * 1_000_003 + n),  # noqa: S311 - pacing
-                      mix=mix, interval=interval, until=start + duration, report=report)
+                      mix=mix, interval=interval, until=start + duration, report=report,
+                      index=n, extra=extra)
             for n, (t, c) in enumerate(terminals)
         )
     )  # fmt: skip

@@ -4,13 +4,19 @@ data directory, a paced mix over TCP, per-kind figures and a chart; bad knobs re
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import uvicorn
 from PIL import Image
 
 from zhifu.cli.main import main
 from zhifu.terminal.load import parse_mix, percentile
+from zhifu.web.fastpath import create_asgi
+from zhifu.web.server import make_config
 
 from .conftest import Bank
 
@@ -36,6 +42,33 @@ def test_a_short_load_reports_every_kind(
         assert image.size == (640, 360)
 
 
+def test_qr_payments_over_http_beside_the_card_load(
+    bank: Bank, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZHIFU_HOME", str(bank.folder / "var"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(make_config(port=port, app=create_asgi(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        status = main(["load", "--host", bank.address, "--url", f"http://127.0.0.1:{port}",
+                       "--terminals", "2", "--tps", "20", "--duration", "1.5",
+                       "--mix", "purchase=50,qr=50", "--folder", str(bank.folder / "load"),
+                       "--json"])  # fmt: skip
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    out = json.loads(capsys.readouterr().out)
+    kinds = {row["kind"]: row for row in out["kinds"]}
+    assert status == 0 and kinds["qr"]["count"] >= 3, kinds
+    assert kinds["qr"]["approved"] == kinds["qr"]["count"] and kinds["qr"]["errors"] == 0
+
+
 @pytest.mark.parametrize(
     ("argv", "option"),
     [
@@ -43,7 +76,7 @@ def test_a_short_load_reports_every_kind(
         (["--duration", "601"], "--duration"),
         (["--tps", "0"], "--tps"),
         (["--mix", "purchase=x"], "--mix"),
-        (["--mix", "qr=5"], "--mix"),
+        (["--mix", "cash=5"], "--mix"),
     ],
 )
 def test_bad_knobs_are_refused(
