@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import secrets
 import time
 import urllib.request
@@ -151,7 +152,9 @@ def _move_to(home: Path, url: str, target: datetime, sleep: Callable[[float], No
     current = OffsetClock(path).offset()
     wall = datetime.now(target.tzinfo)
     wanted = max(current, math.ceil((target - wall).total_seconds()) + 1)
-    path.write_text(f"{wanted}\n", encoding="ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(f"{wanted}\n")
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         status = _status(url)
@@ -224,7 +227,9 @@ def _reserve(home: Path, ledger: Any, institution: str, today: date) -> Any:
     reserve = system_account(institution, "reserve_custody")
     ids = [from_id(row[0]) for row in ledger.store.read("SELECT id FROM accounts")]
     owed = [i for i in ids if i != reserve]
-    for where in (home / "demo" / "reserve.db", ":memory:"):
+    kept = home / "demo" / "reserve.db"
+    kept.touch(mode=0o600)
+    for where in (kept, ":memory:"):
         book = ReserveBook.open(where)
         try:
             return book.reconcile(ledger, institution=institution, customer_accounts=owed,
