@@ -18,11 +18,8 @@ from zhifu.cli.demo.world import (
 from zhifu.core.errors import UsageError
 
 
-def test_seeded_once_keeping_other_participants(tmp_path: Path) -> None:
+def test_seeded_once(tmp_path: Path) -> None:
     home = tmp_path / "var"
-    (home / "clearing").mkdir(parents=True)
-    other = {"code": "313100000013", "city": "1000", "direct": False, "via": "102100099996"}
-    (home / "clearing" / "participants.json").write_text(json.dumps({"participants": [other]}))
     assert centre_clock(home) is None  # no world yet: the wall clock
     world = seed_world(home, announce=False)
     assert world is not None and read_world(home)["format"] == layout.FORMAT
@@ -31,7 +28,7 @@ def test_seeded_once_keeping_other_participants(tmp_path: Path) -> None:
     assert (home / MARKER).read_bytes() == marker
     found = json.loads((home / "clearing" / "participants.json").read_text())["participants"]
     codes = {p["code"]: p for p in found}
-    assert set(codes) == {b.code for b in layout.BANKS} | {other["code"]}
+    assert set(codes) == {b.code for b in layout.BANKS} and world["clearing"]
     assert all(codes[b.code]["public_key"].startswith("04") for b in layout.BANKS)
     assert isinstance(centre_clock(home), OffsetClock)
     text = "\n".join(banner(home, world))
@@ -39,6 +36,16 @@ def test_seeded_once_keeping_other_participants(tmp_path: Path) -> None:
     assert "BEGIN" not in text and "password" not in text  # no key material, no secret
     for name in ("keys.db", "banks.json"):
         assert (home / "demo" / "banks" / name).stat().st_mode & 0o077 == 0
+
+
+def test_a_participants_file_of_its_own_is_left_alone(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    (home / "clearing").mkdir(parents=True)
+    other = {"participants": [{"code": "102100099996", "city": "1000"}]}
+    (home / "clearing" / "participants.json").write_text(json.dumps(other))
+    world = seed_world(home, announce=False)
+    assert world is not None and world["clearing"] is False
+    assert json.loads((home / "clearing" / "participants.json").read_text()) == other
 
 
 def test_read_world_without_one(tmp_path: Path) -> None:

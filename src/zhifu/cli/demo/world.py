@@ -7,7 +7,8 @@ changes nothing. It runs before the acquirer and the BEPS centres start (the cen
 
 * five banks, BEPS participants in three cities: SM2 signing keys in their own key store
   (``demo/banks/keys.db``, sealed under the data directory's LMK, 0600), public keys in
-  ``clearing/participants.json`` with caps and opening reserves;
+  ``clearing/participants.json`` with caps and opening reserves (unless a file the world did
+  not write is there: it is left alone);
 * three acquirer merchants, two terminals each: registered with the acquirer (TMK made in its
   security module), the TMK formed in the terminal's state folder ``demo/terminals/<tid>``;
 * eighteen cards from the issuer (debit, credit, magnetic stripe; one set per terminal, so a
@@ -104,7 +105,7 @@ def seed_world(home: Path, *, announce: bool = True) -> dict[str, Any] | None:
     _private_dir(home / "demo")
     env = ensure_local_lmk(home)
     banks = _banks(home, env)
-    _participants(home, banks)
+    clearing = _participants(home, banks)
     terminals = _acquirer(home, env)
     barcode = _barcode(home)
     _compliance(home, env)
@@ -114,6 +115,7 @@ def seed_world(home: Path, *, announce: bool = True) -> dict[str, Any] | None:
         "seconds": round(time.monotonic() - started, 2),
         "cities": [{"name": c.name, "chinese": c.chinese, "beps": c.beps} for c in layout.CITIES],
         "banks": banks,
+        "clearing": clearing,
         "issuing_bank": layout.ISSUING_BANK,
         "acquiring_bank": layout.ACQUIRING_BANK,
         "terminals": terminals,
@@ -177,23 +179,27 @@ def _json_list(path: Path) -> list[dict[str, Any]]:
     return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
 
 
-def _participants(home: Path, banks: list[dict[str, Any]]) -> None:
-    """The banks in ``clearing/participants.json`` (others already in the file are kept)."""
+def _participants(home: Path, banks: list[dict[str, Any]]) -> bool:
+    """The banks in ``clearing/participants.json``; False (and the file left alone) when a
+    file the world did not write is there: its participants stay as they are."""
     from zhifu.clearing.home import PARTICIPANTS_FILE, prepare  # noqa: PLC0415
 
-    folder = prepare(home / "clearing")
-    path = folder / PARTICIPANTS_FILE
+    path = prepare(home / "clearing") / PARTICIPANTS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except FileNotFoundError:
+        data = {"written_by": ACTOR}
+    except ValueError:
         data = {}
-    existing = data.get("participants", []) if isinstance(data, dict) else list(data)
-    ours = {b["code"] for b in banks}
-    kept = [p for p in existing if isinstance(p, dict) and p.get("code") not in ours]
+    if not isinstance(data, dict) or data.get("written_by") != ACTOR:
+        print(f"demo world: {path} was not written by the demo world: its banks are not "
+              "added (zhifu demo --stack will not clear)", file=sys.stderr)  # fmt: skip
+        return False
     mine = [{"code": b["code"], "city": b["city"], "caps": {"NPC": CAP, "CCPC": CAP},
              "reserve": RESERVE, "public_key": b["public_key"]} for b in banks]  # fmt: skip
-    body = {"participants": mine + kept, "written_by": ACTOR}
+    body = {"participants": mine, "written_by": ACTOR}
     _write_private(path, json.dumps(body, indent=1) + "\n")
+    return True
 
 
 # -- the acquirer and the issuer -----------------------------------------------------------------
