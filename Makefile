@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 ACQUIRER_PORT ?= 5800
 
-.PHONY: run test check screenshots bench fuzz lint fmt deps lock clean help
+.PHONY: run demo test check screenshots bench fuzz lint fmt deps lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,6 +46,9 @@ deps: $(STAMP)  ## create .venv and install the locked dependencies
 
 run: $(RUN_STAMP)  ## start the zhifu stack (web app on http://127.0.0.1:8000, acquirer on 5800)
 	$(BIN)/zhifu serve --host $(HOST) --port $(PORT) --acquirer-port $(ACQUIRER_PORT)
+
+demo: $(RUN_STAMP)  ## play a demo day against the stack `make run` started (its demo world), then check the books
+	$(BIN)/zhifu demo --stack --acquirer $(HOST):$(ACQUIRER_PORT) --url http://$(HOST):$(PORT)
 
 test: $(STAMP)  ## run the whole test suite (installs PostgreSQL and pcscd from Debian when missing)
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)

@@ -53,6 +53,8 @@ def register(sub: SubParsers) -> None:
         "--no-acquirer", action="store_true", help="start without the acquirer host"
     )
     parser.add_argument("--no-clearing", action="store_true", help="start without the BEPS centres")
+    parser.add_argument("--no-demo-world", action="store_true",
+                        help="do not seed the demo world (demo.world; docs/demo.md)")  # fmt: skip
     parser.add_argument("--tls", metavar="DIR", help="TLS 1.3 on the web and acquirer ports, "
                         "with the certificates of zhifu pki init")  # fmt: skip
     text = "with --tls: require client certificates of that CA on both ports"
@@ -70,6 +72,7 @@ def _settle_args(args: argparse.Namespace) -> dict[str, Any]:
         args.acquirer_port = found.value("acquirer.port")
     args.no_acquirer = args.no_acquirer or not found.value("acquirer.enabled")
     args.no_clearing = args.no_clearing or not found.value("clearing.enabled")
+    args.no_demo_world = args.no_demo_world or not found.value("demo.world")
     for key, env in (("data.home", HOME_ENV), ("data.ledger_url", "ZHIFU_LEDGER_URL")):
         if found.source(key).startswith("file") and found.value(key):
             os.environ[env] = str(found.value(key))
@@ -101,6 +104,8 @@ def _serve(args: argparse.Namespace) -> Outcome:
     try:
         if not args.no_acquirer:
             check_free(args.host, args.acquirer_port, "--acquirer-port")
+        if not args.no_demo_world and config.home is not None:
+            _seed_demo_world(Path(config.home))
         _run(args, config, web)
     finally:
         web.close()
@@ -136,6 +141,14 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
             clearing.stop()
         if acquirer is not None:
             acquirer.stop()
+
+
+def _seed_demo_world(home: Path) -> None:
+    """The demo world (:mod:`zhifu.cli.demo.world`), the first time: before the acquirer and
+    the BEPS centres start, which read what it writes."""
+    from zhifu.cli.demo.world import seed_world  # noqa: PLC0415
+
+    seed_world(home)
 
 
 def _first_administrator(site: Any, args: argparse.Namespace, port: int) -> None:
@@ -176,12 +189,14 @@ def _start_clearing(config: Any) -> Any:
     """The BEPS centres with their round scheduler, keys and ledger in the data directory."""
     from zhifu.acquirer.config import ensure_local_lmk  # noqa: PLC0415
     from zhifu.clearing.service import ClearingService  # noqa: PLC0415
+    from zhifu.cli.demo.world import centre_clock  # noqa: PLC0415
     from zhifu.security.hsm.soft import SoftHsm  # noqa: PLC0415
     from zhifu.security.store import KeyStore  # noqa: PLC0415
 
     home = Path(config.home) / "clearing"
     home.mkdir(parents=True, exist_ok=True)
     store = KeyStore.open(home / "keys.db", environ=ensure_local_lmk(config.home))
-    service = ClearingService.create(SoftHsm(store), home=home).start()
+    clock = centre_clock(Path(config.home))
+    service = ClearingService.create(SoftHsm(store), home=home, clock=clock).start()
     print(f"zhifu BEPS centres: round scheduler running (data in {home})", file=sys.stderr)
     return service

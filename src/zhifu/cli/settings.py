@@ -57,6 +57,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("acquirer.risk_webhook", str, "", "ZHIFU_RISK_WEBHOOK",
             "URL each risk alert is POSTed to, signed with $ZHIFU_RISK_WEBHOOK_SECRET"),
     Setting("clearing.enabled", bool, True, "ZHIFU_CLEARING", "start the BEPS centres"),
+    Setting("demo.world", bool, True, "ZHIFU_DEMO_WORLD",
+            "seed the demo world on first start (docs/demo.md)"),
     Setting("data.home", str, "var", HOME_ENV, "the data directory (SQLite files, keys)"),
     Setting("data.ledger_url", str, "", "ZHIFU_LEDGER_URL",
             "the ledger's database URL (empty: a SQLite file in the data directory)"),
