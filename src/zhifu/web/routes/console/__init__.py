@@ -7,8 +7,8 @@ One module per page group; :data:`ROUTES` gathers their handlers and
 
 from __future__ import annotations
 
-from zhifu.web.routes.console import session, trail
+from zhifu.web.routes.console import operations, session, trail, transactions
 
-ROUTES = [*session.ROUTES, *trail.ROUTES]
+ROUTES = [*session.ROUTES, *trail.ROUTES, *operations.ROUTES, *transactions.ROUTES]
 
 __all__ = ["ROUTES"]
