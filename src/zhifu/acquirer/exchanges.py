@@ -98,20 +98,21 @@ _SEARCH: Final = (
 _BY_RRN: Final = (
     f"q.seq IN (SELECT exchange FROM journal WHERE direction = 'out' AND {RRN_EXPR} = ?)"  # noqa: S608
 )
-_DAY: Final = (
-    "SELECT substr(at, 12, 2), response_code, COUNT(*) FROM journal "  # noqa: S608 - fixed
-    f"WHERE at >= ? AND at < ? AND direction = 'out' AND mti IN ({_marks(PAYMENT_ANSWERS)}) "
-    "GROUP BY 1, 2"
+_HOUR: Final = (
+    "SELECT response_code, COUNT(*) FROM journal WHERE direction = 'out' "  # noqa: S608 - fixed
+    f"AND mti IN ({_marks(PAYMENT_ANSWERS)}) AND at >= ? AND at < ? GROUP BY response_code"
 )
-_AMOUNTS: Final = (
-    "SELECT substr(created, 12, 2), SUM(amount) FROM card_txns WHERE created >= ? "  # noqa: S608
-    f"AND created < ? AND field_39 = '00' AND kind IN ({_marks(_CREDITS)}) GROUP BY 1"
+_AMOUNT: Final = (
+    "SELECT SUM(amount) FROM card_txns WHERE field_39 = '00' "  # noqa: S608 - fixed
+    f"AND kind IN ({_marks(_CREDITS)}) AND created >= ? AND created < ?"
 )
 _REVERSALS: Final = (
     "SELECT COUNT(*), SUM(NOT EXISTS (SELECT 1 FROM journal r WHERE r.exchange = q.seq "  # noqa: S608
-    "AND r.direction = 'out')) FROM journal q WHERE q.at >= ? AND q.at < ? "
-    f"AND q.direction = 'in' AND q.mti IN ({_marks(REVERSALS)})"
+    f"AND r.direction = 'out')) FROM journal q WHERE q.direction = 'in' "
+    f"AND q.mti IN ({_marks(REVERSALS)}) AND q.at >= ? AND q.at < ?"
 )
+"""A day's figures hour by hour, one query per hour: each reads one hour of an index and sorts
+only that hour's few groups (one query grouping the whole day by hour sorts every row)."""
 
 
 @dataclass(frozen=True)
@@ -236,9 +237,10 @@ class Exchanges:
         return [_row(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
     def _where(self, c: Criteria) -> tuple[list[str], list[Any]]:
-        where, params = ["q.direction = 'in'"], list[Any]()
+        # the + keeps SQLite from picking the day index for these two (a page walks the seqs)
+        where, params = ["+q.direction = 'in'"], list[Any]()
         if not c.every_message:
-            where.append(f"q.mti IN ({_marks(TRANSACTIONS)})")
+            where.append(f"+q.mti IN ({_marks(TRANSACTIONS)})")
             params += TRANSACTIONS
         for column, value in (("terminal_id", c.terminal), ("merchant_id", c.merchant),
                               ("stan", c.stan)):  # fmt: skip
@@ -246,7 +248,8 @@ class Exchanges:
                 where.append(f"q.{column} = ?")
                 params.append(value)
         if c.batch:
-            where.append(f"{BATCH_EXPR.replace('fields', 'q.fields')} = ?")
+            # the batch index is partial (requests only): its condition is spelt out plainly
+            where.append(f"q.direction = 'in' AND {BATCH_EXPR.replace('fields', 'q.fields')} = ?")
             params.append(c.batch)
         if c.rrn:
             where.append(_BY_RRN)
@@ -262,8 +265,8 @@ class Exchanges:
         return where, params
 
     def _seq_range(self, day: date) -> tuple[int, int]:
-        """The first and last seq of a day (the ``journal_day`` index answers)."""
-        sql = "SELECT MIN(seq), MAX(seq) FROM journal WHERE at >= ? AND at < ?"
+        """The first and last request seq of a day (the ``journal_at`` index answers)."""
+        sql = "SELECT MIN(seq), MAX(seq) FROM journal WHERE direction = 'in' AND at >= ? AND at < ?"
         row = self._db.query_one(sql, _bounds(day))
         return (0, -1) if row is None or row[0] is None else (int(row[0]), int(row[1]))
 
@@ -284,37 +287,32 @@ class Exchanges:
         """The card figures of ``day``: answers to payments per hour and by field 39 (the
         journal), approved amounts of the kinds that pay the merchant (the card transactions),
         reversals asked that day and those still unanswered, transactions left in doubt."""
-        low, high = _bounds(day)
-        counts = self._db.query(_DAY, (low, high, *PAYMENT_ANSWERS))
-        answers, approved, codes = [0] * 24, [0] * 24, dict[str, int]()
-        for hour, code, n in counts:
-            h = _hour(hour)
-            answers[h] += n
-            approved[h] += n if code in APPROVED_CODES else 0
-            codes[code or "--"] = codes.get(code or "--", 0) + n
-        amounts, known = self._amounts(low, high)
-        hours = [HourCard(h, answers[h], approved[h], amounts[h]) for h in range(24)]
-        reversals, unanswered = self._reversals(low, high)
+        known = self._has("card_txns")
+        hours, codes = [], dict[str, int]()
+        for hour, (low, high) in enumerate(_hours(day)):
+            counts = self._db.query(_HOUR, (*PAYMENT_ANSWERS, low, high))
+            for code, n in counts:
+                codes[code or "--"] = codes.get(code or "--", 0) + n
+            approved = sum(n for code, n in counts if code in APPROVED_CODES)
+            total = self._db.query_one(_AMOUNT, (*_CREDITS, low, high)) if known else None
+            amount = int(total[0] or 0) if total else 0
+            hours.append(HourCard(hour, sum(n for _, n in counts), approved, amount))
+        row = self._db.query_one(_REVERSALS, (*REVERSALS, *_bounds(day)))
+        reversals, unanswered = (0, 0) if row is None else (int(row[0] or 0), int(row[1] or 0))
         doubt = self._db.query_one("SELECT COUNT(*) FROM card_in_doubt") if known else None
         return DayFigures(hours, sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])),
                           reversals, unanswered, int(doubt[0]) if doubt else 0, known)  # fmt: skip
 
-    def _amounts(self, low: str, high: str) -> tuple[list[int], bool]:
-        amounts = [0] * 24
-        if not self._has("card_txns"):
-            return amounts, False
-        rows = self._db.query(_AMOUNTS, (low, high, *_CREDITS))
-        for hour, total in rows:
-            amounts[_hour(hour)] += int(total or 0)
-        return amounts, True
 
-    def _reversals(self, low: str, high: str) -> tuple[int, int]:
-        row = self._db.query_one(_REVERSALS, (low, high, *REVERSALS))
-        return (0, 0) if row is None else (int(row[0] or 0), int(row[1] or 0))
+def _hours(day: date) -> list[tuple[str, str]]:
+    """The ``at`` bounds of the 24 hours of a day.
 
-
-def _hour(text: str | None) -> int:
-    return int(text) % 24 if text and text.isdigit() else 0
+    >>> _hours(date(2026, 1, 5))[23]
+    ('2026-01-05T23', '2026-01-06')
+    """
+    text = day.isoformat()
+    ends = [f"{text}T{h:02d}" for h in range(1, 24)] + [(day + timedelta(days=1)).isoformat()]
+    return [(f"{text}T{h:02d}", end) for h, end in enumerate(ends)]
 
 
 def _row(r: tuple[Any, ...]) -> ExchangeRow:
