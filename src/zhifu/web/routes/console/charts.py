@@ -20,12 +20,12 @@ from zhifu.web.pages import escape
 
 __all__ = ["hour_bars", "label_bars", "short"]
 
-_WIDTH: Final = 720
-_HEIGHT: Final = 220
-_LEFT: Final = 8
-_TOP: Final = 18
-_BOTTOM: Final = 22
-_ROW: Final = 22
+_WIDTH: Final = 480  # narrow: on a 375-pixel phone the text stays readable
+_HEIGHT: Final = 200
+_LEFT: Final = 4
+_TOP: Final = 34  # room for the values, written upwards above their bars
+_BOTTOM: Final = 18
+_ROW: Final = 20
 
 
 def short(value: int) -> str:
@@ -58,11 +58,12 @@ def hour_bars(chart_id: str, values: Sequence[int], title: str,
         parts.append(f'<rect x="{x + 2}" y="{y}" width="{step - 4}" height="{height}" '
                      f'class="bar"><title>{hour:02d}:00 {shown}</title></rect>')  # fmt: skip
         if value:
-            parts.append(f'<text x="{x + step // 2}" y="{y - 4}" text-anchor="middle" '
-                         f'font-size="10" class="value">{shown}</text>')  # fmt: skip
+            middle = x + step // 2 + 4
+            parts.append(f'<text x="{middle}" y="{y - 3}" transform="rotate(-90 {middle} '
+                         f'{y - 3})" font-size="11" class="value">{shown}</text>')  # fmt: skip
         if hour % 3 == 0:
-            parts.append(f'<text x="{x + step // 2}" y="{_HEIGHT - 6}" text-anchor="middle" '
-                         f'font-size="11" class="tick">{hour:02d}</text>')  # fmt: skip
+            parts.append(f'<text x="{x + step // 2}" y="{_HEIGHT - 4}" text-anchor="middle" '
+                         f'font-size="12" class="tick">{hour:02d}</text>')  # fmt: skip
     parts.append("</svg>")
     return "".join(parts)
 
@@ -72,17 +73,17 @@ def label_bars(chart_id: str, rows: Sequence[tuple[str, int]], title: str) -> st
     the bar's end."""
     top = max((v for _, v in rows), default=0) or 1
     height = _ROW * max(len(rows), 1) + 8
-    start, room = 260, _WIDTH - 260 - 70
+    start, room = 190, _WIDTH - 190 - 50
     parts = [f'<svg id="{escape(chart_id)}" class="chart" viewBox="0 0 {_WIDTH} {height}" '
              f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>']  # fmt: skip
     for i, (label, value) in enumerate(rows):
         y = 4 + i * _ROW
         width = max(room * value // top, 1)
-        parts.append(f'<text x="{start - 8}" y="{y + 15}" text-anchor="end" font-size="13" '
+        parts.append(f'<text x="{start - 8}" y="{y + 15}" text-anchor="end" font-size="12" '
                      f'class="tick">{escape(label)}</text>'
                      f'<rect x="{start}" y="{y + 3}" width="{width}" height="{_ROW - 6}" '
                      f'class="bar"><title>{escape(label)}: {value}</title></rect>'
-                     f'<text x="{start + width + 6}" y="{y + 15}" font-size="13" '
+                     f'<text x="{start + width + 6}" y="{y + 15}" font-size="12" '
                      f'class="value">{value}</text>')  # fmt: skip
     parts.append("</svg>")
     return "".join(parts)

@@ -132,7 +132,7 @@ def _card(lang: Lang, figures: DayFigures) -> str:
         found = lookup(code)
         return found.meaning_cn if lang == "zh" else found.meaning_en
 
-    labels = [(f"{code} {meaning(code)[:28]}", n) for code, n in figures.codes]
+    labels = [(f"{code} {meaning(code)[:20]}", n) for code, n in figures.codes]
     rows = [[code, meaning(code), str(n)] for code, n in figures.codes]
     return (f"<h2>{text(TEXT, 'card', lang)}</h2>{_summary(lang, figures)}"
             f"<h3>{text(TEXT, 'card_volume', lang)}</h3>{volume}"
@@ -182,7 +182,7 @@ def dashboard(
     hours = orders_by_hour(path, day) if home is not None else None
     barcode = (_barcode(chosen, hours) if hours is not None else
                f'<p id="no-barcode" class="muted">'
-               f'{text(TEXT, "no_barcode", chosen, path=str(path))}</p>')  # fmt: skip
+               f'{text(TEXT, "no_barcode", chosen, path="barcode/barcode.db")}</p>')  # fmt: skip
     alerts = [[instant(a.at), a.rule, a.outcome, f"{a.kind} {a.subject}", a.why]
               for a in reversed(site.risk.alerts(ALERTS))]  # fmt: skip
     body = (f"{_form(chosen, day, TEXT[problem][chosen] if problem else '')}"
