@@ -22,6 +22,7 @@ from bench import (
     card,
     clearing,
     clearing_xml,
+    console,
     crypto,
     gridlock,
     iso8583,
@@ -49,6 +50,7 @@ SECTIONS = (
     "gridlock",
     "modem",
     "backup",
+    "console",
     "http",
 )
 
@@ -73,6 +75,7 @@ RUNNERS: dict[str, Callable[[], None]] = {
     "gridlock": gridlock.run,
     "modem": modem.run,
     "backup": backup.run,
+    "console": console.run,
     "http": _http,
 }
 

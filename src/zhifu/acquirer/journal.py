@@ -49,7 +49,20 @@ CREATE TABLE IF NOT EXISTS journal (
     merchant_id TEXT, stan TEXT, network_code TEXT, response_code TEXT, grp TEXT,
     size INTEGER NOT NULL, tpdu TEXT, header TEXT, fields TEXT NOT NULL, note TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS journal_terminal ON journal (terminal_id, seq);
+CREATE INDEX IF NOT EXISTS journal_exchange ON journal (exchange, direction);
+CREATE INDEX IF NOT EXISTS journal_merchant ON journal (merchant_id, seq);
+CREATE INDEX IF NOT EXISTS journal_stan ON journal (stan, seq);
+CREATE INDEX IF NOT EXISTS journal_at ON journal (direction, at);
+CREATE INDEX IF NOT EXISTS journal_day ON journal (direction, mti, at, response_code);
+CREATE INDEX IF NOT EXISTS journal_rrn ON journal (json_extract(fields, '$."37"'))
+    WHERE direction = 'out';
+CREATE INDEX IF NOT EXISTS journal_batch ON journal (substr(json_extract(fields, '$."60"'), 3, 6))
+    WHERE direction = 'in';
 """
+"""The indexes serve :mod:`zhifu.acquirer.exchanges` (the console's searches and hourly
+figures): an exchange's rows, a merchant, a STAN, a day's rows and a day's messages of one type
+(with their field 39), an RRN (37 of the answer) and a batch (60.2 of the request); the last two
+index the expressions that module queries."""
 _COLUMNS = (
     "seq, exchange, direction, at, duration_ms, peer, mti, terminal_id, merchant_id, stan, "
     "network_code, response_code, grp, size, tpdu, header, fields, note"

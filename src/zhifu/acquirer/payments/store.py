@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS card_txns (
     field_39 TEXT NOT NULL, answer TEXT NOT NULL, original_id TEXT, masked_pan TEXT NOT NULL,
     day TEXT NOT NULL, created TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS card_txns_batch ON card_txns (terminal, batch);
+CREATE INDEX IF NOT EXISTS card_txns_created ON card_txns (created, field_39, kind, amount);
 CREATE TABLE IF NOT EXISTS card_in_doubt (
     id TEXT PRIMARY KEY, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS card_reversals (

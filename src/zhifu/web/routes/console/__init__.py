@@ -12,14 +12,18 @@ from zhifu.web.routes.console import (
     clearing,
     compliance,
     ledger,
+    operations,
     session,
     terminal,
     trail,
+    transactions,
     wallet,
 )
 
 ROUTES = [
     *session.ROUTES,
+    *operations.ROUTES,
+    *transactions.ROUTES,
     *trail.ROUTES,
     *terminal.ROUTES,
     *wallet.ROUTES,
