@@ -3,7 +3,9 @@
 An in-memory acquirer host's database is filled with 100,000 card transactions (a request row
 and its response row each in the journal, and the card transaction row), spread over today
 (Asia/Shanghai) across 500 terminals of 100 merchants, about 4 % declined; the barcode
-platform's database in the data directory gets 20,000 orders of the same day. The app is built
+platform's database in the data directory gets 20,000 orders of the same day; the host's ledger
+gets 100,000 transfers from 2,000 card accounts to 100 merchants' accounts; the BEPS centres
+hold 10,000 credit transfers in the open round. The app is built
 as ``zhifu serve`` builds it (:func:`zhifu.web.app.create_app` with the site and the services),
 an operator signs in, and each page is fetched ``GETS`` times through Litestar's TestClient
 (in-process: no socket). The table gives the median and the 95th percentile against a budget
@@ -33,9 +35,16 @@ from zhifu.acquirer.payments.pay import rrn_of
 from zhifu.acquirer.site import Site, open_site_at
 from zhifu.barcode.platform.db import Database as BarcodeDatabase
 from zhifu.barcode.platform.db import to_us
-from zhifu.core.clock import SHANGHAI
+from zhifu.clearing import BusinessType, Item
+from zhifu.clearing.service import ClearingService
+from zhifu.core.clock import SHANGHAI, FixedClock
+from zhifu.ledger import Ledger
+from zhifu.ledger.chart import BY_KEY
+from zhifu.ledger.model import Account, Transfer
 from zhifu.security.access import totp
+from zhifu.security.hsm.soft import SoftHsm
 from zhifu.security.risk import Alert
+from zhifu.security.store import KeyStore
 from zhifu.web.app import create_app
 
 TRANSACTIONS = 100_000
@@ -128,6 +137,40 @@ def fill_barcode(home: Path, start: datetime, count: int = ORDERS) -> None:
     db.close()
 
 
+LEDGER_CARDS = 2_000
+
+
+def fill_ledger(ledger: Ledger, count: int = TRANSACTIONS) -> int:
+    """``count`` transfers from card accounts to merchant accounts; the busiest merchant's id."""
+    cards, merchants = BY_KEY["customer_deposits"].code, BY_KEY["merchant_settlement"].code
+    first_merchant = 10_000_000
+    ledger.create_accounts([Account(1_000_000 + n, 156, cards) for n in range(LEDGER_CARDS)])
+    ledger.create_accounts([Account(first_merchant + n, 156, merchants) for n in range(MERCHANTS)])
+    rng = random.Random(11)
+    for begin in range(0, count, 8_000):
+        ledger.create_transfers([
+            Transfer(50_000_000 + n, 1_000_000 + rng.randrange(LEDGER_CARDS),
+                     first_merchant + n % MERCHANTS, rng.randint(100, 50_000), 156, 1)
+            for n in range(begin, min(count, begin + 8_000))
+        ])  # fmt: skip
+    return first_merchant
+
+
+def clearing_service(items: int = 10_000) -> ClearingService:
+    """The BEPS centres (the demonstration participants) at 10:00 of a working day, with
+    ``items`` credit transfers between the participants in the open round."""
+    clock = FixedClock(datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI))
+    service = ClearingService.create(SoftHsm(KeyStore.in_memory()), clock=clock)
+    service.tick()
+    banks = sorted(service.system.participants)
+    rng = random.Random(5)
+    for n in range(items):
+        payer, payee = rng.sample(banks, 2)
+        service.system.submit_item(Item(f"B{n:07d}", BusinessType.ORDINARY_CREDIT, payer, payee,
+                                        rng.randint(100, 500_000)))  # fmt: skip
+    return service
+
+
 def _sign_in(client: TestClient[Any], site: Site, role: str) -> None:
     """A new user of ``role`` signs in (password and TOTP code): the client's session."""
     client.cookies.clear()
@@ -166,6 +209,9 @@ def _pages(start: datetime) -> Iterator[tuple[str, str]]:
     yield "detail", f"/console/transactions/{2 * middle + 1}"
     yield "home (/console)", "/console"
     yield "risk", "/console/risk"
+    yield "ledger (accounts by chart code)", "/console/ledger"
+    yield "ledger: a merchant's 1,000 postings", f"/console/ledger/{10_000_000:x}"
+    yield "clearing (10,000 items in the open round)", "/console/clearing"
 
 
 def run() -> None:
@@ -180,16 +226,22 @@ def run() -> None:
             began = time.perf_counter()
             fill_acquirer(host, start)
             fill_barcode(home, start)
+            assert host.services.ledger is not None
+            fill_ledger(host.services.ledger)
             filled = time.perf_counter() - began
             for n in range(50):
                 site.risk.add_alert(Alert(time.time() - n, "velocity", "alert", "pan",
                                           f"622800******{n:04d}", "many purchases"))  # fmt: skip
-            app = create_app(site=site, services={"acquirer": host, "home": home})
+            centre = clearing_service()
+            services = {"acquirer": host, "home": home, "clearing": centre}
+            app = create_app(site=site, services=services)
             with TestClient(app=app) as client:
                 _sign_in(client, site, "operator")
                 rows = [(name, _timed(client, path)) for name, path in _pages(start)]
                 _sign_in(client, site, "auditor")  # the audit trail is not the operator's
                 rows.append(("audit (as an auditor)", _timed(client, "/console/audit")))
+                _sign_in(client, site, "compliance")
+                rows.append(("compliance (as compliance)", _timed(client, "/console/compliance")))
         finally:
             site.close()
             host.close()
@@ -202,8 +254,8 @@ def _p95(values: list[float]) -> float:
 
 
 def _print(rows: list[tuple[str, list[float]]], filled: float) -> None:
-    print(f"\n### Console pages over {TRANSACTIONS:,} card transactions and {ORDERS:,} barcode "
-          f"orders ({GETS} GETs each, TestClient)\n")  # fmt: skip
+    print(f"\n### Console pages over {TRANSACTIONS:,} card transactions, {TRANSACTIONS:,} ledger "
+          f"transfers and {ORDERS:,} barcode orders ({GETS} GETs each, TestClient)\n")  # fmt: skip
     print(f"(data written in {filled:.1f} s)\n")
     print("| page | median ms | p95 ms | budget ms | p95 / budget |")
     print("|---|---:|---:|---:|---:|")
