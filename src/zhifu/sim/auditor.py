@@ -80,7 +80,7 @@ def audit(world: World, actors: list[Actor], witness: Witness) -> list[str]:
     if not world.ledger.check().balanced:
         failures.append("ledger: debits and credits do not balance")
     failures += _records(world, ops, effective)
-    failures += _once(witness, ops)
+    failures += _once(witness, [(actor, op) for actor in actors for op in actor.done])
     failures += _doubt(world)
     return failures
 
