@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from zhifu.sim import Faults, run_seed
+import pytest
+
+from zhifu.sim import Faults, run_seed, runner, workload
 
 
 def test_the_same_seed_gives_the_same_event_log() -> None:
@@ -23,3 +25,14 @@ def test_the_log_holds_no_card_number_and_the_result_says_how_to_rerun() -> None
     assert "622800" not in text  # no PAN, masked or not: PANs are not the seed's
     assert result.ok and result.repro.startswith("zhifu sim --seed 4 --steps 10 --faults ")
     assert result.stats["purchase"] >= 1
+
+
+def test_an_error_that_escapes_fails_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(workload, "choose", broken)
+    monkeypatch.setattr(runner, "choose", broken)
+    result = run_seed(6, steps=5)
+    assert not result.ok
+    assert result.repro == "zhifu sim --seed 6 --steps 5  # error: RuntimeError escaped: a bug"
