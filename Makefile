@@ -8,7 +8,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 ACQUIRER_PORT ?= 5800
 
-.PHONY: run demo test check screenshots bench fuzz lint fmt deps lock clean help
+SEEDS  ?= 100
+
+.PHONY: run demo test check screenshots bench fuzz sim lint fmt deps lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -64,6 +66,9 @@ bench: $(STAMP)  ## print the benchmark tables (zhifu against its baselines, sam
 
 fuzz: $(STAMP)  ## the long fuzz job: 100,000 random and mutated ISO 8583 frames
 	ZHIFU_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest -q tests/fuzz
+
+sim: $(RUN_STAMP)  ## the seeded fault simulation over SEEDS seeds (make sim SEEDS=1000)
+	$(BIN)/zhifu sim --seeds $(SEEDS)
 
 lint: $(STAMP)  ## ruff, mypy --strict and the import contract (lint-imports)
 	$(BIN)/ruff check src tests bench

@@ -28,6 +28,7 @@ from zhifu.cli import (
     pki_cmd,
     qr_cmd,
     serve_cmd,
+    sim_cmd,
     terminal_cmd,
 )
 from zhifu.cli.barcode import box as box_cmd
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     issuer_cmd.register(sub)
     terminal_cmd.register(sub)
     load_cmd.register(sub)
+    sim_cmd.register(sub)
     device_cmd.register(sub)
     demo_command.register(sub)
     config_cmd.register(sub)

@@ -9,7 +9,8 @@ is declined (``12``) instead of posted.
 What is undone, by the original's kind: a purchase or offline sale, a completion → the amount
 back to the card; a pre-authorisation → its hold voided (not once completed); a void → the
 amount taken again; an e-cash load → the amount back from the e-cash pool, and its void the
-other way. Refunds are advices and are not reversed.
+other way; a refund → the amount taken back (a terminal never reverses a refund, an advice, but
+the acquirer does when it could not complete one: a crash, a failed write).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def _undo(issuer: Issuer, original: Answer, card: CardRecord) -> bool:
         Kind.PURCHASE_VOID,
         Kind.COMPLETION_VOID,
         Kind.ECASH_LOAD_VOID,
+        Kind.REFUND,
     ):
         issuer.store.add_refunded(original.original_id or "", -original.amount)
     return done
@@ -92,6 +94,7 @@ def _undoing(original: Answer, card: CardRecord) -> Transfer | None:
         Kind.OFFLINE_SALE: (clearing, account, funds.CODE_RETURN),
         Kind.COMPLETION: (clearing, account, funds.CODE_RETURN),
         Kind.PURCHASE_VOID: (account, clearing, funds.CODE_PURCHASE),
+        Kind.REFUND: (account, clearing, funds.CODE_PURCHASE),
         Kind.COMPLETION_VOID: (account, clearing, funds.CODE_PURCHASE),
         Kind.ECASH_LOAD: (pool, account, funds.CODE_ECASH),
         Kind.ECASH_LOAD_VOID: (account, pool, funds.CODE_ECASH),

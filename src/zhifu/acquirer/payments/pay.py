@@ -4,9 +4,10 @@ In order: the batch of 60.2 must be the terminal's (``77``); a recorded answer f
 id is given again (``94`` when the content differs), without asking the issuer; a request
 whose reversal came first is declined (``12``); a chip card swiped without fallback is told to
 use its chip (``45``); then the issuer decides, the acquirer posts the merchant's side of an
-approval, and the answer is recorded. Should anything fail after the issuer approved, the
-approval is reversed at the issuer before the host answers ``96``: no fen moves for a
-transaction the terminal was told failed.
+approval, and the answer is recorded. Should anything fail on the way (a write, the issuer), the
+transaction is reversed at the issuer and the reversal recorded before the host answers ``96``:
+no fen moves for a transaction the terminal was told failed, and a retransmission of it is
+declined (``12``) rather than decided again.
 """
 
 from __future__ import annotations
@@ -144,14 +145,14 @@ class Pay(BaseParticipant):
             result = Result.SECURITY_FAILED if exc.security else Result.FORMAT_ERROR
             ctx.fail(result, f"field {exc.field}: {exc}")
             return Verdict.ABORTED
-        if not self._risk_allows(ctx, card.pan, with_pin=pin is not None):
-            return Verdict.ABORTED
-        request = authorization_request(
-            self._kind, txn_id, ctx.request, card, pin=pin, original_id=original
-        )
-        self._store.in_doubt(txn_id, datetime.now(SHANGHAI))
-        answer = self._issuer.authorize(request)
         try:
+            if not self._risk_allows(ctx, card.pan, with_pin=pin is not None):
+                return Verdict.ABORTED
+            request = authorization_request(
+                self._kind, txn_id, ctx.request, card, pin=pin, original_id=original
+            )
+            self._store.in_doubt(txn_id, datetime.now(SHANGHAI))
+            answer = self._issuer.authorize(request)
             fields = self._fields(ctx, txn_id, answer)
             if answer.approved and not self._books.post_approval(
                 self._kind, txn_id, terminal.merchant_id, request.amount
@@ -164,8 +165,7 @@ class Pay(BaseParticipant):
                 answer.field_39, fields, original, mask_pan(card.pan), now.strftime("%Y%m%d"),
             ), now)  # fmt: skip
         except Exception:
-            if answer.approved:
-                self._undo(txn_id)
+            self._abandon(txn_id)
             raise
         return self._answer(ctx, answer.field_39, fields)
 
@@ -177,10 +177,21 @@ class Pay(BaseParticipant):
         amount = int(ctx.request.get("4") or 0)
         return risk.before_authorisation(ctx, pan=pan, amount=amount, with_pin=with_pin)
 
-    def _undo(self, txn_id: str) -> None:
-        log.error("undoing the approval of %s: the host could not complete it", txn_id)
-        self._issuer.reverse(ReversalRequest(txn_id, "96"))
-        self._books.reverse_posting(txn_id)
+    def _abandon(self, txn_id: str) -> None:
+        """Undo what a failure left of a transaction the terminal is told failed (``96``), as
+        the recovery at start does: reversed at the issuer (whatever it decided, or posted
+        without an answer), the merchant's posting reversed, and the reversal recorded, so
+        that a retransmission of the same request is declined (``12``) instead of decided
+        again. What cannot be written now stays in doubt for the next start."""
+        log.error("undoing %s: the host could not complete it", txn_id)
+        try:
+            answer = self._issuer.reverse(ReversalRequest(txn_id, "96"))
+            self._books.reverse_posting(txn_id)
+            now = datetime.now(SHANGHAI)
+            self._store.record_reversal(txn_id, "00" if answer.found else "25", now)
+            self._store.clear_doubt(txn_id)
+        except Exception:
+            log.exception("%s stays in doubt: it is reversed at the next start", txn_id)
 
     def _fields(
         self, ctx: TxnContext, txn_id: str, answer: AuthorizationResponse
