@@ -80,17 +80,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str], limit_s: float = 60) ->
     raise AssertionError(f"zhifu serve did not answer /healthz within {limit_s} s")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(home: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """``zhifu serve`` on free ports over the data directory ``home`` (``env`` added to the
+    environment, whose LMK and database settings are dropped), stopped at the end; its output
+    must hold no traceback."""
     web, acquirer = _free_port(), _free_port()
-    home = tmp_path_factory.mktemp("serve")
-    env = {**os.environ, "ZHIFU_HOME": str(home)}
-    env.pop("ZHIFU_LMK", None)
-    env.pop("ZHIFU_LMK_FILE", None)
+    environ = {**os.environ, "ZHIFU_HOME": str(home)}
+    for name in ("ZHIFU_LMK", "ZHIFU_LMK_FILE", "ZHIFU_DATABASE_URL", "ZHIFU_LEDGER_URL"):
+        environ.pop(name, None)
     command = [sys.executable, "-m", "zhifu.cli", "serve", "--port", str(web)]
     proc = subprocess.Popen(
         [*command, "--acquirer-port", str(acquirer)],
-        env=env,
+        env={**environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -103,6 +105,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("serve")) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")

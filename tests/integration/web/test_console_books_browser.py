@@ -14,21 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from tests.integration.web.browser import (
-    LOCAL_HOST,
     Served,
     Visit,
-    _free_port,
-    _wait_healthy,
+    serving,
     sign_in,
 )
 
@@ -90,28 +84,10 @@ def _prepare(home: Path, banks: dict[str, Bank]) -> Path:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, banks: dict[str, Bank]) -> Iterator[Served]:
     """``zhifu serve`` on a data directory with participants who can sign, on a set clock."""
-    web, acquirer = _free_port(), _free_port()
     home = tmp_path_factory.mktemp("serve-books")
     clock = _prepare(home, banks)
-    env = {**os.environ, "ZHIFU_HOME": str(home), "ZHIFU_BEPS_CLOCK_FILE": str(clock)}
-    for name in ("ZHIFU_LMK", "ZHIFU_LMK_FILE", "ZHIFU_DATABASE_URL", "ZHIFU_LEDGER_URL"):
-        env.pop(name, None)
-    command = [sys.executable, "-m", "zhifu.cli", "serve", "--port", str(web)]
-    proc = subprocess.Popen(
-        [*command, "--acquirer-port", str(acquirer)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://{LOCAL_HOST}:{web}"
-    try:
-        _wait_healthy(url, proc)
-        yield Served(url, acquirer, home)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
-    assert "Traceback" not in output, output
+    with serving(home, {"ZHIFU_BEPS_CLOCK_FILE": str(clock)}) as found:
+        yield found
 
 
 def _compliance_records(home: Path) -> None:
