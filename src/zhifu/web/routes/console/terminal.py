@@ -14,8 +14,10 @@ the PIN pad is refused). ``POST /console/terminal/card`` inserts, taps or swipes
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import time
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -38,6 +40,7 @@ Since = Annotated[int | None, QueryParameter(description="wait until the screen 
 PAGE = register("/console/terminal", "terminal.use", "虚拟 mPOS 终端", "Virtual mPOS terminal")
 DESKS_KEY: Final = "console_desks"
 _WAIT_SECONDS: Final = 15.0
+_POLL_SECONDS: Final = 0.05
 TEXT: Final[Texts] = {
     "cards": {"zh": "测试卡", "en": "Test cards"},
     "insert": {"zh": "插卡", "en": "Insert"},
@@ -162,12 +165,18 @@ def terminal_page(request: Request[Any, Any, Any], lang: Lng = None) -> Response
     return html_response(frame(chosen, PAGE.title[chosen], body, PAGE.path, script="mpos.js"))
 
 
-@get("/console/terminal/state", include_in_schema=False, sync_to_thread=True)
-def terminal_state(request: Request[Any, Any, Any], since: Since = None) -> dict[str, Any]:
-    """The screen now, or once it changes from version ``since`` (at most 15 s later)."""
-    desk = desks_of(request).of(guarded_principal(request).name)
-    if since is not None:
-        desk.ui.wait_changed(since, _WAIT_SECONDS)
+@get("/console/terminal/state", include_in_schema=False)
+async def terminal_state(request: Request[Any, Any, Any], since: Since = None) -> dict[str, Any]:
+    """The screen now, or once it changes from version ``since`` (at most 15 s later).
+
+    The wait holds no worker thread (an open page waits here all the time): it looks at the
+    screen's version every :data:`_POLL_SECONDS`.
+    """
+    desks, user = desks_of(request), guarded_principal(request).name
+    desk = await asyncio.to_thread(desks.of, user)  # made the first time: registration, cards
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while since is not None and desk.ui.version == since and time.monotonic() < deadline:
+        await asyncio.sleep(_POLL_SECONDS)
     return _state(desk)
 
 
