@@ -30,7 +30,7 @@ from zhifu.security.store import KeyStore
 LMK = "3C" * 32
 TERMINALS = 6
 PIPELINED = 4
-ATTEMPTS = 4
+ATTEMPTS = 10  # a kill lands inside a sign-on nearly every time; on a loaded machine, not always
 STARTED: list[subprocess.Popen[bytes]] = []
 
 

@@ -29,4 +29,4 @@ def test_the_demo_day_passes_its_checks(
                      ("after the reversal", "approved"), ("settlement", "balanced"),
                      ("barcode payment", "paid"), ("e-cash load", "approved")]:  # fmt: skip
         assert expected in seen, expected
-    assert "… clearing" in captured.err  # progress on stderr
+    assert "clearing: obligations and credits through BEPS" in captured.err  # progress on stderr
