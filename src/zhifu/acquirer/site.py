@@ -22,6 +22,7 @@ from pathlib import Path
 from zhifu.acquirer.config import AcquirerConfig, ensure_local_lmk, open_key_store
 from zhifu.compliance import InstitutionRegistry
 from zhifu.compliance.errors import NotFoundError
+from zhifu.core.files import private_folder
 from zhifu.security.access.store import AccessStore
 from zhifu.security.audit_trail import AuditTrail
 from zhifu.security.hsm.soft import SoftHsm
@@ -75,7 +76,7 @@ def _open(home: Path, environ: Mapping[str, str] | None) -> Site:
     config = AcquirerConfig.local(home)
     env = ensure_local_lmk(home, environ)
     store = open_key_store(config, env)
-    home.mkdir(parents=True, exist_ok=True)
+    private_folder(home)
     trail = AuditTrail.open(home / AUDIT_FILE, SoftHsm(store))
     trail.absorb_key_store(store)
     sealer = LmkSealer.from_environ(env)

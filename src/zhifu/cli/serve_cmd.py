@@ -190,11 +190,11 @@ def _start_clearing(config: Any) -> Any:
     from zhifu.acquirer.config import ensure_local_lmk  # noqa: PLC0415
     from zhifu.clearing.service import ClearingService  # noqa: PLC0415
     from zhifu.cli.demo.world import centre_clock  # noqa: PLC0415
+    from zhifu.core.files import private_folder  # noqa: PLC0415
     from zhifu.security.hsm.soft import SoftHsm  # noqa: PLC0415
     from zhifu.security.store import KeyStore  # noqa: PLC0415
 
-    home = Path(config.home) / "clearing"
-    home.mkdir(parents=True, exist_ok=True)
+    home = private_folder(Path(config.home) / "clearing")
     store = KeyStore.open(home / "keys.db", environ=ensure_local_lmk(config.home))
     clock = centre_clock(Path(config.home))
     service = ClearingService.create(SoftHsm(store), home=home, clock=clock).start()

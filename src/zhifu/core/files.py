@@ -52,6 +52,7 @@ SQLITE_SIDE_FILES: Final = ("-wal", "-shm", "-journal")
 """Suffixes of the files SQLite keeps beside a database."""
 
 log = logging.getLogger("zhifu.core.files")
+_WARNED: set[str] = set()
 
 
 def mode_of(path: str | Path) -> int:
@@ -73,7 +74,8 @@ def private_folder(path: str | Path) -> Path:
         except FileExistsError:
             continue  # created meanwhile by another process: checked below
         os.chmod(part, FOLDER_MODE)  # mkdir's mode is filtered by the umask
-    if not missing and mode_of(folder) & 0o077:
+    if not missing and mode_of(folder) & 0o077 and str(folder) not in _WARNED:
+        _WARNED.add(str(folder))  # once per folder and process: a start opens it many times
         log.warning("the data folder %s is open to other users: chmod 700 it", folder)
     return folder
 

@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from zhifu.cli.demo import layout
 from zhifu.core.clock import SystemClock
+from zhifu.core.files import private_folder
 
 __all__ = [
     "MARKER",
@@ -81,7 +82,8 @@ def read_world(home: Path) -> dict[str, Any]:
 
 
 def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """``path`` and the parents it lacks, each 0700 (the data directory too, when new)."""
+    private_folder(path)
     path.chmod(0o700)
     return path
 
