@@ -20,6 +20,7 @@ import contextlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -79,9 +80,14 @@ class Desk:
 class Desks:
     """The desks of a data directory, made on first use (thread-safe)."""
 
-    def __init__(self, home: Path | str, acquirer: tuple[str, int] | None) -> None:
+    def __init__(
+        self, home: Path | str, acquirer: tuple[str, int] | None,
+        on_made: Callable[[str, str], None] | None = None,
+    ) -> None:  # fmt: skip
+        """``on_made(user, terminal_id)`` is told of each desk made (the audit trail)."""
         self.home = Path(home)
         self.acquirer = acquirer
+        self.on_made = on_made
         self._desks: dict[str, Desk] = {}
         self._lock = threading.Lock()
 
@@ -104,7 +110,9 @@ class Desks:
         folder = self.home / "console" / "desks" / _SAFE.sub("_", user)
         fresh = not (folder / "desk.json").exists()
         if fresh:
-            self._make(folder)
+            terminal_id = self._make(folder)
+            if self.on_made is not None:
+                self.on_made(user, terminal_id)
         record = json.loads((folder / "desk.json").read_text(encoding="utf-8"))
         cards = [
             DeskCard(c["product"], c["masked_pan"], folder / c["file"]) for c in record["cards"]
@@ -117,8 +125,9 @@ class Desks:
                 terminal.sign_on(f"{self.acquirer[0]}:{self.acquirer[1]}")
         return Desk(folder, terminal, ui, cards)
 
-    def _make(self, folder: Path) -> None:
-        """Register the terminal, form its TMK and issue its cards; desk.json last."""
+    def _make(self, folder: Path) -> str:
+        """Register the terminal, form its TMK and issue its cards; desk.json last; the
+        terminal's id."""
         if self.acquirer is None:
             raise UsageError("no acquirer runs beside the console: start zhifu serve with one",
                              argument="acquirer")  # fmt: skip
@@ -150,3 +159,4 @@ class Desks:
             host.close()
         record = {"terminal_id": terminal_id, "cards": cards}
         (folder / "desk.json").write_text(json.dumps(record), encoding="utf-8")
+        return terminal_id

@@ -90,6 +90,9 @@ def test_a_purchase_through_the_http_keypad(client: TestClient[Any]) -> None:
     _key(client, "confirm")
     state = _wait(client, "result")
     assert state["result"]["approved"] and state["result"]["amount_fen"] == 200
+    trail = client.app.state["site"].trail.records()  # type: ignore[attr-defined]
+    made = [r for r in trail if r.action == "console.terminal.desk"]
+    assert [(r.actor, r.object) for r in made] == [("ops", "W0000001")]
     assert any("RMB 2.00" in line for line in state["receipt"])
 
 

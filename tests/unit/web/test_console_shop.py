@@ -134,6 +134,13 @@ def test_a_checkout_code_scanned_from_its_image_is_paid_once(stack: Stack) -> No
     assert stack.wallet() == OPENING_TOP_UP - 1234
     history = ops.get("/console/wallet").text
     assert "付款" in history and "-12.34" in history and "充值" in history
+    trail = [(r.actor, r.action, r.outcome) for r in stack.site.trail.records()]
+    paid_id = paid.json()["order_id"]
+    assert ("ops", "console.checkout.order", "CREATED 1234 fen") in trail
+    assert ("ops", "console.wallet.pay", "paid 1234 fen") in trail  # once: the replay is not
+    assert [r.object for r in stack.site.trail.records()
+            if r.action == "console.wallet.pay"] == [paid_id, "pay-1", "pay-2"]  # fmt: skip
+    assert ("ops", "console.wallet.pay", "refused order_paid") in trail
 
 
 def _white_png() -> bytes:

@@ -30,7 +30,7 @@ from zhifu.barcode.model import Merchant, Order
 from zhifu.barcode.platform import refunds as after_payment
 from zhifu.barcode.platform.orders import OrderStatus
 from zhifu.barcode.platform.views import code_url
-from zhifu.web.access import guarded_principal
+from zhifu.web.access import guarded_principal, site_of
 from zhifu.web.pages import PAGE_HEADERS, Lang, escape, html_response
 from zhifu.web.routes.console.frame import Lng, Texts, fen_text, frame, lang_of, register, text
 from zhifu.web.routes.console.shop import (
@@ -178,9 +178,14 @@ async def checkout_submit(request: Request[Any, Any, Any], lang: Lng = None) -> 
     image = await upload.read() if isinstance(upload, UploadFile) else b""
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     shop = shop_of(request.app.state)
+    action = (
+        "console.checkout.charge" if fields.get("action") == "charge" else "console.checkout.order"
+    )
+    site = site_of(request.app.state)
     try:
         order = await anyio.to_thread.run_sync(_submit, shop, who.name, fields, image)
     except (ShopError, BarcodeError) as exc:
+        site.record(who.name, action, str(fields.get("out_trade_no", "")), f"refused {exc.code}")
         failed = None
         if isinstance(exc, BarcodeError) and fields.get("action") == "charge":
             merchant_id = shop.merchant(who.name).merchant_id
@@ -190,6 +195,7 @@ async def checkout_submit(request: Request[Any, Any, Any], lang: Lng = None) -> 
             _page, shop, who.name, chosen, failed, refusal_text(exc, chosen)
         )
         return Response(document, status_code=400, media_type=MediaType.HTML, headers=PAGE_HEADERS)
+    site.record(who.name, action, order.order_id, f"{order.status.value} {order.amount} fen")
     return Redirect(f"/console/checkout?lang={chosen}&order={order.order_id}", status_code=303)
 
 

@@ -29,7 +29,7 @@ from zhifu.terminal.receipt import receipt_lines
 from zhifu.terminal.sealed import SealError
 from zhifu.terminal.ui.keys import Key
 from zhifu.terminal.ui.machine import HOW, Phase
-from zhifu.web.access import guarded_principal
+from zhifu.web.access import guarded_principal, site_of
 from zhifu.web.desk import TEST_PIN, Desk, Desks
 from zhifu.web.pages import escape, html_response
 from zhifu.web.routes.console.frame import Lng, Texts, frame, lang_of, register, text
@@ -80,7 +80,12 @@ def desks_of(request: Request[Any, Any, Any]) -> Desks:
         if home is None:
             raise UsageError("no data directory: start the console with zhifu serve",
                              argument="home")  # fmt: skip
-        found = Desks(Path(home), state.get(ACQUIRER_KEY))
+        site = site_of(state)
+
+        def made(user: str, terminal_id: str) -> None:
+            site.record(user, "console.terminal.desk", terminal_id, "registered, 3 test cards")
+
+        found = Desks(Path(home), state.get(ACQUIRER_KEY), made)
         state[DESKS_KEY] = found
     assert isinstance(found, Desks)
     return found

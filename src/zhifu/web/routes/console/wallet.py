@@ -15,6 +15,7 @@ a payment is made once whatever the retries.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 import anyio.to_thread
@@ -25,7 +26,7 @@ from zhifu.barcode.api.errors import BarcodeError
 from zhifu.barcode.model import Order, ScanSource
 from zhifu.barcode.platform.guards import IdemState, fingerprint
 from zhifu.barcode.platform.requests import valid_idempotency_key
-from zhifu.web.access import guarded_principal
+from zhifu.web.access import guarded_principal, site_of
 from zhifu.web.pages import Lang, escape, html_response
 from zhifu.web.routes.console.frame import Lng, Texts, fen_text, frame, lang_of, register, text
 from zhifu.web.routes.console.shop import (
@@ -271,13 +272,22 @@ def pay(shop: Shop, user: str, form: dict[str, str]) -> tuple[int, dict[str, Any
     return status, answer, False
 
 
-def _pay_answer(shop: Shop, user: str, form: dict[str, str], lang: Lang) -> Response[Any]:
+def _pay_answer(
+    shop: Shop, user: str, form: dict[str, str], lang: Lang, audit: Callable[[str, str], None]
+) -> Response[Any]:
+    """The answer to a payment; ``audit(object, outcome)`` records a payment or a refusal
+    (not a replayed answer)."""
     try:
         status, answer, replayed = pay(shop, user, form)
     except (ShopError, BarcodeError) as exc:
+        audit(form.get("request_id", ""), f"refused {exc.code}")
         return _refused(exc, lang)
     if "error" in answer:
+        if not replayed:
+            audit(form.get("request_id", ""), f"refused {answer['error']['code']}")
         return _refused(BarcodeError(answer["error"]["code"]), lang)
+    if not replayed:
+        audit(str(answer["order_id"]), f"paid {answer['amount']} fen")
     amount = fen_text(int(answer["amount"]))
     answer |= {
         "replayed": replayed,
@@ -295,7 +305,12 @@ async def wallet_pay(request: Request[Any, Any, Any], lang: Lng = None) -> Respo
     chosen, who = lang_of(lang), guarded_principal(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     shop = shop_of(request.app.state)
-    return await anyio.to_thread.run_sync(_pay_answer, shop, who.name, form, chosen)
+    site = site_of(request.app.state)
+
+    def audit(obj: str, outcome: str) -> None:
+        site.record(who.name, "console.wallet.pay", obj, outcome)
+
+    return await anyio.to_thread.run_sync(_pay_answer, shop, who.name, form, chosen, audit)
 
 
 ROUTES = [wallet_page, wallet_code, wallet_scan, wallet_pay]
