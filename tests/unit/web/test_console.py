@@ -12,6 +12,8 @@ from zhifu.acquirer.site import open_site_at
 from zhifu.security.access import totp
 from zhifu.security.risk import Alert
 from zhifu.web.app import create_app
+from zhifu.web.routes.console.frame import PAGES
+from zhifu.web.routes.console.session import HOME_ORDER
 from zhifu.web.routes.people import NewUser, SignIn
 
 PASSWORD = "console test password"
@@ -56,3 +58,7 @@ def test_sign_in_bodies_hide_the_password_in_their_repr() -> None:
     body = SignIn("wang", PASSWORD, "123456")
     assert PASSWORD not in repr(body) and "123456" not in repr(body)
     assert PASSWORD not in repr(NewUser("wang", "merchant", PASSWORD))
+
+
+def test_the_home_page_orders_every_page() -> None:
+    assert sorted(p.path for p in PAGES) == sorted(HOME_ORDER)

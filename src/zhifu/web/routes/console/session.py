@@ -40,6 +40,12 @@ REFUSALS_ZH: Final[dict[str, str]] = {
     "totp_invalid": "动态口令错误或已使用，请等待下一个口令",
 }
 """The sign-in refusals in Chinese (the English ones are zhifu.security.access.errors')."""
+HOME_ORDER: Final = (
+    "/console/dashboard", "/console/transactions", "/console/terminal", "/console/checkout",
+    "/console/wallet", "/console/clearing", "/console/ledger", "/console/compliance",
+    "/console/institutions", "/console/risk", "/console/audit",
+)  # fmt: skip
+"""The order of the home page's links (operations first, oversight last)."""
 
 
 def _form(lang: Lang, message: str = "") -> str:
@@ -89,8 +95,9 @@ def sign_in(
 def home(request: Request[Any, Any, Any], lang: Lng = None) -> Response[str]:
     """Who is signed in, and the pages the role may open."""
     chosen, who = lang_of(lang), guarded_principal(request)
+    ordered = sorted(PAGES, key=lambda p: HOME_ORDER.index(p.path) if p.path in HOME_ORDER else 99)
     links = [f'<li><a href="{p.path}?lang={chosen}">{escape(p.title[chosen])}</a></li>'
-             for p in PAGES if allows(who, p.permission)]  # fmt: skip
+             for p in ordered if allows(who, p.permission)]  # fmt: skip
     body = (
         f'<p id="who">{text(TEXT, "signed_in", chosen, user=who.name, role=who.role)}</p>'
         f"<h2>{text(TEXT, 'pages', chosen)}</h2>"
