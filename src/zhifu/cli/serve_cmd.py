@@ -121,15 +121,15 @@ def _run(args: argparse.Namespace, config: Any, web: socket.socket) -> None:
     from zhifu.web.server import make_config  # noqa: PLC0415
 
     acquirer = clearing = site = None
+    services: dict[str, Any] = {"home": Path(config.home), "acquirer": None}
     try:
-        acquirer = None if args.no_acquirer else _start_acquirer(config)
+        acquirer = None if args.no_acquirer else _supervised_acquirer(config, services)
         clearing = None if args.no_clearing else _start_clearing(config)
+        services["clearing"] = clearing
         centre = None if clearing is None else clearing.centre
-        address = None if acquirer is None else (args.host, acquirer.port)
+        address = None if acquirer is None else (args.host, acquirer.current.port)
         site = open_site_at(config.home)  # users, audit trail, risk alerts, licences
         _first_administrator(site, args, web.getsockname()[1])
-        services = {"home": Path(config.home), "clearing": clearing,
-                    "acquirer": None if acquirer is None else acquirer.host}  # fmt: skip
         app = create_asgi(clearing=centre, acquirer=address, site=site, services=services)
         web_config = make_config(args.host, args.port, app=app, tls_folder=args.tls or "",
                                  tls_client_auth=args.tls_client_auth)  # fmt: skip
@@ -168,6 +168,27 @@ def _first_administrator(site: Any, args: argparse.Namespace, port: int) -> None
         f"  TOTP secret {base64.b32encode(secret).decode()} (add it to an authenticator app)",
     ]
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _supervised_acquirer(config: Any, services: dict[str, Any]) -> Any:
+    """The acquirer in its thread, started again on the same port should the thread end on
+    its own (:class:`zhifu.core.supervise.Supervised`); ``services["acquirer"]`` follows."""
+    import dataclasses  # noqa: PLC0415
+
+    from zhifu.core.supervise import Supervised  # noqa: PLC0415
+
+    first = _start_acquirer(config)
+    again = dataclasses.replace(config, port=first.port)  # the port the terminals know
+    starts = iter([first])
+
+    def start() -> Any:
+        return next(starts, None) or _start_acquirer(again)
+
+    def started(acquirer: Any) -> None:
+        services["acquirer"] = acquirer.host
+
+    return Supervised("the acquirer host", start, alive=lambda a: a.running,
+                      stop=lambda a: a.stop(), on_start=started)  # fmt: skip
 
 
 def _start_acquirer(config: Any) -> Any:

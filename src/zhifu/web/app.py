@@ -138,7 +138,7 @@ def create_app(
     app.state[clearing_centre.STATE_KEY] = clearing
     app.state[landing.ACQUIRER_KEY] = acquirer
     app.state[SITE_KEY] = site
-    app.state[SERVICES_KEY] = dict(services or {})
+    app.state[SERVICES_KEY] = services if services is not None else {}  # kept: a restart updates it
     document_headers(app)
     app.before_send.append(AllowHeaders(app))
     return app
