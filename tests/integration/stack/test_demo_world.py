@@ -5,29 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, deadline: float) -> int:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return int(resp.status)
-        except OSError:
-            time.sleep(0.3)
-    return 0
+from tests.support.net import free_port, wait_http
 
 
 def _serve(home: Path, web: int, acq: int) -> subprocess.Popen[str]:
@@ -53,10 +37,10 @@ def _terminals(home: Path) -> int:
 def test_demo_world_seeded_once_and_the_day_passes(tmp_path: Path) -> None:
     home = tmp_path / "var"
     home.mkdir(mode=0o700)
-    web, acq = _free_port(), _free_port()
+    web, acq = free_port(), free_port()
     proc = _serve(home, web, acq)
     try:
-        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 60) == 200
+        assert wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 60) == 200
         world = json.loads((home / "demo" / "world.json").read_text())
         assert len(world["banks"]) == 5 and len(world["terminals"]) == 6
         participants = json.loads((home / "clearing" / "participants.json").read_text())
@@ -91,7 +75,7 @@ def test_demo_world_seeded_once_and_the_day_passes(tmp_path: Path) -> None:
     marker = (home / "demo" / "world.json").read_bytes()
     proc = _serve(home, web, acq)
     try:  # a second start resumes the same data: nothing seeded twice
-        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 60) == 200
+        assert wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 60) == 200
     finally:
         again = _stop(proc)
     assert "demo world seeded" not in again and "Traceback" not in again, again

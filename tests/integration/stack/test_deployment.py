@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 from tests.integration.payments.conftest import pan_of, purchase_request, replay
+from tests.support.net import free_port
 
 from zhifu.acquirer import AcquirerConfig, AcquirerHost, register_terminal
 from zhifu.acquirer.site import open_site_at
@@ -94,14 +94,8 @@ def _start(env: dict[str, str], log: Path, *args: str, pattern: str) -> int:
     raise AssertionError(f"{args[0]} did not start: " + log.read_text())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _web(env: dict[str, str], log: Path) -> str:
-    port = _free_port()
+    port = free_port()
     _start(
         env,
         log,

@@ -11,31 +11,16 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from tests.support.net import free_port, wait_http
 
 from zhifu.acquirer.site import open_site_at
 from zhifu.security.access import totp
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, deadline: float) -> int:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return int(resp.status)
-        except OSError:
-            time.sleep(0.3)
-    return 0
-
-
 def test_serve_starts_web_and_acquirer(tmp_path: Path) -> None:
-    web, acq = _free_port(), _free_port()
+    web, acq = free_port(), free_port()
     env = {**os.environ, "ZHIFU_HOME": str(tmp_path / "var")}
     env.pop("ZHIFU_LMK", None)
     env.pop("ZHIFU_LMK_FILE", None)
@@ -56,16 +41,16 @@ def test_serve_starts_web_and_acquirer(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 45) == 200
+        assert wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 45) == 200
         with socket.create_connection(("127.0.0.1", acq), timeout=5) as conn:
             conn.sendall(b"\x00\x03ABC")  # a frame too short to parse: the host must survive it
             conn.settimeout(5)
             with contextlib.suppress(TimeoutError, ConnectionResetError):
                 conn.recv(1024)
-        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 10) == 200
+        assert wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 10) == 200
         assert (tmp_path / "var" / "lmk.key").stat().st_mode & 0o077 == 0
         status = f"http://127.0.0.1:{web}/clearing/status"  # the BEPS centres
-        assert _wait_http(status, time.monotonic() + 10) == 200
+        assert wait_http(status, time.monotonic() + 10) == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
@@ -85,7 +70,7 @@ def test_serve_starts_web_and_acquirer(tmp_path: Path) -> None:
 
 
 def test_serve_takes_its_settings_from_zhifu_toml(tmp_path: Path) -> None:
-    web, acq = _free_port(), _free_port()
+    web, acq = free_port(), free_port()
     config = tmp_path / "zhifu.toml"
     config.write_text(
         f"[web]\nport = {web}\n[acquirer]\nport = {acq}\n[clearing]\nenabled = false\n"
@@ -99,7 +84,7 @@ def test_serve_takes_its_settings_from_zhifu_toml(tmp_path: Path) -> None:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        assert _wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 45) == 200
+        assert wait_http(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 45) == 200
         with socket.create_connection(("127.0.0.1", acq), timeout=5):
             pass
         assert (tmp_path / "data" / "lmk.key").exists()  # data.home from the file

@@ -215,7 +215,7 @@ def terminal_card(
     """Present test card ``card`` (its index) as ``how``: insert, tap, swipe or fallback."""
     desk = desks_of(request).of(guarded_principal(request).name)
     index, how = data.get("card"), data.get("how")
-    if not isinstance(index, int) or not 0 <= index < len(desk.cards):
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(desk.cards):
         raise UsageError(f"a card number from 0 to {len(desk.cards) - 1}", argument="card")
     if how not in HOW:
         raise UsageError(f"one of {', '.join(HOW)}", argument="how")
